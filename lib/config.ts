@@ -1,0 +1,227 @@
+// The whole mesh's configuration, read from the environment once at start-up and validated.
+// Nothing else reads process.env.
+
+export const SERVICE_NAMES = [
+  'queue',
+  'concert',
+  'reservation',
+  'payment',
+  'point',
+  'coordinator',
+  'dataplatform',
+  'gateway',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** The services that own a MySQL database. */
+export const DB_SERVICES = [
+  'concert',
+  'reservation',
+  'payment',
+  'point',
+  'coordinator',
+  'dataplatform',
+] as const;
+export type DbServiceName = (typeof DB_SERVICES)[number];
+export type GrpcServiceName = Exclude<ServiceName, 'gateway' | 'dataplatform'>;
+export const GRPC_SERVICES: readonly GrpcServiceName[] = [
+  'queue',
+  'concert',
+  'reservation',
+  'payment',
+  'point',
+  'coordinator',
+];
+
+export const DEV_JWT_SECRET = 'boxoffice-dev-secret-change-me';
+const DEV_MESH_SECRET = 'boxoffice-dev-mesh-secret';
+const DEV_QUEUE_SECRET = 'boxoffice-dev-queue-secret';
+
+const DEFAULT_PORTS: Record<GrpcServiceName, number> = {
+  queue: 50051,
+  concert: 50052,
+  reservation: 50053,
+  payment: 50054,
+  point: 50055,
+  coordinator: 50056,
+};
+
+export interface DbConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  poolSize: number;
+}
+
+export interface Config {
+  nodeEnv: string;
+  logLevel: string;
+  /** Which processes this entry point hosts. */
+  services: ServiceName[];
+  /** Interface the gRPC servers listen on. */
+  grpcHost: string;
+  grpcPorts: Record<GrpcServiceName, number>;
+  /** Where clients reach each gRPC service. */
+  grpcTargets: Record<GrpcServiceName, string>;
+  /** Default deadline of an internal gRPC call. */
+  grpcDeadlineMs: number;
+  /** Signs caller identity between the gateway and the services. */
+  meshSecret: string;
+  jwtSecret: string;
+  gateway: { host: string; port: number; bodyLimitBytes: number };
+  db: Record<DbServiceName, DbConfig> & { migrateOnStart: boolean };
+  redis: { url: string; keyPrefix: string };
+  amqpUrl: string;
+  txMode: 'saga' | 'xa';
+  reservationHoldSeconds: number;
+  queue: {
+    maxActive: number;
+    admitIntervalMs: number;
+    activeTtlSeconds: number;
+    idleTimeoutSeconds: number;
+    tokenSecret: string;
+  };
+  dataplatformUrl: string;
+  seed: 'demo' | '';
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  if (/^(0|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(env, name, fallback);
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  }
+  return v as T;
+}
+
+function parseServices(raw: string): ServiceName[] {
+  if (raw === 'all') return [...SERVICE_NAMES];
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) {
+    if (!(SERVICE_NAMES as readonly string[]).includes(n)) {
+      throw new ConfigError(`SERVICES: unknown service "${n}" (known: ${SERVICE_NAMES.join(', ')}, or all)`);
+    }
+  }
+  if (names.length === 0) throw new ConfigError('SERVICES must name at least one service');
+  return names as ServiceName[];
+}
+
+/** mysql://user:password@host:port — the server every service database lives on by default. */
+function parseDbUrl(name: string, raw: string): Omit<DbConfig, 'database' | 'poolSize'> {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  if (u.protocol !== 'mysql:') throw new ConfigError(`${name} must start with mysql://`);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = str(env, 'NODE_ENV', 'development');
+  const jwtSecret = str(env, 'AUTH_JWT_SECRET', DEV_JWT_SECRET);
+  const meshSecret = str(env, 'MESH_SECRET', DEV_MESH_SECRET);
+  const tokenSecret = str(env, 'QUEUE_TOKEN_SECRET', DEV_QUEUE_SECRET);
+  if (nodeEnv === 'production') {
+    if (jwtSecret === DEV_JWT_SECRET) {
+      throw new ConfigError('AUTH_JWT_SECRET must be set (not the development default) when NODE_ENV=production');
+    }
+    if (meshSecret === DEV_MESH_SECRET || tokenSecret === DEV_QUEUE_SECRET) {
+      throw new ConfigError('MESH_SECRET and QUEUE_TOKEN_SECRET must be set when NODE_ENV=production');
+    }
+  }
+  if (jwtSecret.length < 16) throw new ConfigError('AUTH_JWT_SECRET must be at least 16 characters');
+
+  const grpcPorts = {} as Record<GrpcServiceName, number>;
+  const grpcTargets = {} as Record<GrpcServiceName, string>;
+  for (const svc of GRPC_SERVICES) {
+    const key = svc.toUpperCase();
+    grpcPorts[svc] = int(env, `${key}_GRPC_PORT`, DEFAULT_PORTS[svc], 0, 65535);
+    grpcTargets[svc] = str(env, `${key}_GRPC_TARGET`, `127.0.0.1:${grpcPorts[svc]}`);
+  }
+
+  const server = parseDbUrl('DB_URL', str(env, 'DB_URL', 'mysql://root@127.0.0.1:3306'));
+  const dbPrefix = str(env, 'DB_NAME_PREFIX', '');
+  if (!/^[A-Za-z0-9_]*$/.test(dbPrefix)) throw new ConfigError('DB_NAME_PREFIX may hold only letters, digits and _');
+  const poolSize = int(env, 'DB_POOL_SIZE', 10, 1, 500);
+  const db = { migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', true) } as Config['db'];
+  for (const svc of DB_SERVICES) {
+    const key = svc.toUpperCase();
+    const own = env[`${key}_DB_URL`];
+    db[svc] = {
+      ...(own ? parseDbUrl(`${key}_DB_URL`, own) : server),
+      database: `${dbPrefix}${svc}`,
+      poolSize: int(env, `${key}_DB_POOL_SIZE`, poolSize, 1, 500),
+    };
+  }
+
+  const gatewayPort = int(env, 'GATEWAY_PORT', 8080, 0, 65535);
+  return {
+    nodeEnv,
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+    services: parseServices(str(env, 'SERVICES', 'all')),
+    grpcHost: str(env, 'GRPC_HOST', '127.0.0.1'),
+    grpcPorts,
+    grpcTargets,
+    grpcDeadlineMs: int(env, 'GRPC_DEADLINE_MS', 5000, 10, 600000),
+    meshSecret,
+    jwtSecret,
+    gateway: {
+      host: str(env, 'GATEWAY_HOST', '127.0.0.1'),
+      port: gatewayPort,
+      bodyLimitBytes: 64 * 1024,
+    },
+    db,
+    redis: {
+      url: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+      keyPrefix: str(env, 'REDIS_KEY_PREFIX', 'boxoffice:'),
+    },
+    amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
+    txMode: oneOf(env, 'TX_MODE', ['saga', 'xa'] as const, 'saga'),
+    reservationHoldSeconds: int(env, 'RESERVATION_HOLD_SECONDS', 300, 1, 86400),
+    queue: {
+      maxActive: int(env, 'QUEUE_MAX_ACTIVE', 1000, 1, 1_000_000),
+      admitIntervalMs: int(env, 'QUEUE_ADMIT_INTERVAL_MS', 1000, 10, 3_600_000),
+      activeTtlSeconds: int(env, 'QUEUE_ACTIVE_TTL_SECONDS', 600, 1, 86400),
+      idleTimeoutSeconds: int(env, 'QUEUE_IDLE_TIMEOUT_SECONDS', 300, 1, 86400),
+      tokenSecret,
+    },
+    dataplatformUrl: str(env, 'DATAPLATFORM_URL', 'http://127.0.0.1:8090/events'),
+    seed: oneOf(env, 'SEED', ['demo', ''] as const, ''),
+  };
+}

@@ -1,0 +1,144 @@
+// A service's MySQL database: typeorm owns the schema (versioned migrations); the service's
+// statements run on a mysql2 pool directly — no ORM on hot paths, and full control of
+// connections, which XA branches need.
+import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import { DataSource, type MigrationInterface } from 'typeorm';
+import type { DbConfig } from './config';
+
+export type Migration = new () => MigrationInterface;
+export type Row = RowDataPacket;
+export type SqlParam = string | number | boolean | null | Date | Buffer;
+
+/** What a repository needs: the pool, or one connection inside a transaction. */
+export interface Sql {
+  query<T = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;
+  execute(sql: string, params?: SqlParam[]): Promise<ResultSetHeader>;
+}
+
+function wrap(conn: Pool | PoolConnection): Sql {
+  return {
+    async query<T>(sql: string, params: SqlParam[] = []) {
+      const [rows] = await conn.query<RowDataPacket[]>(sql, params);
+      return rows as T[];
+    },
+    async execute(sql: string, params: SqlParam[] = []) {
+      const [res] = await conn.query<ResultSetHeader>(sql, params);
+      return res;
+    },
+  };
+}
+
+export class Database implements Sql {
+  private readonly sql: Sql;
+
+  constructor(readonly pool: Pool, readonly name: string) {
+    this.sql = wrap(pool);
+  }
+
+  query<T = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
+    return this.sql.query<T>(sql, params);
+  }
+
+  execute(sql: string, params?: SqlParam[]): Promise<ResultSetHeader> {
+    return this.sql.execute(sql, params);
+  }
+
+  /** Runs fn in one local transaction; commits if it resolves, rolls back if it throws. */
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.query('START TRANSACTION');
+      const out = await fn(wrap(conn));
+      await conn.query('COMMIT');
+      return out;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => conn.destroy());
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    await this.pool.query('SELECT 1');
+    return true;
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+export function createPool(cfg: DbConfig, database: string | undefined = cfg.database): Pool {
+  return mysql.createPool({
+    host: cfg.host,
+    port: cfg.port,
+    user: cfg.user,
+    password: cfg.password,
+    database,
+    connectionLimit: cfg.poolSize,
+    maxIdle: cfg.poolSize,
+    waitForConnections: true,
+    timezone: 'Z',
+    dateStrings: ['DATE'],
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    enableKeepAlive: true,
+    multipleStatements: false,
+  });
+}
+
+/** Creates the database if it is missing (utf8mb4). */
+export async function ensureDatabase(cfg: DbConfig): Promise<void> {
+  const conn = await mysql.createConnection({ host: cfg.host, port: cfg.port, user: cfg.user, password: cfg.password });
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${cfg.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await conn.end();
+  }
+}
+
+export async function dropDatabase(cfg: DbConfig): Promise<void> {
+  const conn = await mysql.createConnection({ host: cfg.host, port: cfg.port, user: cfg.user, password: cfg.password });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${cfg.database}\``);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Applies pending migrations in order (typeorm's migrations table records them). Safe to repeat. */
+export async function migrate(cfg: DbConfig, migrations: Migration[]): Promise<string[]> {
+  await ensureDatabase(cfg);
+  const ds = new DataSource({
+    type: 'mysql',
+    host: cfg.host,
+    port: cfg.port,
+    username: cfg.user,
+    password: cfg.password,
+    database: cfg.database,
+    migrations,
+    migrationsTransactionMode: 'each',
+    logging: false,
+  });
+  await ds.initialize();
+  try {
+    const applied = await ds.runMigrations();
+    return applied.map((m) => m.name);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+/** Opens a service's database: migrate when configured to, then a pool. */
+export async function openDatabase(cfg: DbConfig, migrations: Migration[], migrateOnStart: boolean): Promise<Database> {
+  if (migrateOnStart) await migrate(cfg, migrations);
+  const db = new Database(createPool(cfg), cfg.database);
+  await db.ping();
+  return db;
+}
+
+/** MySQL duplicate-key error (ER_DUP_ENTRY). */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { errno?: number }).errno === 1062;
+}

@@ -1,0 +1,68 @@
+// Typed promise clients over ts-proto service definitions: one channel per target shared by
+// every client, keepalive, and a deadline on every call.
+import { Channel, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+
+type MethodDef = {
+  path: string;
+  requestSerialize: (v: never) => Buffer;
+  responseDeserialize: (b: Buffer) => unknown;
+};
+type ReqOf<M> = M extends { requestSerialize: (v: infer R) => Buffer } ? R : never;
+type ResOf<M> = M extends { responseDeserialize: (b: Buffer) => infer R } ? R : never;
+
+export interface CallOptions {
+  /** Milliseconds; the client's default applies when unset. */
+  deadlineMs?: number;
+  metadata?: Metadata;
+}
+
+export type AsyncClient<S> = {
+  [K in keyof S]: (request: ReqOf<S[K]>, options?: CallOptions) => Promise<ResOf<S[K]>>;
+};
+
+const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+/** Channels by target, shared by every client of this process (one connection per target). */
+export class ChannelPool {
+  private readonly channels = new Map<string, Channel>();
+  private readonly clients: Client[] = [];
+
+  constructor(private readonly defaultDeadlineMs: number) {}
+
+  client<S extends Record<string, MethodDef>>(definition: S, target: string, deadlineMs = this.defaultDeadlineMs): AsyncClient<S> {
+    let channel = this.channels.get(target);
+    if (!channel) {
+      channel = new Channel(target, credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.channels.set(target, channel);
+    }
+    const raw = new Client(target, credentials.createInsecure(), { channelOverride: channel });
+    this.clients.push(raw);
+    const out: Record<string, unknown> = {};
+    for (const [name, def] of Object.entries(definition)) {
+      out[name] = (request: unknown, options: CallOptions = {}) =>
+        new Promise((resolve, reject) => {
+          raw.makeUnaryRequest(
+            def.path,
+            def.requestSerialize as (v: unknown) => Buffer,
+            def.responseDeserialize,
+            request,
+            options.metadata ?? new Metadata(),
+            { deadline: Date.now() + (options.deadlineMs ?? deadlineMs) },
+            (err: ServiceError | null, res?: unknown) => (err ? reject(err) : resolve(res)),
+          );
+        });
+    }
+    return out as AsyncClient<S>;
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+    for (const ch of this.channels.values()) ch.close();
+    this.channels.clear();
+    this.clients.length = 0;
+  }
+}

@@ -1,0 +1,183 @@
+// A gRPC server for one service: async handlers, errors mapped to gRPC status in one place,
+// standard health (SERVING only while the service's dependencies answer), reflection, and a
+// graceful shutdown that drains in-flight calls.
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as Status,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { DomainError } from '../errors';
+import type { Logger } from '../log';
+import { PROTO_INCLUDE_DIRS } from '../paths';
+import { identityFromMetadata, type Identity } from './identity';
+import { asDomainError, isServiceError, statusError, toServiceError } from './status';
+
+export interface CallContext {
+  metadata: Metadata;
+  /** Verified caller identity, when the call carries one. */
+  identity: Identity | undefined;
+  /** Sets response metadata (e.g. x-http-code for the gateway). */
+  setHeader(key: string, value: string): void;
+}
+
+type MethodDef = { requestDeserialize: (b: Buffer) => unknown; responseSerialize: (v: never) => Buffer };
+type ReqOf<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never;
+type ResOf<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never;
+
+/** The async handlers of a ts-proto service definition. */
+export type AsyncService<S> = {
+  [K in keyof S]: (request: ReqOf<S[K]>, ctx: CallContext) => Promise<ResOf<S[K]>>;
+};
+
+export interface ServiceBinding {
+  /** Full protobuf name, e.g. boxoffice.queue.v1.QueueService (the health service key). */
+  fullName: string;
+  definition: Record<string, MethodDef>;
+  handlers: Record<string, (request: never, ctx: CallContext) => Promise<unknown>>;
+}
+
+export function bindService<S extends Record<string, MethodDef>>(
+  fullName: string,
+  definition: S,
+  handlers: AsyncService<S>,
+): ServiceBinding {
+  return { fullName, definition, handlers: handlers as ServiceBinding['handlers'] };
+}
+
+export interface GrpcServerOptions {
+  name: string;
+  host: string;
+  port: number;
+  services: ServiceBinding[];
+  /** Proto files (relative to proto/) served by reflection. */
+  protoFiles: string[];
+  meshSecret: string;
+  log: Logger;
+  /** Dependencies answer? Polled; health is SERVING only while it resolves true. */
+  ready: () => Promise<boolean>;
+  readyPollMs?: number;
+}
+
+export class GrpcServer {
+  private readonly server: Server;
+  private readonly health: HealthImplementation;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly opts: GrpcServerOptions) {
+    this.server = new Server({
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    });
+    const statusMap: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
+    for (const s of opts.services) statusMap[s.fullName] = 'NOT_SERVING';
+    this.health = new HealthImplementation(statusMap);
+    this.health.addToServer(this.server);
+    const pkg = loadSync(opts.protoFiles, { includeDirs: PROTO_INCLUDE_DIRS });
+    new ReflectionService(pkg).addToServer(this.server);
+    for (const s of opts.services) {
+      this.server.addService(s.definition as unknown as ServiceDefinition, this.adapt(s));
+    }
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<number> {
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
+    });
+    await this.checkReady();
+    this.pollTimer = setInterval(() => void this.checkReady(), this.opts.readyPollMs ?? 2000);
+    this.pollTimer.unref();
+    this.opts.log.info({ service: this.opts.name, port: this.boundPort }, 'gRPC server listening');
+    return this.boundPort;
+  }
+
+  /** Stops taking calls, lets in-flight ones finish (up to graceMs), then closes. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.setServing(false);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  private async checkReady(): Promise<void> {
+    let ok = false;
+    try {
+      ok = await this.opts.ready();
+    } catch {
+      ok = false;
+    }
+    this.setServing(ok);
+  }
+
+  private setServing(ok: boolean): void {
+    const st = ok ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', st);
+    for (const s of this.opts.services) this.health.setStatus(s.fullName, st);
+  }
+
+  private adapt(binding: ServiceBinding): UntypedServiceImplementation {
+    const impl: UntypedServiceImplementation = {};
+    for (const [method, handler] of Object.entries(binding.handlers)) {
+      impl[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const ctx: CallContext = {
+          metadata: call.metadata,
+          identity: identityFromMetadata(call.metadata, this.opts.meshSecret),
+          setHeader: (key, value) => {
+            const md = new Metadata();
+            md.set(key, value);
+            call.sendMetadata(md);
+          },
+        };
+        handler(call.request as never, ctx).then(
+          (res) => callback(null, res),
+          (err: unknown) => callback(this.toGrpcError(binding.fullName, method, err) as never, null),
+        );
+      };
+    }
+    return impl;
+  }
+
+  private toGrpcError(service: string, method: string, err: unknown) {
+    if (err instanceof DomainError) return toServiceError(err);
+    if (isServiceError(err)) {
+      // A refusal from a service we called passes through with its reason intact.
+      const passed = asDomainError(err);
+      if (passed) return toServiceError(passed);
+      if (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED) {
+        return statusError({ code: err.code, message: 'a downstream service is unavailable', reason: 'UNAVAILABLE', metadata: {} });
+      }
+    }
+    this.opts.log.error({ err, service, method }, 'unhandled error in gRPC handler');
+    return statusError({ code: Status.INTERNAL, message: 'internal error', reason: 'INTERNAL', metadata: {} });
+  }
+}
+
+/** The caller's verified identity, or UNAUTHENTICATED. */
+export function requireIdentity(ctx: CallContext): Identity {
+  if (!ctx.identity) throw new DomainError('UNAUTHENTICATED', 'caller identity is missing or not signed by the mesh');
+  return ctx.identity;
+}

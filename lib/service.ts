@@ -1,0 +1,17 @@
+// What every process of the mesh receives from the entry point, and returns to it.
+import type { Config } from './config';
+import type { ChannelPool } from './grpc/client';
+import type { Lifecycle } from './lifecycle';
+import type { Logger } from './log';
+
+export interface ServiceContext {
+  config: Config;
+  log: Logger;
+  /** Register closers here; the entry point stops them in reverse order. */
+  lifecycle: Lifecycle;
+  /** Shared gRPC channels to the other services. */
+  channels: ChannelPool;
+}
+
+/** Starts one service; resolves once it is listening. Returns the port it bound. */
+export type StartService = (ctx: ServiceContext) => Promise<number>;

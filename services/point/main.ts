@@ -1,0 +1,25 @@
+// The point service process: its database, then its gRPC server.
+import { openDatabase } from '../../lib/db';
+import { GrpcServer } from '../../lib/grpc/server';
+import { PROTO_FILES } from '../../lib/paths';
+import type { StartService } from '../../lib/service';
+import { POINT_MIGRATIONS } from './data/migrations';
+import { Wallets } from './data/wallets';
+import { pointService } from './grpc';
+
+export const startPoint: StartService = async ({ config, log, lifecycle }) => {
+  const db = await openDatabase(config.db.point, POINT_MIGRATIONS, config.db.migrateOnStart);
+  lifecycle.onStop('point db', () => db.close());
+  const server = new GrpcServer({
+    name: 'point',
+    host: config.grpcHost,
+    port: config.grpcPorts.point,
+    services: [pointService(new Wallets(db))],
+    protoFiles: [PROTO_FILES.point],
+    meshSecret: config.meshSecret,
+    log: log.child({ service: 'point' }),
+    ready: () => db.ping(),
+  });
+  lifecycle.onStop('point grpc', () => server.stop());
+  return server.start();
+};
