@@ -1,6 +1,6 @@
 // The one entry point: hosts the services named in SERVICES (all of them by default) in this
 // process. Each still listens on its own port and calls the others over real gRPC.
-import { loadConfig, type ServiceName } from '../lib/config';
+import { ConfigError, loadConfig, type Config, type ServiceName } from '../lib/config';
 import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
@@ -18,8 +18,20 @@ const STARTERS: Partial<Record<ServiceName, StartService>> = {
   gateway: startGateway,
 };
 
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = readConfig();
   const log = createLogger(config.logLevel);
   const lifecycle = new Lifecycle(log);
   lifecycle.handleSignals();
@@ -28,8 +40,9 @@ async function main(): Promise<void> {
   const ctx = { config, log, lifecycle, channels };
   try {
     for (const name of Object.keys(STARTERS) as ServiceName[]) {
-      if (!config.services.includes(name)) continue;
-      const port = await STARTERS[name]!(ctx);
+      const start = STARTERS[name];
+      if (!start || !config.services.includes(name)) continue;
+      const port = await start(ctx);
       log.info({ service: name, port }, 'service started');
     }
     log.info({ services: config.services, txMode: config.txMode }, 'mesh ready');

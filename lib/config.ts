@@ -74,6 +74,17 @@ export interface Config {
   redis: { url: string; keyPrefix: string };
   amqpUrl: string;
   txMode: 'saga' | 'xa';
+  xa: {
+    /** innodb_lock_wait_timeout of branch connections: a contended row refuses fast. */
+    lockWaitTimeoutSeconds: number;
+    /** How long a participant keeps a prepared branch's connection waiting for phase 2. */
+    holdTimeoutMs: number;
+    /** How often a participant looks for its own branches left prepared (XA RECOVER). */
+    resolverIntervalMs: number;
+    /** A branch must stay prepared this long before the resolver asks the coordinator. */
+    resolverSafetyMs: number;
+    poolSize: number;
+  };
   reservationHoldSeconds: number;
   queue: {
     maxActive: number;
@@ -213,6 +224,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
     txMode: oneOf(env, 'TX_MODE', ['saga', 'xa'] as const, 'saga'),
+    xa: {
+      lockWaitTimeoutSeconds: int(env, 'XA_LOCK_WAIT_TIMEOUT_SECONDS', 1, 1, 3600),
+      holdTimeoutMs: int(env, 'XA_HOLD_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      resolverIntervalMs: int(env, 'XA_RESOLVER_INTERVAL_MS', 2000, 50, 3_600_000),
+      resolverSafetyMs: int(env, 'XA_RESOLVER_SAFETY_MS', 5000, 0, 3_600_000),
+      poolSize: int(env, 'XA_POOL_SIZE', 20, 1, 500),
+    },
     reservationHoldSeconds: int(env, 'RESERVATION_HOLD_SECONDS', 300, 1, 86400),
     queue: {
       maxActive: int(env, 'QUEUE_MAX_ACTIVE', 1000, 1, 1_000_000),

@@ -15,7 +15,8 @@ export interface Sql {
   execute(sql: string, params?: SqlParam[]): Promise<ResultSetHeader>;
 }
 
-function wrap(conn: Pool | PoolConnection): Sql {
+/** The Sql view of a pool or of one connection. */
+export function sqlOf(conn: Pool | PoolConnection): Sql {
   return {
     async query<T>(sql: string, params: SqlParam[] = []) {
       const [rows] = await conn.query<RowDataPacket[]>(sql, params);
@@ -32,7 +33,7 @@ export class Database implements Sql {
   private readonly sql: Sql;
 
   constructor(readonly pool: Pool, readonly name: string) {
-    this.sql = wrap(pool);
+    this.sql = sqlOf(pool);
   }
 
   query<T = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
@@ -48,7 +49,7 @@ export class Database implements Sql {
     const conn = await this.pool.getConnection();
     try {
       await conn.query('START TRANSACTION');
-      const out = await fn(wrap(conn));
+      const out = await fn(sqlOf(conn));
       await conn.query('COMMIT');
       return out;
     } catch (err) {

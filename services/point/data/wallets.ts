@@ -1,6 +1,6 @@
 // Wallets and their ledger. Every balance change and its ledger row commit together.
 import type { Database, Sql } from '../../../lib/db';
-import { MAX_BALANCE, balanceLimitExceeded } from '../domain/points';
+import { balanceLimitExceeded } from '../domain/points';
 
 export type EntryType = 'CHARGE' | 'USE' | 'REFUND';
 
@@ -15,12 +15,25 @@ export interface LedgerEntry {
 export class Wallets {
   constructor(private readonly db: Database) {}
 
-  /** Adds points, creating the wallet on first use. Concurrent charges serialise on the row. */
+  /**
+   * Adds points, creating the wallet on first use. One upsert takes the row lock at once
+   * (a read-then-update would deadlock concurrent charges), and the balance's CHECK
+   * constraint is what refuses a charge past the limit.
+   */
   charge(userId: string, amount: number, reference: string, now: Date): Promise<number> {
     return this.db.transaction(async (tx) => {
-      await tx.execute('INSERT IGNORE INTO wallet (user_id, balance, updated_at) VALUES (?, 0, ?)', [userId, now]);
-      const balance = await credit(tx, userId, amount, now);
-      if (balance === undefined) throw balanceLimitExceeded();
+      let balance: number;
+      try {
+        const res = await tx.execute(
+          `INSERT INTO wallet (user_id, balance, updated_at) VALUES (?, LAST_INSERT_ID(?), ?)
+           ON DUPLICATE KEY UPDATE balance = LAST_INSERT_ID(balance + VALUES(balance)), updated_at = VALUES(updated_at)`,
+          [userId, amount, now],
+        );
+        balance = res.insertId;
+      } catch (err) {
+        if (isCheckViolation(err)) throw balanceLimitExceeded();
+        throw err;
+      }
       await appendEntry(tx, userId, 'CHARGE', amount, balance, reference, now);
       return balance;
     });
@@ -41,14 +54,9 @@ export class Wallets {
   }
 }
 
-/** balance += amount unless that passes the limit; the new balance, or undefined when refused. */
-async function credit(tx: Sql, userId: string, amount: number, now: Date): Promise<number | undefined> {
-  const res = await tx.execute(
-    `UPDATE wallet SET balance = LAST_INSERT_ID(balance + ?), updated_at = ?
-     WHERE user_id = ? AND balance + ? <= ?`,
-    [amount, now, userId, amount, MAX_BALANCE],
-  );
-  return res.affectedRows === 1 ? res.insertId : undefined;
+/** MariaDB ER_CONSTRAINT_FAILED: a CHECK constraint refused the row. */
+function isCheckViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { errno?: number }).errno === 4025;
 }
 
 async function appendEntry(

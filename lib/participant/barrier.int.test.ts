@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { DomainError } from '../errors';
+import { testDatabase, type TestDatabase } from '../../test/support/infra';
+import { sagaAction, sagaCompensate } from './barrier';
+import { ParticipantTables1763700000100 } from './migrations';
+
+describe('saga barrier (real MariaDB)', () => {
+  let t: TestDatabase;
+
+  before(async () => {
+    t = await testDatabase('point', [ParticipantTables1763700000100]);
+    await t.db.execute('CREATE TABLE effects (gid VARCHAR(64), what VARCHAR(16))');
+  });
+  after(() => t.drop());
+
+  const effects = async (gid: string) =>
+    (await t.db.query<{ what: string }>('SELECT what FROM effects WHERE gid = ? ORDER BY what', [gid])).map((r) => r.what);
+  const act = (gid: string) =>
+    sagaAction(t.db, gid, 'b1', async (tx) => {
+      await tx.execute("INSERT INTO effects VALUES (?, 'action')", [gid]);
+      return { amount: 42 };
+    });
+  const compensate = (gid: string, seen: unknown[] = []) =>
+    sagaCompensate<{ amount: number }>(t.db, gid, 'b1', async (tx, result) => {
+      seen.push(result);
+      await tx.execute("INSERT INTO effects VALUES (?, 'undo')", [gid]);
+    });
+
+  it('runs a duplicate action once and returns the first result to both', async () => {
+    const results = await Promise.all([act('g1'), act('g1'), act('g1')]);
+    expect(results).to.deep.equal([{ amount: 42 }, { amount: 42 }, { amount: 42 }]);
+    expect(await effects('g1')).to.deep.equal(['action']);
+  });
+
+  it('runs a duplicate compensation once, with the action result', async () => {
+    await act('g2');
+    const seen: unknown[] = [];
+    await Promise.all([compensate('g2', seen), compensate('g2', seen)]);
+    expect(seen).to.deep.equal([{ amount: 42 }]);
+    expect(await effects('g2')).to.deep.equal(['action', 'undo']);
+  });
+
+  it('lets a compensation before its action succeed without doing anything', async () => {
+    const seen: unknown[] = [];
+    await compensate('g3', seen);
+    expect(seen).to.deep.equal([]);
+    expect(await effects('g3')).to.deep.equal([]);
+  });
+
+  it('refuses an action that arrives after its compensation (no hanging)', async () => {
+    await compensate('g4');
+    let refused: unknown;
+    try {
+      await act('g4');
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).to.be.instanceOf(DomainError);
+    expect((refused as DomainError).reason).to.equal('BRANCH_REFUSED');
+    expect(await effects('g4')).to.deep.equal([]);
+  });
+
+  it('leaves no barrier row behind when the action body refuses', async () => {
+    let refused: unknown;
+    try {
+      await sagaAction(t.db, 'g5', 'b1', async () => {
+        throw new DomainError('INSUFFICIENT_POINTS', 'no');
+      });
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as DomainError).reason).to.equal('INSUFFICIENT_POINTS');
+    expect(await t.db.query('SELECT * FROM tx_barrier WHERE gid = ?', ['g5'])).to.have.length(0);
+  });
+});

@@ -1,0 +1,34 @@
+// The transaction context a coordinator sends with every branch call, as gRPC metadata.
+import { Metadata } from '@grpc/grpc-js';
+
+export type TxMode = 'xa' | 'saga';
+
+export interface TxContext {
+  gid: string;
+  /** Saga: the step's branch id. XA: the participant's branch (one per participant database). */
+  branchId: string;
+  mode: TxMode;
+  /** XA: this is the participant's last call in the transaction, so prepare after it. */
+  prepare: boolean;
+}
+
+const GID = 'x-tx-gid';
+const BRANCH = 'x-tx-branch';
+const MODE = 'x-tx-mode';
+const PREPARE = 'x-tx-prepare';
+
+export function writeTxContext(ctx: TxContext, md: Metadata = new Metadata()): Metadata {
+  md.set(GID, ctx.gid);
+  md.set(BRANCH, ctx.branchId);
+  md.set(MODE, ctx.mode);
+  if (ctx.prepare) md.set(PREPARE, '1');
+  return md;
+}
+
+export function readTxContext(md: Metadata): TxContext | undefined {
+  const [gid] = md.get(GID);
+  const [branchId] = md.get(BRANCH);
+  const [mode] = md.get(MODE);
+  if (typeof gid !== 'string' || typeof branchId !== 'string' || (mode !== 'xa' && mode !== 'saga')) return undefined;
+  return { gid, branchId, mode, prepare: md.get(PREPARE)[0] === '1' };
+}

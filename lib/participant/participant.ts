@@ -1,0 +1,69 @@
+// One place decides how a participant's branch runs: inside an XA branch, behind the saga
+// barrier, or as a plain local transaction — from the transaction context in the call's
+// metadata. Every participant service runs its business SQL through here.
+import type { Metadata } from '@grpc/grpc-js';
+import type { Database, Sql } from '../db';
+import { DomainError } from '../errors';
+import { sagaAction, sagaCompensate } from './barrier';
+import { readTxContext } from './context';
+import { insertEvent, type NewEvent } from './outbox';
+import type { XaBranches } from './xa';
+
+/** What a branch body works with: SQL inside the branch's transaction, and its outbox. */
+export interface BranchTx extends Sql {
+  emit(event: NewEvent): Promise<void>;
+}
+
+export interface ActionOptions {
+  /** The refusal to give when the rows are locked by a concurrent transaction too long. */
+  contended?: () => DomainError;
+}
+
+const LOCK_WAIT_TIMEOUT = 1205;
+const DEADLOCK = 1213;
+
+export class Participant {
+  constructor(
+    readonly name: string,
+    private readonly db: Database,
+    /** Present when this process takes part in XA transactions. */
+    readonly xa: XaBranches | undefined,
+  ) {}
+
+  /** A forward step: XA branch, saga action (once per gid+branch) or local transaction. */
+  async action<T>(md: Metadata, body: (tx: BranchTx) => Promise<T>, opts: ActionOptions = {}): Promise<T> {
+    const ctx = readTxContext(md);
+    const run = (sql: Sql) => body(withOutbox(sql));
+    try {
+      if (!ctx) return await this.db.transaction(run);
+      if (ctx.mode === 'saga') return await sagaAction(this.db, ctx.gid, ctx.branchId, run);
+      if (!this.xa) throw new DomainError('BRANCH_REFUSED', `${this.name} does not take part in XA transactions`);
+      return await this.xa.run(ctx.gid, ctx.prepare, run);
+    } catch (err) {
+      throw contention(err, opts);
+    }
+  }
+
+  /** A saga compensation: runs once, after (or instead of) its action; never refuses. */
+  async compensate<R>(md: Metadata, body: (tx: BranchTx, actionResult: R) => Promise<void>): Promise<void> {
+    const ctx = readTxContext(md);
+    if (ctx?.mode !== 'saga') throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
+    await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) => body(withOutbox(sql), result));
+  }
+}
+
+function withOutbox(sql: Sql): BranchTx {
+  return {
+    query: (q, p) => sql.query(q, p),
+    execute: (q, p) => sql.execute(q, p),
+    emit: async (event) => {
+      await insertEvent(sql, event, new Date());
+    },
+  };
+}
+
+function contention(err: unknown, opts: ActionOptions): unknown {
+  const errno = (err as { errno?: number } | null)?.errno;
+  if (errno !== LOCK_WAIT_TIMEOUT && errno !== DEADLOCK) return err;
+  return opts.contended?.() ?? new DomainError('UNAVAILABLE', 'the rows are busy; try again');
+}

@@ -1,0 +1,90 @@
+// Wires a participant service into the transaction machinery: its XA branch pool, the
+// shared Participant phase-2 RPCs, and the in-doubt resolver that asks the coordinator about
+// branches left prepared (after a crash or a missed phase 2).
+import { createPool, type Database } from '../db';
+import { ConfigError, type DbServiceName } from '../config';
+import { bindService, type ServiceBinding } from '../grpc/server';
+import type { ServiceContext } from '../service';
+import { CoordinatorServiceService, Outcome } from '../../gen/boxoffice/coordinator/v1/coordinator';
+import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
+import { Participant } from './participant';
+import { supportsDurableXa } from './version';
+import { XaBranches } from './xa';
+
+export interface ParticipantRuntime {
+  participant: Participant;
+  /** The ParticipantService binding to add to the service's gRPC server. */
+  binding: ServiceBinding;
+}
+
+export async function startParticipant(ctx: ServiceContext, name: DbServiceName, db: Database): Promise<ParticipantRuntime> {
+  const { config, lifecycle } = ctx;
+  const log = ctx.log.child({ participant: name });
+  const [row] = await db.query<{ v: string }>('SELECT VERSION() AS v');
+  const durable = supportsDurableXa(row?.v ?? '');
+  if (config.txMode === 'xa' && !durable) {
+    throw new ConfigError(`TX_MODE=xa needs MariaDB >= 10.5 or MySQL >= 8.0.29; ${name} runs on ${row?.v}`);
+  }
+
+  const xaPool = createPool({ ...config.db[name], poolSize: config.xa.poolSize });
+  // Queued before any other statement on the new connection.
+  xaPool.pool.on('connection', (conn) => {
+    conn.query(`SET SESSION innodb_lock_wait_timeout = ${config.xa.lockWaitTimeoutSeconds}`, (err: unknown) => {
+      if (err) log.warn({ err }, 'could not shorten the lock wait timeout of an XA connection');
+    });
+  });
+  const xa = new XaBranches(
+    xaPool,
+    { bqual: config.db[name].database, activeTimeoutMs: config.xa.holdTimeoutMs, holdTimeoutMs: config.xa.holdTimeoutMs },
+    log,
+  );
+  lifecycle.onStop(`${name} xa pool`, () => xaPool.end());
+  lifecycle.onStop(`${name} xa branches`, () => xa.close());
+
+  const coordinator = ctx.channels.client(CoordinatorServiceService, config.grpcTargets.coordinator);
+  const firstSeen = new Map<string, number>();
+  let resolving = false;
+  const resolve = async () => {
+    if (resolving) return;
+    resolving = true;
+    try {
+      const now = Date.now();
+      const branches = await xa.inDoubt();
+      const present = new Set(branches.map((b) => b.gid));
+      for (const gid of firstSeen.keys()) if (!present.has(gid)) firstSeen.delete(gid);
+      for (const { gid } of branches) {
+        const seen = firstSeen.get(gid) ?? now;
+        firstSeen.set(gid, seen);
+        if (now - seen < config.xa.resolverSafetyMs) continue;
+        const { outcome } = await coordinator.decideOutcome({ gid });
+        if (outcome === Outcome.COMMIT) await xa.commit(gid);
+        else if (outcome === Outcome.ROLLBACK) await xa.rollback(gid);
+        else continue;
+        firstSeen.delete(gid);
+        log.info({ gid, outcome: Outcome[outcome] }, 'resolved an in-doubt XA branch');
+      }
+    } catch (err) {
+      log.warn({ err }, 'in-doubt resolution will retry');
+    } finally {
+      resolving = false;
+    }
+  };
+  if (durable) {
+    const timer = setInterval(() => void resolve(), config.xa.resolverIntervalMs);
+    timer.unref();
+    lifecycle.onStop(`${name} xa resolver`, () => clearInterval(timer));
+  }
+
+  const participant = new Participant(name, db, durable ? xa : undefined);
+  const binding = bindService('boxoffice.participant.v1.ParticipantService', ParticipantServiceService, {
+    async commit(req) {
+      await xa.commit(req.gid);
+      return {};
+    },
+    async rollback(req) {
+      await xa.rollback(req.gid);
+      return {};
+    },
+  });
+  return { participant, binding };
+}
