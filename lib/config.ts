@@ -86,6 +86,8 @@ export interface Config {
     poolSize: number;
   };
   reservationHoldSeconds: number;
+  /** How often the reservation service looks for overdue holds to expire. */
+  reservationSweepIntervalMs: number;
   queue: {
     maxActive: number;
     admitIntervalMs: number;
@@ -232,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
       poolSize: int(env, 'XA_POOL_SIZE', 20, 1, 500),
     },
     reservationHoldSeconds: int(env, 'RESERVATION_HOLD_SECONDS', 300, 1, 86400),
+    reservationSweepIntervalMs: int(env, 'RESERVATION_SWEEP_INTERVAL_MS', 1000, 50, 3_600_000),
     queue: {
       maxActive: int(env, 'QUEUE_MAX_ACTIVE', 1000, 1, 1_000_000),
       admitIntervalMs: int(env, 'QUEUE_ADMIT_INTERVAL_MS', 1000, 10, 3_600_000),

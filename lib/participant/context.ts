@@ -8,6 +8,8 @@ export interface TxContext {
   /** Saga: the step's branch id. XA: the participant's branch (one per participant database). */
   branchId: string;
   mode: TxMode;
+  /** Saga: whether this call is a step's action or its compensation. */
+  op: 'action' | 'compensate';
   /** XA: this is the participant's last call in the transaction, so prepare after it. */
   prepare: boolean;
 }
@@ -15,12 +17,14 @@ export interface TxContext {
 const GID = 'x-tx-gid';
 const BRANCH = 'x-tx-branch';
 const MODE = 'x-tx-mode';
+const OP = 'x-tx-op';
 const PREPARE = 'x-tx-prepare';
 
 export function writeTxContext(ctx: TxContext, md: Metadata = new Metadata()): Metadata {
   md.set(GID, ctx.gid);
   md.set(BRANCH, ctx.branchId);
   md.set(MODE, ctx.mode);
+  md.set(OP, ctx.op);
   if (ctx.prepare) md.set(PREPARE, '1');
   return md;
 }
@@ -30,5 +34,11 @@ export function readTxContext(md: Metadata): TxContext | undefined {
   const [branchId] = md.get(BRANCH);
   const [mode] = md.get(MODE);
   if (typeof gid !== 'string' || typeof branchId !== 'string' || (mode !== 'xa' && mode !== 'saga')) return undefined;
-  return { gid, branchId, mode, prepare: md.get(PREPARE)[0] === '1' };
+  const op = md.get(OP)[0] === 'compensate' ? 'compensate' : 'action';
+  return { gid, branchId, mode, op, prepare: md.get(PREPARE)[0] === '1' };
+}
+
+/** True when a saga coordinator sent this call as a compensation. */
+export function isCompensation(md: Metadata): boolean {
+  return readTxContext(md)?.op === 'compensate';
 }

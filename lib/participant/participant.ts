@@ -33,6 +33,7 @@ export class Participant {
   /** A forward step: XA branch, saga action (once per gid+branch) or local transaction. */
   async action<T>(md: Metadata, body: (tx: BranchTx) => Promise<T>, opts: ActionOptions = {}): Promise<T> {
     const ctx = readTxContext(md);
+    if (ctx?.op === 'compensate') throw new DomainError('INVALID_ARGUMENT', 'this call is an action, not a compensation');
     const run = (sql: Sql) => body(withOutbox(sql));
     try {
       if (!ctx) return await this.db.transaction(run);
@@ -44,10 +45,14 @@ export class Participant {
     }
   }
 
-  /** A saga compensation: runs once, after (or instead of) its action; never refuses. */
+  /**
+   * A saga compensation: runs once, after (or instead of) its action, and never refuses. The
+   * body gets what the action returned (it is not called when the action never ran), so a
+   * compensation request needs no more than ids.
+   */
   async compensate<R>(md: Metadata, body: (tx: BranchTx, actionResult: R) => Promise<void>): Promise<void> {
     const ctx = readTxContext(md);
-    if (ctx?.mode !== 'saga') throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
+    if (ctx?.mode !== 'saga' || ctx.op !== 'compensate') throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
     await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) => body(withOutbox(sql), result));
   }
 }

@@ -1,0 +1,48 @@
+// Schema of the coordinator's global transaction log.
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class CoordinatorInit1763700000200 implements MigrationInterface {
+  name = 'CoordinatorInit1763700000200';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE global_tx (
+      gid CHAR(26) NOT NULL PRIMARY KEY,
+      flow VARCHAR(32) NOT NULL,
+      mode ENUM('xa','saga') NOT NULL,
+      state ENUM('RUNNING','COMMITTING','ABORTING','COMPENSATING','COMMITTED','ABORTED') NOT NULL,
+      payload JSON NOT NULL,
+      outcome JSON NULL,
+      idempotency_key VARCHAR(200) NULL,
+      request_hash CHAR(64) NULL,
+      owner VARCHAR(64) NOT NULL,
+      next_attempt_at DATETIME(3) NOT NULL,
+      deadline_at DATETIME(3) NOT NULL,
+      attempts INT NOT NULL DEFAULT 0,
+      last_error VARCHAR(512) NULL,
+      created_at DATETIME(3) NOT NULL,
+      updated_at DATETIME(3) NOT NULL,
+      UNIQUE KEY global_tx_idempotency (idempotency_key),
+      KEY global_tx_due (state, next_attempt_at),
+      KEY global_tx_owner (owner, state),
+      KEY global_tx_created (created_at)
+    ) ENGINE=InnoDB`);
+    await q.query(`CREATE TABLE tx_branch (
+      gid CHAR(26) NOT NULL,
+      branch_id VARCHAR(64) NOT NULL,
+      participant VARCHAR(32) NOT NULL,
+      action VARCHAR(64) NOT NULL,
+      state VARCHAR(16) NOT NULL,
+      attempts INT NOT NULL DEFAULT 0,
+      last_error VARCHAR(512) NULL,
+      updated_at DATETIME(3) NOT NULL,
+      PRIMARY KEY (gid, branch_id)
+    ) ENGINE=InnoDB`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE tx_branch');
+    await q.query('DROP TABLE global_tx');
+  }
+}
+
+export const COORDINATOR_MIGRATIONS = [CoordinatorInit1763700000200];

@@ -1,0 +1,245 @@
+// The durable log of global transactions. Every state change is a compare-and-set on the
+// state it expects; the decision of an XA transaction is written here before phase 2.
+import type { Database, Sql } from '../../lib/db';
+import { isDuplicateKey } from '../../lib/db';
+
+export type TxState = 'RUNNING' | 'COMMITTING' | 'ABORTING' | 'COMPENSATING' | 'COMMITTED' | 'ABORTED';
+export type Mode = 'xa' | 'saga';
+export const OPEN_STATES: TxState[] = ['RUNNING', 'COMMITTING', 'ABORTING', 'COMPENSATING'];
+
+/** What a finished transaction answered: its output, or the refusal. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; reason: string; message: string; metadata: Record<string, string> };
+
+export interface BranchRecord {
+  branchId: string;
+  participant: string;
+  action: string;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface TxRecord {
+  gid: string;
+  flow: string;
+  mode: Mode;
+  state: TxState;
+  payload: unknown;
+  outcome: Outcome | null;
+  requestHash: string | null;
+  owner: string;
+  deadlineAt: Date;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewTx {
+  gid: string;
+  flow: string;
+  mode: Mode;
+  payload: unknown;
+  owner: string;
+  deadlineAt: Date;
+  /** Recovery leaves the transaction to its owner until then. */
+  leaseUntil: Date;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+interface TxRow {
+  gid: string;
+  flow: string;
+  mode: Mode;
+  state: TxState;
+  payload: unknown;
+  outcome: unknown;
+  request_hash: string | null;
+  owner: string;
+  deadline_at: Date;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const json = (raw: unknown): unknown => (typeof raw === 'string' ? JSON.parse(raw) : raw);
+
+function toRecord(r: TxRow): TxRecord {
+  return {
+    gid: r.gid,
+    flow: r.flow,
+    mode: r.mode,
+    state: r.state,
+    payload: json(r.payload),
+    outcome: (json(r.outcome) as Outcome | null) ?? null,
+    requestHash: r.request_hash,
+    owner: r.owner,
+    deadlineAt: r.deadline_at,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const TX_COLUMNS =
+  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at';
+
+export class TxLog {
+  constructor(private readonly db: Database) {}
+
+  /** Records a new RUNNING transaction; false when its idempotency key is taken. */
+  async begin(tx: NewTx, now: Date): Promise<boolean> {
+    try {
+      await this.db.execute(
+        `INSERT INTO global_tx (gid, flow, mode, state, payload, idempotency_key, request_hash, owner,
+           next_attempt_at, deadline_at, created_at, updated_at)
+         VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          tx.gid,
+          tx.flow,
+          tx.mode,
+          JSON.stringify(tx.payload),
+          tx.idempotencyKey ?? null,
+          tx.requestHash ?? null,
+          tx.owner,
+          tx.leaseUntil,
+          tx.deadlineAt,
+          now,
+          now,
+        ],
+      );
+      return true;
+    } catch (err) {
+      if (tx.idempotencyKey && isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  async get(gid: string): Promise<TxRecord | undefined> {
+    const [row] = await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE gid = ?`, [gid]);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async byIdempotencyKey(key: string): Promise<TxRecord | undefined> {
+    const [row] = await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE idempotency_key = ?`, [key]);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async list(state: TxState | undefined, limit: number): Promise<TxRecord[]> {
+    const rows = state
+      ? await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE state = ? ORDER BY created_at DESC LIMIT ?`, [
+          state,
+          limit,
+        ])
+      : await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx ORDER BY created_at DESC LIMIT ?`, [limit]);
+    return rows.map(toRecord);
+  }
+
+  async branches(gid: string): Promise<BranchRecord[]> {
+    const rows = await this.db.query<{
+      branch_id: string;
+      participant: string;
+      action: string;
+      state: string;
+      attempts: number;
+      last_error: string | null;
+    }>('SELECT branch_id, participant, action, state, attempts, last_error FROM tx_branch WHERE gid = ? ORDER BY updated_at, branch_id', [
+      gid,
+    ]);
+    return rows.map((r) => ({
+      branchId: r.branch_id,
+      participant: r.participant,
+      action: r.action,
+      state: r.state,
+      attempts: r.attempts,
+      lastError: r.last_error,
+    }));
+  }
+
+  /**
+   * Moves the transaction from one state to another if it is still in `from`, writing the
+   * branches' latest view in the same local transaction. False when someone else moved it.
+   */
+  transition(
+    gid: string,
+    from: TxState | TxState[],
+    to: TxState,
+    now: Date,
+    extra: { outcome?: Outcome; branches?: BranchRecord[]; nextAttemptAt?: Date } = {},
+  ): Promise<boolean> {
+    const froms = Array.isArray(from) ? from : [from];
+    return this.db.transaction(async (sql) => {
+      const res = await sql.execute(
+        `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
+           updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})`,
+        [to, extra.outcome ? JSON.stringify(extra.outcome) : null, extra.nextAttemptAt ?? null, now, gid, ...froms],
+      );
+      if (res.affectedRows !== 1) return false;
+      if (extra.branches?.length) await writeBranches(sql, gid, extra.branches, now);
+      return true;
+    });
+  }
+
+  /** Notes a failed attempt on a branch (the rare path: retries and refusals). */
+  async noteBranch(gid: string, branch: BranchRecord, now: Date): Promise<void> {
+    await writeBranches(this.db, gid, [branch], now);
+    await this.db.execute('UPDATE global_tx SET last_error = ?, updated_at = ? WHERE gid = ?', [
+      branch.lastError?.slice(0, 512) ?? null,
+      now,
+      gid,
+    ]);
+  }
+
+  /**
+   * Claims up to `limit` open transactions whose lease ran out: a compare-and-set on
+   * next_attempt_at, so each is claimed by exactly one coordinator instance.
+   */
+  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+    const due = await this.db.query<{ gid: string; next_attempt_at: Date }>(
+      `SELECT gid, next_attempt_at FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
+         AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
+      [now, limit],
+    );
+    const claimed: string[] = [];
+    for (const { gid, next_attempt_at } of due) {
+      const res = await this.db.execute(
+        'UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ? WHERE gid = ? AND next_attempt_at = ?',
+        [owner, leaseUntil, now, gid, next_attempt_at],
+      );
+      if (res.affectedRows === 1) claimed.push(gid);
+    }
+    return claimed;
+  }
+
+  /** At start-up: transactions this coordinator id owned before a restart are due now. */
+  async releaseOwned(owner: string, now: Date): Promise<number> {
+    const res = await this.db.execute(
+      `UPDATE global_tx SET next_attempt_at = ? WHERE owner = ? AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
+      [now, owner],
+    );
+    return res.affectedRows;
+  }
+
+  /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
+  async postpone(gid: string, until: Date, error: string, now: Date): Promise<void> {
+    await this.db.execute('UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE gid = ?', [
+      until,
+      error.slice(0, 512),
+      now,
+      gid,
+    ]);
+  }
+}
+
+async function writeBranches(sql: Sql, gid: string, branches: BranchRecord[], now: Date): Promise<void> {
+  const values = branches.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  await sql.execute(
+    `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at) VALUES ${values}
+     ON DUPLICATE KEY UPDATE state = VALUES(state), attempts = GREATEST(attempts, VALUES(attempts)),
+       last_error = COALESCE(VALUES(last_error), last_error), updated_at = VALUES(updated_at)`,
+    branches.flatMap((b) => [gid, b.branchId, b.participant, b.action, b.state, b.attempts, b.lastError?.slice(0, 512) ?? null, now]),
+  );
+}
