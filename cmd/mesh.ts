@@ -1,20 +1,27 @@
 // The one entry point: hosts the services named in SERVICES (all of them by default) in this
 // process. Each still listens on its own port and calls the others over real gRPC.
 import { ConfigError, loadConfig, type Config, type ServiceName } from '../lib/config';
+import { armFailpoints } from '../lib/failpoints';
 import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
 import type { StartService } from '../lib/service';
+import { startCoordinator } from '../coordinator/main';
+import { startGateway } from '../gateway/main';
 import { startConcert } from '../services/concert/main';
+import { startPayment } from '../services/payment/main';
 import { startPoint } from '../services/point/main';
 import { startQueue } from '../services/queue/main';
-import { startGateway } from '../gateway/main';
+import { startReservation } from '../services/reservation/main';
 
-// Start order: dependencies before their callers; the gateway last.
+// Start order: participants before the coordinator that calls them; the gateway last.
 const STARTERS: Partial<Record<ServiceName, StartService>> = {
   queue: startQueue,
   concert: startConcert,
   point: startPoint,
+  payment: startPayment,
+  reservation: startReservation,
+  coordinator: startCoordinator,
   gateway: startGateway,
 };
 
@@ -32,6 +39,7 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  armFailpoints(config.failpoints);
   const log = createLogger(config.logLevel);
   const lifecycle = new Lifecycle(log);
   lifecycle.handleSignals();

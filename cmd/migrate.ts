@@ -2,19 +2,26 @@
 // Usage: node dist/cmd/migrate.js [service ...]   (default: every service with a database)
 import { ConfigError, DB_SERVICES, loadConfig, type DbServiceName } from '../lib/config';
 import { migrate, type Migration } from '../lib/db';
+import { COORDINATOR_MIGRATIONS } from '../coordinator/data/migrations';
 import { CONCERT_MIGRATIONS } from '../services/concert/data/migrations';
+import { PAYMENT_MIGRATIONS } from '../services/payment/data/migrations';
 import { POINT_MIGRATIONS } from '../services/point/data/migrations';
+import { RESERVATION_MIGRATIONS } from '../services/reservation/data/migrations';
 
 const MIGRATIONS: Partial<Record<DbServiceName, Migration[]>> = {
   concert: CONCERT_MIGRATIONS,
+  reservation: RESERVATION_MIGRATIONS,
+  payment: PAYMENT_MIGRATIONS,
   point: POINT_MIGRATIONS,
+  coordinator: COORDINATOR_MIGRATIONS,
 };
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const asked = process.argv.slice(2);
   for (const name of asked) {
-    if (!(DB_SERVICES as readonly string[]).includes(name)) throw new ConfigError(`unknown service "${name}"`);
+    if (!(DB_SERVICES as readonly string[]).includes(name))
+      throw new ConfigError(`unknown service "${name}"`);
   }
   const names = (asked.length ? asked : Object.keys(MIGRATIONS)) as DbServiceName[];
   for (const name of names) {

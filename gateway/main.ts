@@ -1,2 +1,84 @@
+// The gateway process: routes from the protos, then the HTTP server in front of the services.
+import type { GrpcServiceName } from '../lib/config';
 import type { StartService } from '../lib/service';
-export const startGateway: StartService = async () => 0;
+import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
+import { JwtVerifier } from './auth';
+import { loadProtos } from './descriptors';
+import { SwaggerDocs } from './docs';
+import { HealthChecker, type HealthTarget } from './health';
+import { closeServer, createGatewayServer, createHandler, listen } from './http';
+import { buildOpenApi } from './openapi';
+import { buildRoutes, Router, type Route } from './routes';
+import { Upstream } from './upstream';
+
+/** How long in-flight requests may run on after shutdown begins. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** A readiness probe must answer quickly even when a service hangs. */
+const HEALTH_TIMEOUT_MS = 2_000;
+
+export const startGateway: StartService = async ({ config, log, lifecycle, channels }) => {
+  const gwLog = log.child({ service: 'gateway' });
+  const routes = buildRoutes(loadProtos());
+  const targets = routeTargets(routes, config.grpcTargets);
+
+  const upstream = new Upstream(config.grpcDeadlineMs);
+  // Registered before the server so that it closes after the server has drained.
+  lifecycle.onStop('gateway grpc clients', () => upstream.close());
+
+  const handler = createHandler({
+    router: new Router(routes),
+    upstream,
+    targets,
+    verifier: new JwtVerifier(config.jwtSecret),
+    queue: channels.client(QueueServiceService, config.grpcTargets.queue),
+    health: new HealthChecker(
+      upstream,
+      healthTargets(routes, targets, config.grpcTargets.queue),
+      Math.min(HEALTH_TIMEOUT_MS, config.grpcDeadlineMs),
+    ),
+    docs: new SwaggerDocs(),
+    openapi: buildOpenApi(routes, config.gateway.bodyLimitBytes),
+    meshSecret: config.meshSecret,
+    bodyLimitBytes: config.gateway.bodyLimitBytes,
+    log: gwLog,
+  });
+  const server = createGatewayServer(handler, gwLog);
+  const port = await listen(server, config.gateway.host, config.gateway.port);
+  lifecycle.onStop('gateway http', () => closeServer(server, SHUTDOWN_GRACE_MS));
+  gwLog.info({ port, routes: routes.length }, 'gateway listening');
+  return port;
+};
+
+/** The gRPC target of every routed service; a route to a service we cannot reach fails start-up. */
+export function routeTargets(
+  routes: readonly Route[],
+  grpcTargets: Record<GrpcServiceName, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of routes) {
+    if (!Object.prototype.hasOwnProperty.call(grpcTargets, r.service)) {
+      throw new Error(`${r.grpcPath}: no gRPC target is configured for service "${r.service}"`);
+    }
+    out[r.service] = grpcTargets[r.service as GrpcServiceName];
+  }
+  return out;
+}
+
+/** Readiness covers every service behind a route, and the queue when a route checks tokens. */
+export function healthTargets(
+  routes: readonly Route[],
+  targets: Record<string, string>,
+  queueTarget: string,
+): HealthTarget[] {
+  const out = new Map<string, HealthTarget>();
+  for (const r of routes)
+    out.set(r.service, { name: r.service, service: r.serviceFullName, target: targets[r.service] });
+  if (routes.some((r) => r.policy.queueToken === 'ACTIVE') && !out.has('queue')) {
+    out.set('queue', {
+      name: 'queue',
+      service: 'boxoffice.queue.v1.QueueService',
+      target: queueTarget,
+    });
+  }
+  return [...out.values()];
+}

@@ -1,5 +1,6 @@
 // The whole mesh's configuration, read from the environment once at start-up and validated.
 // Nothing else reads process.env.
+import { hostname } from 'node:os';
 
 export const SERVICE_NAMES = [
   'queue',
@@ -74,6 +75,16 @@ export interface Config {
   redis: { url: string; keyPrefix: string };
   amqpUrl: string;
   txMode: 'saga' | 'xa';
+  coordinator: {
+    /** Identifies this coordinator instance in the log; stable across its restarts. */
+    id: string;
+    /** Time to live of a global transaction: then XA aborts and a saga compensates. */
+    txTtlMs: number;
+    branchDeadlineMs: number;
+    /** How long a request retries phase 2 or compensations before leaving them to recovery. */
+    inlineFinishMs: number;
+    recoveryIntervalMs: number;
+  };
   xa: {
     /** innodb_lock_wait_timeout of branch connections: a contended row refuses fast. */
     lockWaitTimeoutSeconds: number;
@@ -97,6 +108,8 @@ export interface Config {
   };
   dataplatformUrl: string;
   seed: 'demo' | '';
+  /** Crash points armed for fault tests (lib/failpoints.ts); empty otherwise. */
+  failpoints: string[];
 }
 
 export class ConfigError extends Error {}
@@ -111,7 +124,8 @@ function str(env: Env, name: string, fallback: string): string {
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  if (!/^-?\d+$/.test(raw.trim()))
+    throw new ConfigError(`${name} must be an integer, got "${raw}"`);
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
   return n;
@@ -141,7 +155,9 @@ function parseServices(raw: string): ServiceName[] {
     .filter(Boolean);
   for (const n of names) {
     if (!(SERVICE_NAMES as readonly string[]).includes(n)) {
-      throw new ConfigError(`SERVICES: unknown service "${n}" (known: ${SERVICE_NAMES.join(', ')}, or all)`);
+      throw new ConfigError(
+        `SERVICES: unknown service "${n}" (known: ${SERVICE_NAMES.join(', ')}, or all)`,
+      );
     }
   }
   if (names.length === 0) throw new ConfigError('SERVICES must name at least one service');
@@ -172,13 +188,18 @@ export function loadConfig(env: Env = process.env): Config {
   const tokenSecret = str(env, 'QUEUE_TOKEN_SECRET', DEV_QUEUE_SECRET);
   if (nodeEnv === 'production') {
     if (jwtSecret === DEV_JWT_SECRET) {
-      throw new ConfigError('AUTH_JWT_SECRET must be set (not the development default) when NODE_ENV=production');
+      throw new ConfigError(
+        'AUTH_JWT_SECRET must be set (not the development default) when NODE_ENV=production',
+      );
     }
     if (meshSecret === DEV_MESH_SECRET || tokenSecret === DEV_QUEUE_SECRET) {
-      throw new ConfigError('MESH_SECRET and QUEUE_TOKEN_SECRET must be set when NODE_ENV=production');
+      throw new ConfigError(
+        'MESH_SECRET and QUEUE_TOKEN_SECRET must be set when NODE_ENV=production',
+      );
     }
   }
-  if (jwtSecret.length < 16) throw new ConfigError('AUTH_JWT_SECRET must be at least 16 characters');
+  if (jwtSecret.length < 16)
+    throw new ConfigError('AUTH_JWT_SECRET must be at least 16 characters');
 
   const grpcPorts = {} as Record<GrpcServiceName, number>;
   const grpcTargets = {} as Record<GrpcServiceName, string>;
@@ -190,7 +211,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const server = parseDbUrl('DB_URL', str(env, 'DB_URL', 'mysql://root@127.0.0.1:3306'));
   const dbPrefix = str(env, 'DB_NAME_PREFIX', '');
-  if (!/^[A-Za-z0-9_]*$/.test(dbPrefix)) throw new ConfigError('DB_NAME_PREFIX may hold only letters, digits and _');
+  if (!/^[A-Za-z0-9_]*$/.test(dbPrefix))
+    throw new ConfigError('DB_NAME_PREFIX may hold only letters, digits and _');
   const poolSize = int(env, 'DB_POOL_SIZE', 10, 1, 500);
   const db = { migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', true) } as Config['db'];
   for (const svc of DB_SERVICES) {
@@ -226,6 +248,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
     txMode: oneOf(env, 'TX_MODE', ['saga', 'xa'] as const, 'saga'),
+    coordinator: {
+      id: str(env, 'COORDINATOR_ID', `${hostname()}:${grpcPorts.coordinator}`),
+      txTtlMs: int(env, 'TX_TTL_MS', 30_000, 100, 3_600_000),
+      branchDeadlineMs: int(env, 'TX_BRANCH_DEADLINE_MS', 3000, 10, 600_000),
+      inlineFinishMs: int(env, 'TX_INLINE_FINISH_MS', 5000, 0, 600_000),
+      recoveryIntervalMs: int(env, 'TX_RECOVERY_INTERVAL_MS', 1000, 10, 3_600_000),
+    },
     xa: {
       lockWaitTimeoutSeconds: int(env, 'XA_LOCK_WAIT_TIMEOUT_SECONDS', 1, 1, 3600),
       holdTimeoutMs: int(env, 'XA_HOLD_TIMEOUT_MS', 30_000, 100, 3_600_000),
@@ -244,5 +273,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     dataplatformUrl: str(env, 'DATAPLATFORM_URL', 'http://127.0.0.1:8090/events'),
     seed: oneOf(env, 'SEED', ['demo', ''] as const, ''),
+    failpoints: str(env, 'FAILPOINTS', '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }

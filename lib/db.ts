@@ -1,7 +1,12 @@
 // A service's MySQL database: typeorm owns the schema (versioned migrations); the service's
 // statements run on a mysql2 pool directly — no ORM on hot paths, and full control of
 // connections, which XA branches need.
-import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import mysql, {
+  type Pool,
+  type PoolConnection,
+  type ResultSetHeader,
+  type RowDataPacket,
+} from 'mysql2/promise';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import type { DbConfig } from './config';
 
@@ -32,7 +37,10 @@ export function sqlOf(conn: Pool | PoolConnection): Sql {
 export class Database implements Sql {
   private readonly sql: Sql;
 
-  constructor(readonly pool: Pool, readonly name: string) {
+  constructor(
+    readonly pool: Pool,
+    readonly name: string,
+  ) {
     this.sql = sqlOf(pool);
   }
 
@@ -91,16 +99,28 @@ export function createPool(cfg: DbConfig, database: string | undefined = cfg.dat
 
 /** Creates the database if it is missing (utf8mb4). */
 export async function ensureDatabase(cfg: DbConfig): Promise<void> {
-  const conn = await mysql.createConnection({ host: cfg.host, port: cfg.port, user: cfg.user, password: cfg.password });
+  const conn = await mysql.createConnection({
+    host: cfg.host,
+    port: cfg.port,
+    user: cfg.user,
+    password: cfg.password,
+  });
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${cfg.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS \`${cfg.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+    );
   } finally {
     await conn.end();
   }
 }
 
 export async function dropDatabase(cfg: DbConfig): Promise<void> {
-  const conn = await mysql.createConnection({ host: cfg.host, port: cfg.port, user: cfg.user, password: cfg.password });
+  const conn = await mysql.createConnection({
+    host: cfg.host,
+    port: cfg.port,
+    user: cfg.user,
+    password: cfg.password,
+  });
   try {
     await conn.query(`DROP DATABASE IF EXISTS \`${cfg.database}\``);
   } finally {
@@ -132,7 +152,11 @@ export async function migrate(cfg: DbConfig, migrations: Migration[]): Promise<s
 }
 
 /** Opens a service's database: migrate when configured to, then a pool. */
-export async function openDatabase(cfg: DbConfig, migrations: Migration[], migrateOnStart: boolean): Promise<Database> {
+export async function openDatabase(
+  cfg: DbConfig,
+  migrations: Migration[],
+  migrateOnStart: boolean,
+): Promise<Database> {
   if (migrateOnStart) await migrate(cfg, migrations);
   const db = new Database(createPool(cfg), cfg.database);
   await db.ping();

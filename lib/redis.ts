@@ -4,5 +4,10 @@ import Redis from 'ioredis';
 export type { Redis };
 
 export function createRedis(url: string, keyPrefix: string): Redis {
-  return new Redis(url, { keyPrefix, maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false });
+  return new Redis(url, {
+    keyPrefix,
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+  });
 }

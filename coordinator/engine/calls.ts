@@ -14,7 +14,10 @@ const REFUSALS = new Set<Status>([
   Status.OUT_OF_RANGE,
 ]);
 
-export type CallResult<T> = { kind: 'done'; value: T } | { kind: 'refused'; error: DomainError } | { kind: 'unknown'; error: string };
+export type CallResult<T> =
+  | { kind: 'done'; value: T }
+  | { kind: 'refused'; error: DomainError }
+  | { kind: 'unknown'; error: string };
 
 /** Classifies the outcome of one branch call. */
 export async function classify<T>(call: () => Promise<T>): Promise<CallResult<T>> {
@@ -40,7 +43,11 @@ export interface Backoff {
 }
 
 /** Full jitter: a random wait up to min(cap, base * 2^attempt). */
-export function backoffDelay(attempt: number, b: Backoff, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  b: Backoff,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(b.capMs, b.baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }

@@ -1,11 +1,20 @@
 // Runs flows as global transactions, in XA or saga mode, and drives interrupted ones to a
 // terminal state. Generic: it knows steps, participants and the log, never concerts.
 import { DomainError } from '../../lib/errors';
+import { failpoint } from '../../lib/failpoints';
 import { newId } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
 import { writeTxContext, type TxMode } from '../../lib/participant/context';
 import { backoffDelay, classify, sleep, type Backoff, type CallResult } from './calls';
-import { participantsOf, xaPlan, type Flow, type Step, type StepContext, type StepResults } from './flow';
+import {
+  participantsOf,
+  recoversForward,
+  xaPlan,
+  type Flow,
+  type Step,
+  type StepContext,
+  type StepResults,
+} from './flow';
 import type { BranchRecord, Outcome, TxLog, TxState } from './log';
 
 /** Phase 2 of XA, per participant service. Both must treat an unknown branch as done. */
@@ -36,7 +45,7 @@ export interface RunOptions {
 }
 
 /** Flows are registered under their name; the log stores the name and the input. */
-type AnyFlow = Flow<any, any>;
+type AnyFlow = Flow<unknown, unknown>;
 
 const TERMINAL: TxState[] = ['COMMITTED', 'ABORTED'];
 
@@ -80,7 +89,9 @@ export class Engine {
     if (!begun) return this.replay<O>(run.idempotencyKey!, run.requestHash);
     const tx = { gid, deadlineAt, branches: new Map<string, BranchRecord>() };
     const outcome =
-      this.opts.mode === 'xa' ? await this.runXa(flow, input, tx) : await this.runSaga(flow, input, tx, 'RUNNING');
+      this.opts.mode === 'xa'
+        ? await this.runXa(flow, input, tx)
+        : await this.runSaga(flow, input, tx, 'RUNNING');
     return unwrap<O>(outcome);
   }
 
@@ -91,24 +102,52 @@ export class Engine {
     const flow = this.flows.get(rec.flow);
     if (!flow) throw new Error(`transaction ${gid}: unknown flow ${rec.flow}`);
     const tx: TxRun = { gid, deadlineAt: rec.deadlineAt, branches: new Map() };
-    this.log.info({ gid, flow: rec.flow, mode: rec.mode, state: rec.state }, 'recovering transaction');
+    this.log.info(
+      { gid, flow: rec.flow, mode: rec.mode, state: rec.state },
+      'recovering transaction',
+    );
     switch (rec.state) {
       case 'COMMITTING':
-        return this.finishXa(flow, rec.gid, 'commit', tx, rec.outcome!, 'COMMITTING', 'COMMITTED', this.opts.inlineFinishMs);
+        return this.finishXa(
+          flow,
+          rec.gid,
+          'commit',
+          tx,
+          rec.outcome!,
+          'COMMITTING',
+          'COMMITTED',
+          this.opts.inlineFinishMs,
+        );
       case 'ABORTING':
-        return this.finishXa(flow, rec.gid, 'rollback', tx, rec.outcome!, 'ABORTING', 'ABORTED', this.opts.inlineFinishMs);
+        return this.finishXa(
+          flow,
+          rec.gid,
+          'rollback',
+          tx,
+          rec.outcome!,
+          'ABORTING',
+          'ABORTED',
+          this.opts.inlineFinishMs,
+        );
       case 'COMPENSATING':
         await this.compensate(rec.payload, tx, flow.steps, rec.outcome!, this.opts.inlineFinishMs);
         return;
       case 'RUNNING':
         if (rec.mode === 'xa') {
           // Branch sessions died with their owner: the only safe outcome is to abort.
-          await this.abortXa(flow, tx, interrupted('the coordinator was interrupted before the decision'), this.opts.inlineFinishMs);
-        } else if (Date.now() < rec.deadlineAt.getTime()) {
+          await this.abortXa(
+            flow,
+            tx,
+            interrupted('the coordinator was interrupted before the decision'),
+            this.opts.inlineFinishMs,
+          );
+        } else if (Date.now() < rec.deadlineAt.getTime() || recoversForward(flow)) {
           await this.runSaga(flow, rec.payload, tx, 'RUNNING');
         } else {
           const outcome = interrupted('the transaction ran out of time');
-          if (await this.txLog.transition(gid, 'RUNNING', 'COMPENSATING', new Date(), { outcome })) {
+          if (
+            await this.txLog.transition(gid, 'RUNNING', 'COMPENSATING', new Date(), { outcome })
+          ) {
             await this.compensate(rec.payload, tx, flow.steps, outcome, this.opts.inlineFinishMs);
           }
         }
@@ -126,7 +165,13 @@ export class Engine {
       if (Date.now() < rec.deadlineAt.getTime()) return 'PENDING';
       const now = new Date();
       const outcome = interrupted('the transaction ran out of time');
-      if (await this.txLog.transition(gid, 'RUNNING', 'ABORTING', now, { outcome, nextAttemptAt: now })) return 'ROLLBACK';
+      if (
+        await this.txLog.transition(gid, 'RUNNING', 'ABORTING', now, {
+          outcome,
+          nextAttemptAt: now,
+        })
+      )
+        return 'ROLLBACK';
     }
   }
 
@@ -135,28 +180,75 @@ export class Engine {
   private async runSaga(flow: AnyFlow, input: unknown, tx: TxRun, from: TxState): Promise<Outcome> {
     const results: StepResults = {};
     for (const [i, step] of flow.steps.entries()) {
-      const r = await this.callUntil(tx, step, 'action', () => this.stepCall(step, input, results, tx, 'saga', false), tx.deadlineAt.getTime());
+      const call = () => this.stepCall(step, input, results, tx, 'saga', false);
+      const r = step.mustSucceed
+        ? await this.callUntil(
+            tx,
+            step,
+            'action',
+            call,
+            Date.now() + this.opts.inlineFinishMs,
+            true,
+          )
+        : await this.callUntil(tx, step, 'action', call, tx.deadlineAt.getTime());
       if (r.kind === 'done') {
         results[step.id] = r.value;
+        failpoint(`coordinator.saga.after-${step.id}`);
         continue;
       }
+      if (step.mustSucceed) {
+        // Past the pivot: the outcome is decided, recovery finishes the remaining steps.
+        const error = `step ${step.id} is not finished yet: ${describe(r)}`;
+        await this.txLog.postpone(
+          tx.gid,
+          new Date(Date.now() + this.opts.backoff.capMs),
+          error,
+          new Date(),
+        );
+        return interrupted('the request was accepted and will complete shortly');
+      }
       // Refused, or unknown until the deadline: undo everything that may have run, this step included.
-      const outcome = r.kind === 'refused' ? refusal(r.error) : interrupted(`step ${step.id} did not answer in time: ${r.error}`);
-      if (!(await this.txLog.transition(tx.gid, from, 'COMPENSATING', new Date(), { outcome, branches: [...tx.branches.values()] }))) {
+      const outcome =
+        r.kind === 'refused'
+          ? refusal(r.error)
+          : interrupted(`step ${step.id} did not answer in time: ${r.error}`);
+      if (
+        !(await this.txLog.transition(tx.gid, from, 'COMPENSATING', new Date(), {
+          outcome,
+          branches: [...tx.branches.values()],
+        }))
+      ) {
         return this.awaitOutcome(tx.gid);
       }
-      await this.compensate(input, tx, flow.steps.slice(0, i + 1), outcome, this.opts.inlineFinishMs);
+      await this.compensate(
+        input,
+        tx,
+        flow.steps.slice(0, i + 1),
+        outcome,
+        this.opts.inlineFinishMs,
+      );
       return outcome;
     }
     const outcome: Outcome = { ok: true, value: flow.output(input, results) };
-    if (!(await this.txLog.transition(tx.gid, from, 'COMMITTED', new Date(), { outcome, branches: [...tx.branches.values()] }))) {
+    if (
+      !(await this.txLog.transition(tx.gid, from, 'COMMITTED', new Date(), {
+        outcome,
+        branches: [...tx.branches.values()],
+      }))
+    ) {
       return this.awaitOutcome(tx.gid);
     }
     return outcome;
   }
 
   /** Compensates steps in reverse; each is retried until it succeeds (recovery continues it). */
-  private async compensate(input: unknown, tx: TxRun, steps: Step<unknown>[], outcome: Outcome, budgetMs: number): Promise<void> {
+  private async compensate(
+    input: unknown,
+    tx: TxRun,
+    steps: Step<unknown>[],
+    outcome: Outcome,
+    budgetMs: number,
+  ): Promise<void> {
     const until = Date.now() + budgetMs;
     for (const step of [...steps].reverse()) {
       if (!step.compensate) continue;
@@ -165,16 +257,29 @@ export class Engine {
         tx,
         step,
         'compensate',
-        () => compensate({ input, results: {}, call: this.callOptions(tx.gid, step.id, 'saga', 'compensate', false) }),
+        () =>
+          compensate({
+            input,
+            results: {},
+            call: this.callOptions(tx.gid, step.id, 'saga', 'compensate', false),
+          }),
         until,
         true,
       );
       if (r.kind !== 'done') {
-        await this.txLog.postpone(tx.gid, new Date(Date.now() + this.opts.backoff.capMs), `compensation of ${step.id}: ${describe(r)}`, new Date());
+        await this.txLog.postpone(
+          tx.gid,
+          new Date(Date.now() + this.opts.backoff.capMs),
+          `compensation of ${step.id}: ${describe(r)}`,
+          new Date(),
+        );
         return;
       }
     }
-    await this.txLog.transition(tx.gid, 'COMPENSATING', 'ABORTED', new Date(), { outcome, branches: [...tx.branches.values()] });
+    await this.txLog.transition(tx.gid, 'COMPENSATING', 'ABORTED', new Date(), {
+      outcome,
+      branches: [...tx.branches.values()],
+    });
   }
 
   // ---- XA ------------------------------------------------------------------------------
@@ -194,28 +299,68 @@ export class Engine {
       const failed = answers.find(([, r]) => r.kind !== 'done');
       if (failed) {
         const [step, r] = failed;
-        const outcome = r.kind === 'refused' ? refusal(r.error) : interrupted(`step ${step.id} failed: ${describe(r)}`);
+        const outcome =
+          r.kind === 'refused'
+            ? refusal(r.error)
+            : interrupted(`step ${step.id} failed: ${describe(r)}`);
         return this.abortXa(flow, tx, outcome, this.opts.inlineFinishMs);
       }
       for (const [step, r] of answers) results[step.id] = (r as { value: unknown }).value;
     }
+    failpoint('coordinator.xa.before-decision');
     // Every branch voted yes: the decision is durable before any phase-2 call.
     const outcome: Outcome = { ok: true, value: flow.output(input, results) };
-    if (!(await this.txLog.transition(tx.gid, 'RUNNING', 'COMMITTING', new Date(), { outcome, branches: [...tx.branches.values()] }))) {
+    if (
+      !(await this.txLog.transition(tx.gid, 'RUNNING', 'COMMITTING', new Date(), {
+        outcome,
+        branches: [...tx.branches.values()],
+      }))
+    ) {
       // Someone decided first (presumed abort past the deadline): follow that decision.
       const rec = await this.txLog.get(tx.gid);
-      if (rec?.state === 'COMMITTING' || rec?.state === 'COMMITTED') return this.awaitOutcome(tx.gid);
-      await this.finishXa(flow, tx.gid, 'rollback', tx, rec?.outcome ?? interrupted('aborted'), 'ABORTING', 'ABORTED', this.opts.inlineFinishMs);
+      if (rec?.state === 'COMMITTING' || rec?.state === 'COMMITTED')
+        return this.awaitOutcome(tx.gid);
+      await this.finishXa(
+        flow,
+        tx.gid,
+        'rollback',
+        tx,
+        rec?.outcome ?? interrupted('aborted'),
+        'ABORTING',
+        'ABORTED',
+        this.opts.inlineFinishMs,
+      );
       return rec?.outcome ?? interrupted('aborted');
     }
-    await this.finishXa(flow, tx.gid, 'commit', tx, outcome, 'COMMITTING', 'COMMITTED', this.opts.inlineFinishMs);
+    failpoint('coordinator.xa.after-decision');
+    await this.finishXa(
+      flow,
+      tx.gid,
+      'commit',
+      tx,
+      outcome,
+      'COMMITTING',
+      'COMMITTED',
+      this.opts.inlineFinishMs,
+    );
     return outcome;
   }
 
-  private async abortXa(flow: AnyFlow, tx: TxRun, outcome: Outcome, budgetMs: number): Promise<Outcome> {
-    if (!(await this.txLog.transition(tx.gid, 'RUNNING', 'ABORTING', new Date(), { outcome, branches: [...tx.branches.values()] }))) {
+  private async abortXa(
+    flow: AnyFlow,
+    tx: TxRun,
+    outcome: Outcome,
+    budgetMs: number,
+  ): Promise<Outcome> {
+    if (
+      !(await this.txLog.transition(tx.gid, 'RUNNING', 'ABORTING', new Date(), {
+        outcome,
+        branches: [...tx.branches.values()],
+      }))
+    ) {
       const rec = await this.txLog.get(tx.gid);
-      if (rec?.state === 'COMMITTING' || rec?.state === 'COMMITTED') return this.awaitOutcome(tx.gid);
+      if (rec?.state === 'COMMITTING' || rec?.state === 'COMMITTED')
+        return this.awaitOutcome(tx.gid);
     }
     await this.finishXa(flow, tx.gid, 'rollback', tx, outcome, 'ABORTING', 'ABORTED', budgetMs);
     return outcome;
@@ -235,31 +380,69 @@ export class Engine {
     const until = Date.now() + budgetMs;
     const results = await Promise.all(
       participantsOf(flow).map((participant) => {
-        const step = { id: participant, participant, action: async () => undefined } as Step<unknown>;
-        return this.callUntil(tx, step, verb, () => this.phase2[verb](participant, gid), until, true);
+        const step = {
+          id: participant,
+          participant,
+          action: async () => undefined,
+        } as Step<unknown>;
+        return this.callUntil(
+          tx,
+          step,
+          verb,
+          () => this.phase2[verb](participant, gid),
+          until,
+          true,
+        );
       }),
     );
     const stuck = results.find((r) => r.kind !== 'done');
     if (stuck) {
-      await this.txLog.postpone(gid, new Date(Date.now() + this.opts.backoff.capMs), `phase 2 ${verb}: ${describe(stuck)}`, new Date());
+      await this.txLog.postpone(
+        gid,
+        new Date(Date.now() + this.opts.backoff.capMs),
+        `phase 2 ${verb}: ${describe(stuck)}`,
+        new Date(),
+      );
       return;
     }
-    await this.txLog.transition(gid, from, to, new Date(), { outcome, branches: [...tx.branches.values()] });
+    await this.txLog.transition(gid, from, to, new Date(), {
+      outcome,
+      branches: [...tx.branches.values()],
+    });
   }
 
   // ---- calls ---------------------------------------------------------------------------
 
-  private stepCall(step: Step<unknown>, input: unknown, results: StepResults, tx: TxRun, mode: TxMode, prepare: boolean) {
+  private stepCall(
+    step: Step<unknown>,
+    input: unknown,
+    results: StepResults,
+    tx: TxRun,
+    mode: TxMode,
+    prepare: boolean,
+  ) {
     const ctx: StepContext<unknown> = {
       input,
       results,
       // XA: one branch per participant database; saga: one barrier branch per step.
-      call: this.callOptions(tx.gid, mode === 'xa' ? step.participant : step.id, mode, 'action', prepare),
+      call: this.callOptions(
+        tx.gid,
+        mode === 'xa' ? step.participant : step.id,
+        mode,
+        'action',
+        prepare,
+      ),
     };
     return step.action(ctx);
   }
 
-  private callOptions(gid: string, branchId: string, mode: TxMode, op: 'action' | 'compensate', prepare: boolean) {
+  private callOptions(
+    gid: string,
+    branchId: string,
+    mode: TxMode,
+    op: 'action' | 'compensate',
+    prepare: boolean,
+  ) {
     return {
       metadata: writeTxContext({ gid, branchId, mode, op, prepare }),
       deadlineMs: this.opts.branchDeadlineMs,
@@ -283,17 +466,33 @@ export class Engine {
       const retry = r.kind === 'unknown' || (mustSucceed && r.kind === 'refused');
       this.track(tx, step, action, r, doneState(action), attempt + 1);
       if (!retry) return r;
-      if (r.kind === 'refused') this.log.error({ gid: tx.gid, step: step.id, action, err: r.error }, 'a step that must succeed refused; retrying');
-      await this.txLog.noteBranch(tx.gid, tx.branches.get(branchKey(step, action))!, new Date()).catch(() => undefined);
+      if (r.kind === 'refused')
+        this.log.error(
+          { gid: tx.gid, step: step.id, action, err: r.error },
+          'a step that must succeed refused; retrying',
+        );
+      await this.txLog
+        .noteBranch(tx.gid, tx.branches.get(branchKey(step, action))!, new Date())
+        .catch(() => undefined);
       const delay = backoffDelay(attempt, this.opts.backoff);
       if (Date.now() + delay >= until) return r;
-      this.log.warn({ gid: tx.gid, step: step.id, action, attempt: attempt + 1, error: describe(r) }, 'branch call will be retried');
+      this.log.warn(
+        { gid: tx.gid, step: step.id, action, attempt: attempt + 1, error: describe(r) },
+        'branch call will be retried',
+      );
       await sleep(delay);
     }
   }
 
   /** Keeps the in-memory view of a branch, written to the log with the next state change. */
-  private track(tx: TxRun, step: Step<unknown>, action: string, r: CallResult<unknown>, okState: string, attempts: number): void {
+  private track(
+    tx: TxRun,
+    step: Step<unknown>,
+    action: string,
+    r: CallResult<unknown>,
+    okState: string,
+    attempts: number,
+  ): void {
     const key = branchKey(step, action);
     tx.branches.set(key, {
       branchId: key,
@@ -321,9 +520,13 @@ export class Engine {
 
   private async replay<O>(key: string, requestHash: string | undefined): Promise<O> {
     const rec = await this.txLog.byIdempotencyKey(key);
-    if (!rec) throw new DomainError('UNAVAILABLE', 'the idempotent request could not be found; retry');
+    if (!rec)
+      throw new DomainError('UNAVAILABLE', 'the idempotent request could not be found; retry');
     if (rec.requestHash !== (requestHash ?? null)) {
-      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'this Idempotency-Key was used with a different request',
+      );
     }
     return unwrap<O>(await this.awaitOutcome(rec.gid));
   }
@@ -340,7 +543,11 @@ function branchKey(step: Step<unknown>, action: string): string {
 }
 
 function doneState(action: string): string {
-  return { action: 'DONE', compensate: 'COMPENSATED', commit: 'COMMITTED', rollback: 'ROLLED_BACK' }[action] ?? 'DONE';
+  return (
+    { action: 'DONE', compensate: 'COMPENSATED', commit: 'COMMITTED', rollback: 'ROLLED_BACK' }[
+      action
+    ] ?? 'DONE'
+  );
 }
 
 function refusal(err: DomainError): Outcome {

@@ -22,7 +22,10 @@ describe('flow definitions', () => {
       output: () => undefined,
     });
     const { waves, lastOf } = xaPlan(flow);
-    expect(waves.map((w) => w.map((s) => s.id))).to.deep.equal([['begin'], ['use', 'record', 'sell', 'confirm']]);
+    expect(waves.map((w) => w.map((s) => s.id))).to.deep.equal([
+      ['begin'],
+      ['use', 'record', 'sell', 'confirm'],
+    ]);
     expect([...lastOf]).to.deep.equal([
       ['reservation', 'confirm'],
       ['point', 'use'],
@@ -33,13 +36,25 @@ describe('flow definitions', () => {
 
   it('runs steps without needs of one participant one after another', () => {
     const { waves } = xaPlan(
-      defineFlow({ name: 'f', steps: [step('a', 'p'), step('b', 'q'), step('c', 'p')], output: () => undefined }),
+      defineFlow({
+        name: 'f',
+        steps: [step('a', 'p'), step('b', 'q'), step('c', 'p')],
+        output: () => undefined,
+      }),
     );
     expect(waves.map((w) => w.map((s) => s.id))).to.deep.equal([['a', 'b'], ['c']]);
   });
 
   it('refuses duplicate step ids and needs on later steps', () => {
-    expect(() => defineFlow({ name: 'f', steps: [step('a', 'p'), step('a', 'q')], output: () => undefined })).to.throw(/duplicate/);
-    expect(() => defineFlow({ name: 'f', steps: [step('a', 'p', ['b']), step('b', 'q')], output: () => undefined })).to.throw(/earlier/);
+    expect(() =>
+      defineFlow({ name: 'f', steps: [step('a', 'p'), step('a', 'q')], output: () => undefined }),
+    ).to.throw(/duplicate/);
+    expect(() =>
+      defineFlow({
+        name: 'f',
+        steps: [step('a', 'p', ['b']), step('b', 'q')],
+        output: () => undefined,
+      }),
+    ).to.throw(/earlier/);
   });
 });

@@ -22,6 +22,11 @@ export interface Step<I> {
   compensate?(ctx: StepContext<I>): Promise<unknown>;
   /** XA: steps whose results this one needs; it runs after them, in parallel with others. */
   needs?: string[];
+  /**
+   * A step after the pivot (the last step that may refuse): it cannot be compensated, so it is
+   * retried — refusals included — until it succeeds, and recovery drives it forward.
+   */
+  mustSucceed?: boolean;
 }
 
 export interface Flow<I, O> {
@@ -36,7 +41,10 @@ export function defineFlow<I, O>(flow: Flow<I, O>): Flow<I, O> {
   for (const step of flow.steps) {
     if (ids.has(step.id)) throw new Error(`flow ${flow.name}: duplicate step ${step.id}`);
     for (const need of step.needs ?? []) {
-      if (!ids.has(need)) throw new Error(`flow ${flow.name}: step ${step.id} needs ${need}, which must come earlier`);
+      if (!ids.has(need))
+        throw new Error(
+          `flow ${flow.name}: step ${step.id} needs ${need}, which must come earlier`,
+        );
     }
     ids.add(step.id);
   }
@@ -44,7 +52,10 @@ export function defineFlow<I, O>(flow: Flow<I, O>): Flow<I, O> {
 }
 
 /** XA execution plan: waves of steps that can run in parallel, and each participant's last step. */
-export function xaPlan<I>(flow: Flow<I, unknown>): { waves: Step<I>[][]; lastOf: Map<string, string> } {
+export function xaPlan<I>(flow: Flow<I, unknown>): {
+  waves: Step<I>[][];
+  lastOf: Map<string, string>;
+} {
   const waves: Step<I>[][] = [];
   const waveOf = new Map<string, number>();
   const participantWave = new Map<string, number>();
@@ -61,6 +72,11 @@ export function xaPlan<I>(flow: Flow<I, unknown>): { waves: Step<I>[][]; lastOf:
   const lastOf = new Map<string, string>();
   for (const step of flow.steps) lastOf.set(step.participant, step.id);
   return { waves, lastOf };
+}
+
+/** A flow with steps past its pivot is recovered forward, never compensated. */
+export function recoversForward(flow: Flow<unknown, unknown>): boolean {
+  return flow.steps.some((s) => s.mustSucceed);
 }
 
 export function participantsOf(flow: Flow<unknown, unknown>): string[] {

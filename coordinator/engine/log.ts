@@ -3,12 +3,15 @@
 import type { Database, Sql } from '../../lib/db';
 import { isDuplicateKey } from '../../lib/db';
 
-export type TxState = 'RUNNING' | 'COMMITTING' | 'ABORTING' | 'COMPENSATING' | 'COMMITTED' | 'ABORTED';
+export type TxState =
+  'RUNNING' | 'COMMITTING' | 'ABORTING' | 'COMPENSATING' | 'COMMITTED' | 'ABORTED';
 export type Mode = 'xa' | 'saga';
 export const OPEN_STATES: TxState[] = ['RUNNING', 'COMMITTING', 'ABORTING', 'COMPENSATING'];
 
 /** What a finished transaction answered: its output, or the refusal. */
-export type Outcome = { ok: true; value: unknown } | { ok: false; reason: string; message: string; metadata: Record<string, string> };
+export type Outcome =
+  | { ok: true; value: unknown }
+  | { ok: false; reason: string; message: string; metadata: Record<string, string> };
 
 export interface BranchRecord {
   branchId: string;
@@ -119,22 +122,30 @@ export class TxLog {
   }
 
   async get(gid: string): Promise<TxRecord | undefined> {
-    const [row] = await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE gid = ?`, [gid]);
+    const [row] = await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE gid = ?`, [
+      gid,
+    ]);
     return row ? toRecord(row) : undefined;
   }
 
   async byIdempotencyKey(key: string): Promise<TxRecord | undefined> {
-    const [row] = await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE idempotency_key = ?`, [key]);
+    const [row] = await this.db.query<TxRow>(
+      `SELECT ${TX_COLUMNS} FROM global_tx WHERE idempotency_key = ?`,
+      [key],
+    );
     return row ? toRecord(row) : undefined;
   }
 
   async list(state: TxState | undefined, limit: number): Promise<TxRecord[]> {
     const rows = state
-      ? await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE state = ? ORDER BY created_at DESC LIMIT ?`, [
-          state,
-          limit,
-        ])
-      : await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx ORDER BY created_at DESC LIMIT ?`, [limit]);
+      ? await this.db.query<TxRow>(
+          `SELECT ${TX_COLUMNS} FROM global_tx WHERE state = ? ORDER BY created_at DESC LIMIT ?`,
+          [state, limit],
+        )
+      : await this.db.query<TxRow>(
+          `SELECT ${TX_COLUMNS} FROM global_tx ORDER BY created_at DESC LIMIT ?`,
+          [limit],
+        );
     return rows.map(toRecord);
   }
 
@@ -146,9 +157,10 @@ export class TxLog {
       state: string;
       attempts: number;
       last_error: string | null;
-    }>('SELECT branch_id, participant, action, state, attempts, last_error FROM tx_branch WHERE gid = ? ORDER BY updated_at, branch_id', [
-      gid,
-    ]);
+    }>(
+      'SELECT branch_id, participant, action, state, attempts, last_error FROM tx_branch WHERE gid = ? ORDER BY updated_at, branch_id',
+      [gid],
+    );
     return rows.map((r) => ({
       branchId: r.branch_id,
       participant: r.participant,
@@ -175,7 +187,14 @@ export class TxLog {
       const res = await sql.execute(
         `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
            updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})`,
-        [to, extra.outcome ? JSON.stringify(extra.outcome) : null, extra.nextAttemptAt ?? null, now, gid, ...froms],
+        [
+          to,
+          extra.outcome ? JSON.stringify(extra.outcome) : null,
+          extra.nextAttemptAt ?? null,
+          now,
+          gid,
+          ...froms,
+        ],
       );
       if (res.affectedRows !== 1) return false;
       if (extra.branches?.length) await writeBranches(sql, gid, extra.branches, now);
@@ -225,21 +244,33 @@ export class TxLog {
 
   /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
   async postpone(gid: string, until: Date, error: string, now: Date): Promise<void> {
-    await this.db.execute('UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE gid = ?', [
-      until,
-      error.slice(0, 512),
-      now,
-      gid,
-    ]);
+    await this.db.execute(
+      'UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE gid = ?',
+      [until, error.slice(0, 512), now, gid],
+    );
   }
 }
 
-async function writeBranches(sql: Sql, gid: string, branches: BranchRecord[], now: Date): Promise<void> {
+async function writeBranches(
+  sql: Sql,
+  gid: string,
+  branches: BranchRecord[],
+  now: Date,
+): Promise<void> {
   const values = branches.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
   await sql.execute(
     `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at) VALUES ${values}
      ON DUPLICATE KEY UPDATE state = VALUES(state), attempts = GREATEST(attempts, VALUES(attempts)),
        last_error = COALESCE(VALUES(last_error), last_error), updated_at = VALUES(updated_at)`,
-    branches.flatMap((b) => [gid, b.branchId, b.participant, b.action, b.state, b.attempts, b.lastError?.slice(0, 512) ?? null, now]),
+    branches.flatMap((b) => [
+      gid,
+      b.branchId,
+      b.participant,
+      b.action,
+      b.state,
+      b.attempts,
+      b.lastError?.slice(0, 512) ?? null,
+      now,
+    ]),
   );
 }

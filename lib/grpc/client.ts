@@ -33,7 +33,11 @@ export class ChannelPool {
 
   constructor(private readonly defaultDeadlineMs: number) {}
 
-  client<S extends Record<string, MethodDef>>(definition: S, target: string, deadlineMs = this.defaultDeadlineMs): AsyncClient<S> {
+  client<S extends Record<string, MethodDef>>(
+    definition: S,
+    target: string,
+    deadlineMs = this.defaultDeadlineMs,
+  ): AsyncClient<S> {
     let channel = this.channels.get(target);
     if (!channel) {
       channel = new Channel(target, credentials.createInsecure(), CHANNEL_OPTIONS);

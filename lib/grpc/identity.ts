@@ -11,7 +11,9 @@ export interface Identity {
 export const IDENTITY_HEADER = 'x-boxoffice-identity';
 
 export function signIdentity(identity: Identity, secret: string): string {
-  const body = Buffer.from(JSON.stringify({ sub: identity.userId, role: identity.role })).toString('base64url');
+  const body = Buffer.from(JSON.stringify({ sub: identity.userId, role: identity.role })).toString(
+    'base64url',
+  );
   return `${body}.${mac(body, secret)}`;
 }
 
@@ -23,7 +25,10 @@ export function verifyIdentity(value: string, secret: string): Identity | undefi
   const expected = Buffer.from(mac(body, secret));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
-    const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { sub?: unknown; role?: unknown };
+    const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as {
+      sub?: unknown;
+      role?: unknown;
+    };
     if (typeof parsed.sub !== 'string' || parsed.sub === '') return undefined;
     return { userId: parsed.sub, role: parsed.role === 'admin' ? 'admin' : 'user' };
   } catch {

@@ -28,7 +28,10 @@ export interface CallContext {
   setHeader(key: string, value: string): void;
 }
 
-type MethodDef = { requestDeserialize: (b: Buffer) => unknown; responseSerialize: (v: never) => Buffer };
+type MethodDef = {
+  requestDeserialize: (b: Buffer) => unknown;
+  responseSerialize: (v: never) => Buffer;
+};
 type ReqOf<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never;
 type ResOf<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never;
 
@@ -49,7 +52,7 @@ export function bindService<S extends Record<string, MethodDef>>(
   definition: S,
   handlers: AsyncService<S>,
 ): ServiceBinding {
-  return { fullName, definition, handlers: handlers as ServiceBinding['handlers'] };
+  return { fullName, definition, handlers: handlers };
 }
 
 export interface GrpcServerOptions {
@@ -96,8 +99,10 @@ export class GrpcServer {
 
   async start(): Promise<number> {
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      this.server.bindAsync(
+        `${this.opts.host}:${this.opts.port}`,
+        ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       );
     });
     await this.checkReady();
@@ -142,7 +147,10 @@ export class GrpcServer {
   private adapt(binding: ServiceBinding): UntypedServiceImplementation {
     const impl: UntypedServiceImplementation = {};
     for (const [method, handler] of Object.entries(binding.handlers)) {
-      impl[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      impl[method] = (
+        call: ServerUnaryCall<unknown, unknown>,
+        callback: sendUnaryData<unknown>,
+      ) => {
         const ctx: CallContext = {
           metadata: call.metadata,
           identity: identityFromMetadata(call.metadata, this.opts.meshSecret),
@@ -154,7 +162,8 @@ export class GrpcServer {
         };
         handler(call.request as never, ctx).then(
           (res) => callback(null, res),
-          (err: unknown) => callback(this.toGrpcError(binding.fullName, method, err) as never, null),
+          (err: unknown) =>
+            callback(this.toGrpcError(binding.fullName, method, err) as never, null),
         );
       };
     }
@@ -168,16 +177,30 @@ export class GrpcServer {
       const passed = asDomainError(err);
       if (passed) return toServiceError(passed);
       if (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED) {
-        return statusError({ code: err.code, message: 'a downstream service is unavailable', reason: 'UNAVAILABLE', metadata: {} });
+        return statusError({
+          code: err.code,
+          message: 'a downstream service is unavailable',
+          reason: 'UNAVAILABLE',
+          metadata: {},
+        });
       }
     }
     this.opts.log.error({ err, service, method }, 'unhandled error in gRPC handler');
-    return statusError({ code: Status.INTERNAL, message: 'internal error', reason: 'INTERNAL', metadata: {} });
+    return statusError({
+      code: Status.INTERNAL,
+      message: 'internal error',
+      reason: 'INTERNAL',
+      metadata: {},
+    });
   }
 }
 
 /** The caller's verified identity, or UNAUTHENTICATED. */
 export function requireIdentity(ctx: CallContext): Identity {
-  if (!ctx.identity) throw new DomainError('UNAUTHENTICATED', 'caller identity is missing or not signed by the mesh');
+  if (!ctx.identity)
+    throw new DomainError(
+      'UNAUTHENTICATED',
+      'caller identity is missing or not signed by the mesh',
+    );
   return ctx.identity;
 }

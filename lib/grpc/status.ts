@@ -18,11 +18,20 @@ export interface ErrorDetail {
 
 /** The grpc-js error object for a domain error, with its ErrorInfo trailer. */
 export function toServiceError(err: DomainError): Partial<ServiceError> {
-  return statusError({ code: err.code, message: err.message, reason: err.reason, metadata: err.metadata });
+  return statusError({
+    code: err.code,
+    message: err.message,
+    reason: err.reason,
+    metadata: err.metadata,
+  });
 }
 
 export function statusError(detail: ErrorDetail): Partial<ServiceError> {
-  const info = ErrorInfo.encode({ reason: detail.reason, domain: ERROR_DOMAIN, metadata: detail.metadata }).finish();
+  const info = ErrorInfo.encode({
+    reason: detail.reason,
+    domain: ERROR_DOMAIN,
+    metadata: detail.metadata,
+  }).finish();
   const body = RpcStatus.encode({
     code: detail.code,
     message: detail.message,
@@ -42,7 +51,12 @@ export function errorDetail(err: ServiceError): ErrorDetail {
       const any = st.details.find((d) => d.typeUrl === ERROR_INFO_TYPE);
       if (any) {
         const info = ErrorInfo.decode(any.value);
-        return { code: err.code, message: st.message || err.details, reason: info.reason, metadata: info.metadata };
+        return {
+          code: err.code,
+          message: st.message || err.details,
+          reason: info.reason,
+          metadata: info.metadata,
+        };
       }
     } catch {
       // fall through to the generic reason
@@ -53,7 +67,13 @@ export function errorDetail(err: ServiceError): ErrorDetail {
 
 /** True when an error came from a remote call (not a local bug). */
 export function isServiceError(err: unknown): err is ServiceError {
-  return typeof err === 'object' && err !== null && 'code' in err && 'metadata' in err && 'details' in err;
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    'metadata' in err &&
+    'details' in err
+  );
 }
 
 /** Re-raises a remote domain refusal as a local DomainError so it passes through unchanged. */

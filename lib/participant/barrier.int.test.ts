@@ -14,7 +14,11 @@ describe('saga barrier (real MariaDB)', () => {
   after(() => t.drop());
 
   const effects = async (gid: string) =>
-    (await t.db.query<{ what: string }>('SELECT what FROM effects WHERE gid = ? ORDER BY what', [gid])).map((r) => r.what);
+    (
+      await t.db.query<{ what: string }>('SELECT what FROM effects WHERE gid = ? ORDER BY what', [
+        gid,
+      ])
+    ).map((r) => r.what);
   const act = (gid: string) =>
     sagaAction(t.db, gid, 'b1', async (tx) => {
       await tx.execute("INSERT INTO effects VALUES (?, 'action')", [gid]);

@@ -6,7 +6,14 @@ import type { Database, Sql } from '../db';
 import { DomainError } from '../errors';
 
 /** Claims a barrier row; true when this call inserted it. */
-async function claim(tx: Sql, gid: string, branchId: string, op: 'action' | 'compensate', origin: string, now: Date): Promise<boolean> {
+async function claim(
+  tx: Sql,
+  gid: string,
+  branchId: string,
+  op: 'action' | 'compensate',
+  origin: string,
+  now: Date,
+): Promise<boolean> {
   const res = await tx.execute(
     'INSERT IGNORE INTO tx_barrier (gid, branch_id, op, origin, created_at) VALUES (?, ?, ?, ?, ?)',
     [gid, branchId, op, origin, now],
@@ -15,15 +22,19 @@ async function claim(tx: Sql, gid: string, branchId: string, op: 'action' | 'com
 }
 
 /** Runs a saga action once; a repeat returns the stored result of the first run. */
-export function sagaAction<T>(db: Database, gid: string, branchId: string, body: (tx: Sql) => Promise<T>): Promise<T> {
+export function sagaAction<T>(
+  db: Database,
+  gid: string,
+  branchId: string,
+  body: (tx: Sql) => Promise<T>,
+): Promise<T> {
   return db.transaction(async (tx) => {
     if (await claim(tx, gid, branchId, 'action', 'action', new Date())) {
       const result = await body(tx);
-      await tx.execute("UPDATE tx_barrier SET result = ? WHERE gid = ? AND branch_id = ? AND op = 'action'", [
-        JSON.stringify(result ?? null),
-        gid,
-        branchId,
-      ]);
+      await tx.execute(
+        "UPDATE tx_barrier SET result = ? WHERE gid = ? AND branch_id = ? AND op = 'action'",
+        [JSON.stringify(result ?? null), gid, branchId],
+      );
       return result;
     }
     const [row] = await tx.query<{ origin: string; result: unknown }>(
@@ -31,7 +42,10 @@ export function sagaAction<T>(db: Database, gid: string, branchId: string, body:
       [gid, branchId],
     );
     if (row?.origin === 'compensate') {
-      throw new DomainError('BRANCH_REFUSED', `branch ${branchId} of ${gid} was already compensated`);
+      throw new DomainError(
+        'BRANCH_REFUSED',
+        `branch ${branchId} of ${gid} was already compensated`,
+      );
     }
     return parseResult(row?.result) as T;
   });

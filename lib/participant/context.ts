@@ -33,7 +33,8 @@ export function readTxContext(md: Metadata): TxContext | undefined {
   const [gid] = md.get(GID);
   const [branchId] = md.get(BRANCH);
   const [mode] = md.get(MODE);
-  if (typeof gid !== 'string' || typeof branchId !== 'string' || (mode !== 'xa' && mode !== 'saga')) return undefined;
+  if (typeof gid !== 'string' || typeof branchId !== 'string' || (mode !== 'xa' && mode !== 'saga'))
+    return undefined;
   const op = md.get(OP)[0] === 'compensate' ? 'compensate' : 'action';
   return { gid, branchId, mode, op, prepare: md.get(PREPARE)[0] === '1' };
 }

@@ -10,12 +10,25 @@ export interface NewEvent {
   payload: Record<string, unknown>;
 }
 
-export async function insertEvent(sql: Sql, event: NewEvent, now: Date, traceContext?: string): Promise<string> {
+export async function insertEvent(
+  sql: Sql,
+  event: NewEvent,
+  now: Date,
+  traceContext?: string,
+): Promise<string> {
   const eventId = newId(now.getTime());
   await sql.execute(
     `INSERT INTO outbox (event_id, type, version, aggregate_id, payload, trace_context, occurred_at)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    [eventId, event.type, event.version, event.aggregateId, JSON.stringify(event.payload), traceContext ?? null, now],
+    [
+      eventId,
+      event.type,
+      event.version,
+      event.aggregateId,
+      JSON.stringify(event.payload),
+      traceContext ?? null,
+      now,
+    ],
   );
   return eventId;
 }

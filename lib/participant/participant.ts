@@ -31,14 +31,23 @@ export class Participant {
   ) {}
 
   /** A forward step: XA branch, saga action (once per gid+branch) or local transaction. */
-  async action<T>(md: Metadata, body: (tx: BranchTx) => Promise<T>, opts: ActionOptions = {}): Promise<T> {
+  async action<T>(
+    md: Metadata,
+    body: (tx: BranchTx) => Promise<T>,
+    opts: ActionOptions = {},
+  ): Promise<T> {
     const ctx = readTxContext(md);
-    if (ctx?.op === 'compensate') throw new DomainError('INVALID_ARGUMENT', 'this call is an action, not a compensation');
+    if (ctx?.op === 'compensate')
+      throw new DomainError('INVALID_ARGUMENT', 'this call is an action, not a compensation');
     const run = (sql: Sql) => body(withOutbox(sql));
     try {
       if (!ctx) return await this.db.transaction(run);
       if (ctx.mode === 'saga') return await sagaAction(this.db, ctx.gid, ctx.branchId, run);
-      if (!this.xa) throw new DomainError('BRANCH_REFUSED', `${this.name} does not take part in XA transactions`);
+      if (!this.xa)
+        throw new DomainError(
+          'BRANCH_REFUSED',
+          `${this.name} does not take part in XA transactions`,
+        );
       return await this.xa.run(ctx.gid, ctx.prepare, run);
     } catch (err) {
       throw contention(err, opts);
@@ -50,10 +59,16 @@ export class Participant {
    * body gets what the action returned (it is not called when the action never ran), so a
    * compensation request needs no more than ids.
    */
-  async compensate<R>(md: Metadata, body: (tx: BranchTx, actionResult: R) => Promise<void>): Promise<void> {
+  async compensate<R>(
+    md: Metadata,
+    body: (tx: BranchTx, actionResult: R) => Promise<void>,
+  ): Promise<void> {
     const ctx = readTxContext(md);
-    if (ctx?.mode !== 'saga' || ctx.op !== 'compensate') throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
-    await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) => body(withOutbox(sql), result));
+    if (ctx?.mode !== 'saga' || ctx.op !== 'compensate')
+      throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
+    await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) =>
+      body(withOutbox(sql), result),
+    );
   }
 }
 

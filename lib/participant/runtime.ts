@@ -17,31 +17,47 @@ export interface ParticipantRuntime {
   binding: ServiceBinding;
 }
 
-export async function startParticipant(ctx: ServiceContext, name: DbServiceName, db: Database): Promise<ParticipantRuntime> {
+export async function startParticipant(
+  ctx: ServiceContext,
+  name: DbServiceName,
+  db: Database,
+): Promise<ParticipantRuntime> {
   const { config, lifecycle } = ctx;
   const log = ctx.log.child({ participant: name });
   const [row] = await db.query<{ v: string }>('SELECT VERSION() AS v');
   const durable = supportsDurableXa(row?.v ?? '');
   if (config.txMode === 'xa' && !durable) {
-    throw new ConfigError(`TX_MODE=xa needs MariaDB >= 10.5 or MySQL >= 8.0.29; ${name} runs on ${row?.v}`);
+    throw new ConfigError(
+      `TX_MODE=xa needs MariaDB >= 10.5 or MySQL >= 8.0.29; ${name} runs on ${row?.v}`,
+    );
   }
 
   const xaPool = createPool({ ...config.db[name], poolSize: config.xa.poolSize });
   // Queued before any other statement on the new connection.
   xaPool.pool.on('connection', (conn) => {
-    conn.query(`SET SESSION innodb_lock_wait_timeout = ${config.xa.lockWaitTimeoutSeconds}`, (err: unknown) => {
-      if (err) log.warn({ err }, 'could not shorten the lock wait timeout of an XA connection');
-    });
+    conn.query(
+      `SET SESSION innodb_lock_wait_timeout = ${config.xa.lockWaitTimeoutSeconds}`,
+      (err: unknown) => {
+        if (err) log.warn({ err }, 'could not shorten the lock wait timeout of an XA connection');
+      },
+    );
   });
   const xa = new XaBranches(
     xaPool,
-    { bqual: config.db[name].database, activeTimeoutMs: config.xa.holdTimeoutMs, holdTimeoutMs: config.xa.holdTimeoutMs },
+    {
+      bqual: config.db[name].database,
+      activeTimeoutMs: config.xa.holdTimeoutMs,
+      holdTimeoutMs: config.xa.holdTimeoutMs,
+    },
     log,
   );
   lifecycle.onStop(`${name} xa pool`, () => xaPool.end());
   lifecycle.onStop(`${name} xa branches`, () => xa.close());
 
-  const coordinator = ctx.channels.client(CoordinatorServiceService, config.grpcTargets.coordinator);
+  const coordinator = ctx.channels.client(
+    CoordinatorServiceService,
+    config.grpcTargets.coordinator,
+  );
   const firstSeen = new Map<string, number>();
   let resolving = false;
   const resolve = async () => {
@@ -76,15 +92,19 @@ export async function startParticipant(ctx: ServiceContext, name: DbServiceName,
   }
 
   const participant = new Participant(name, db, durable ? xa : undefined);
-  const binding = bindService('boxoffice.participant.v1.ParticipantService', ParticipantServiceService, {
-    async commit(req) {
-      await xa.commit(req.gid);
-      return {};
+  const binding = bindService(
+    'boxoffice.participant.v1.ParticipantService',
+    ParticipantServiceService,
+    {
+      async commit(req) {
+        await xa.commit(req.gid);
+        return {};
+      },
+      async rollback(req) {
+        await xa.rollback(req.gid);
+        return {};
+      },
     },
-    async rollback(req) {
-      await xa.rollback(req.gid);
-      return {};
-    },
-  });
+  );
   return { participant, binding };
 }

@@ -10,7 +10,11 @@ describe('XA branches (real MariaDB)', () => {
   let pool: Pool;
   const log = createLogger('silent');
   const branches = (holdTimeoutMs = 30_000) =>
-    new XaBranches(pool, { bqual: t.config.database, activeTimeoutMs: holdTimeoutMs, holdTimeoutMs }, log);
+    new XaBranches(
+      pool,
+      { bqual: t.config.database, activeTimeoutMs: holdTimeoutMs, holdTimeoutMs },
+      log,
+    );
 
   before(async () => {
     t = await testDatabase('payment', []);
@@ -23,11 +27,14 @@ describe('XA branches (real MariaDB)', () => {
     await t.drop();
   });
 
-  const value = async (id: number) => (await t.db.query<{ v: number }>('SELECT v FROM acct WHERE id = ?', [id]))[0]!.v;
-  const add = (id: number, n: number) => async (sql: { execute: (q: string, p: number[]) => Promise<unknown> }) => {
-    await sql.execute('UPDATE acct SET v = v + ? WHERE id = ?', [n, id]);
-    return n;
-  };
+  const value = async (id: number) =>
+    (await t.db.query<{ v: number }>('SELECT v FROM acct WHERE id = ?', [id]))[0].v;
+  const add =
+    (id: number, n: number) =>
+    async (sql: { execute: (q: string, p: number[]) => Promise<unknown> }) => {
+      await sql.execute('UPDATE acct SET v = v + ? WHERE id = ?', [n, id]);
+      return n;
+    };
 
   it('runs several calls in one branch, prepares, and commits on the same connection', async () => {
     const xa = branches();

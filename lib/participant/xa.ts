@@ -6,6 +6,7 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { sqlOf, type Sql, type SqlParam } from '../db';
 import { DomainError } from '../errors';
+import { failpoint } from '../failpoints';
 import type { Logger } from '../log';
 
 export const XA_FORMAT_ID = 0x426f78; // "Box"
@@ -47,7 +48,10 @@ export class XaBranches {
     let session = this.sessions.get(gid);
     if (!session) session = await this.start(gid);
     else if (session.state !== 'active') {
-      throw new DomainError('BRANCH_REFUSED', `branch ${this.opts.bqual} of ${gid} is already prepared`);
+      throw new DomainError(
+        'BRANCH_REFUSED',
+        `branch ${this.opts.bqual} of ${gid} is already prepared`,
+      );
     }
     const s = session;
     const step = s.queue.then(async () => {
@@ -66,6 +70,7 @@ export class XaBranches {
 
   /** Phase 2 commit; a branch the server no longer knows is already finished. */
   async commit(gid: string): Promise<void> {
+    failpoint('participant.xa.before-commit');
     await this.finish(gid, 'COMMIT');
   }
 
@@ -80,14 +85,21 @@ export class XaBranches {
 
   /** Prepared branches of this participant that no live session of this process holds. */
   async inDoubt(): Promise<InDoubtBranch[]> {
-    return (await this.recover()).filter((b) => b.bqual === this.opts.bqual && !this.sessions.has(b.gid));
+    return (await this.recover()).filter(
+      (b) => b.bqual === this.opts.bqual && !this.sessions.has(b.gid),
+    );
   }
 
   /** Every prepared branch with this participant's format id, as XA RECOVER lists them. */
   private async recover(): Promise<InDoubtBranch[]> {
     const [rows] = await this.pool.query('XA RECOVER');
     const out: InDoubtBranch[] = [];
-    for (const r of rows as { formatID: number; gtrid_length: number; bqual_length: number; data: Buffer | string }[]) {
+    for (const r of rows as {
+      formatID: number;
+      gtrid_length: number;
+      bqual_length: number;
+      data: Buffer | string;
+    }[]) {
       if (Number(r.formatID) !== XA_FORMAT_ID) continue;
       // data is gtrid and bqual glued together; split by the lengths.
       const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
@@ -126,7 +138,10 @@ export class XaBranches {
     } catch (err) {
       conn.release();
       if ((err as { errno?: number }).errno === 1440) {
-        throw new DomainError('BRANCH_REFUSED', `branch ${this.opts.bqual} of ${gid} already exists`);
+        throw new DomainError(
+          'BRANCH_REFUSED',
+          `branch ${this.opts.bqual} of ${gid} already exists`,
+        );
       }
       throw err;
     }
@@ -142,6 +157,7 @@ export class XaBranches {
   }
 
   private async prepare(gid: string, s: Session): Promise<void> {
+    failpoint('participant.xa.before-prepare');
     await s.conn.query('XA END ?, ?, ?', this.xid(gid));
     await s.conn.query('XA PREPARE ?, ?, ?', this.xid(gid));
     s.state = 'prepared';
@@ -160,7 +176,10 @@ export class XaBranches {
       s.conn.release();
     } catch (err) {
       // A connection in an unknown XA state must never go back to the pool.
-      this.log.warn({ err, gid }, 'XA rollback of an unprepared branch failed; closing its connection');
+      this.log.warn(
+        { err, gid },
+        'XA rollback of an unprepared branch failed; closing its connection',
+      );
       s.conn.destroy();
     }
   }
@@ -202,7 +221,10 @@ export class XaBranches {
       if ((err as { errno?: number }).errno !== XAER_NOTA) throw err;
       // Unknown here: finished already — unless a live connection elsewhere still holds it.
       if (await this.listed(gid)) {
-        throw new DomainError('UNAVAILABLE', `branch of ${gid} is still held by another connection`);
+        throw new DomainError(
+          'UNAVAILABLE',
+          `branch of ${gid} is still held by another connection`,
+        );
       }
     }
   }

@@ -1,2 +1,38 @@
+// The concert service process: its database (and the demo seed, when asked), its part in global
+// transactions, then its gRPC server.
+import { openDatabase } from '../../lib/db';
+import { GrpcServer } from '../../lib/grpc/server';
+import { PROTO_FILES } from '../../lib/paths';
+import { startParticipant } from '../../lib/participant/runtime';
 import type { StartService } from '../../lib/service';
-export const startConcert: StartService = async () => 0;
+import { Booking } from './booking';
+import { Catalog } from './catalog';
+import { Concerts } from './data/concerts';
+import { CONCERT_MIGRATIONS } from './data/migrations';
+import { Rankings } from './data/rankings';
+import { concertService } from './grpc';
+
+export const startConcert: StartService = async (ctx) => {
+  const { config, log, lifecycle } = ctx;
+  const db = await openDatabase(config.db.concert, CONCERT_MIGRATIONS, config.db.migrateOnStart);
+  lifecycle.onStop('concert db', () => db.close());
+  const catalog = new Catalog(new Concerts(db), new Rankings(db));
+  const serviceLog = log.child({ service: 'concert' });
+  if (config.seed === 'demo') {
+    const created = await catalog.seedDemo();
+    serviceLog.info({ created }, created ? 'demo concert created' : 'demo concert already present');
+  }
+  const { participant, binding } = await startParticipant(ctx, 'concert', db);
+  const server = new GrpcServer({
+    name: 'concert',
+    host: config.grpcHost,
+    port: config.grpcPorts.concert,
+    services: [concertService(catalog, new Booking(participant)), binding],
+    protoFiles: [PROTO_FILES.concert, PROTO_FILES.participant],
+    meshSecret: config.meshSecret,
+    log: serviceLog,
+    ready: () => db.ping(),
+  });
+  lifecycle.onStop('concert grpc', () => server.stop());
+  return server.start();
+};

@@ -1,9 +1,15 @@
 // gRPC adapter of the point service: decode, call one use case, encode.
 import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
-import { notYetImplemented } from '../../lib/errors';
+import { isCompensation } from '../../lib/participant/context';
 import { newId } from '../../lib/ids';
 import { EntryType, PointServiceService } from '../../gen/boxoffice/point/v1/point';
-import { assertChargeAmount, assertOwnWallet, chargeTarget, historyLimit } from './domain/points';
+import {
+  assertChargeAmount,
+  assertMovement,
+  assertOwnWallet,
+  chargeTarget,
+  historyLimit,
+} from './domain/points';
 import type { Wallets } from './data/wallets';
 
 export function pointService(wallets: Wallets): ServiceBinding {
@@ -32,11 +38,33 @@ export function pointService(wallets: Wallets): ServiceBinding {
         })),
       };
     },
-    async usePoints() {
-      throw notYetImplemented('UsePoints');
+    // Transaction branches: called by the coordinator, with the transaction in the metadata.
+    async usePoints(req, ctx) {
+      assertMovement(req.userId, req.amount, req.reference);
+      const used = await wallets.use(
+        ctx.metadata,
+        req.userId,
+        req.amount,
+        req.reference,
+        new Date(),
+      );
+      return { balance: used.balance };
     },
-    async refundPoints() {
-      throw notYetImplemented('RefundPoints');
+    async refundPoints(req, ctx) {
+      if (isCompensation(ctx.metadata)) {
+        // Undoes Pay's use: the amount is what that use debited, not the request's.
+        const refunded = await wallets.undoUse(ctx.metadata, new Date());
+        return { balance: refunded?.balance ?? (await wallets.balance(req.userId)) };
+      }
+      assertMovement(req.userId, req.amount, req.reference);
+      const refunded = await wallets.refund(
+        ctx.metadata,
+        req.userId,
+        req.amount,
+        req.reference,
+        new Date(),
+      );
+      return { balance: refunded.balance };
     },
   });
 }

@@ -1,21 +1,24 @@
-// The point service process: its database, then its gRPC server.
+// The point service process: its database, its part in global transactions, then its gRPC server.
 import { openDatabase } from '../../lib/db';
 import { GrpcServer } from '../../lib/grpc/server';
 import { PROTO_FILES } from '../../lib/paths';
+import { startParticipant } from '../../lib/participant/runtime';
 import type { StartService } from '../../lib/service';
 import { POINT_MIGRATIONS } from './data/migrations';
 import { Wallets } from './data/wallets';
 import { pointService } from './grpc';
 
-export const startPoint: StartService = async ({ config, log, lifecycle }) => {
+export const startPoint: StartService = async (ctx) => {
+  const { config, log, lifecycle } = ctx;
   const db = await openDatabase(config.db.point, POINT_MIGRATIONS, config.db.migrateOnStart);
   lifecycle.onStop('point db', () => db.close());
+  const { participant, binding } = await startParticipant(ctx, 'point', db);
   const server = new GrpcServer({
     name: 'point',
     host: config.grpcHost,
     port: config.grpcPorts.point,
-    services: [pointService(new Wallets(db))],
-    protoFiles: [PROTO_FILES.point],
+    services: [pointService(new Wallets(db, participant)), binding],
+    protoFiles: [PROTO_FILES.point, PROTO_FILES.participant],
     meshSecret: config.meshSecret,
     log: log.child({ service: 'point' }),
     ready: () => db.ping(),

@@ -1,2 +1,47 @@
+// The queue service process: Redis, the admission tick, then its gRPC server.
+import { GrpcServer } from '../../lib/grpc/server';
+import { PROTO_FILES } from '../../lib/paths';
+import { createRedis } from '../../lib/redis';
 import type { StartService } from '../../lib/service';
-export const startQueue: StartService = async () => 0;
+import { WaitingRoom } from './data/waitingRoom';
+import { queueService } from './grpc';
+
+export const startQueue: StartService = async ({ config, log, lifecycle }) => {
+  const qlog = log.child({ service: 'queue' });
+  const redis = createRedis(config.redis.url, config.redis.keyPrefix);
+  lifecycle.onStop('queue redis', async () => {
+    await redis.quit();
+  });
+  const room = new WaitingRoom(redis, config.queue);
+
+  // Every instance ticks; the admission script is atomic, so extra instances only tick more
+  // often, never admit past the cap or out of order. A slow tick is not overlapped by the next.
+  let ticking = false;
+  const tick = async () => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      const admitted = await room.admitWaiting();
+      if (admitted > 0) qlog.debug({ admitted }, 'admitted waiting tokens');
+    } catch (err) {
+      qlog.warn({ err }, 'admission tick failed');
+    } finally {
+      ticking = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), config.queue.admitIntervalMs);
+  lifecycle.onStop('queue admission', () => clearInterval(timer));
+
+  const server = new GrpcServer({
+    name: 'queue',
+    host: config.grpcHost,
+    port: config.grpcPorts.queue,
+    services: [queueService(room)],
+    protoFiles: [PROTO_FILES.queue],
+    meshSecret: config.meshSecret,
+    log: qlog,
+    ready: async () => (await redis.ping()) === 'PONG',
+  });
+  lifecycle.onStop('queue grpc', () => server.stop());
+  return server.start();
+};

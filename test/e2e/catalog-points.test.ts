@@ -70,7 +70,12 @@ describe('catalog and points through the gateway', function () {
     it('creates a concert with its schedules for an admin', async () => {
       const res = await mesh.request('POST', '/api/v1/admin/concerts', {
         token: admin,
-        body: { title: 'Winter Gala', dates: [isoDay(3), isoDay(2)], seatsPerDate: 20, price: 15000 },
+        body: {
+          title: 'Winter Gala',
+          dates: [isoDay(3), isoDay(2)],
+          seatsPerDate: 20,
+          price: 15000,
+        },
       });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       expect(res.body.title).to.equal('Winter Gala');
@@ -124,7 +129,12 @@ describe('catalog and points through the gateway', function () {
       concertId = open.body.concertId;
       const later = await mesh.request('POST', '/api/v1/admin/concerts', {
         token: admin,
-        body: { title: 'Not Yet', dates: [isoDay(30)], price: 500, bookingOpensAt: new Date(Date.now() + 86_400_000).toISOString() },
+        body: {
+          title: 'Not Yet',
+          dates: [isoDay(30)],
+          price: 500,
+          bookingOpensAt: new Date(Date.now() + 86_400_000).toISOString(),
+        },
       });
       laterId = later.body.concertId;
     });
@@ -144,32 +154,55 @@ describe('catalog and points through the gateway', function () {
 
     it('lists open dates with seat counts, ascending, behind an active queue token', async () => {
       const qt = await activeToken(alice);
-      const res = await mesh.request('GET', `/api/v1/concerts/${concertId}/dates`, { token: alice, queueToken: qt });
+      const res = await mesh.request('GET', `/api/v1/concerts/${concertId}/dates`, {
+        token: alice,
+        queueToken: qt,
+      });
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expect(res.body.dates.map((d: any) => [d.date, d.availableSeats, d.totalSeats])).to.deep.equal([
+      expect(
+        res.body.dates.map((d: any) => [d.date, d.availableSeats, d.totalSeats]),
+      ).to.deep.equal([
         [isoDay(4), 50, 50],
         [isoDay(5), 50, 50],
       ]);
-      const closed = await mesh.request('GET', `/api/v1/concerts/${laterId}/dates`, { token: alice, queueToken: qt });
+      const closed = await mesh.request('GET', `/api/v1/concerts/${laterId}/dates`, {
+        token: alice,
+        queueToken: qt,
+      });
       expect([closed.status, closed.body]).to.deep.equal([200, { dates: [] }]);
-      const unknown = await mesh.request('GET', '/api/v1/concerts/nope/dates', { token: alice, queueToken: qt });
+      const unknown = await mesh.request('GET', '/api/v1/concerts/nope/dates', {
+        token: alice,
+        queueToken: qt,
+      });
       expect([unknown.status, reason(unknown)]).to.deep.equal([404, 'CONCERT_NOT_FOUND']);
     });
 
     it('shows the seat map ordered by seat number', async () => {
       const qt = await activeToken(alice);
-      const res = await mesh.request('GET', `/api/v1/concerts/${concertId}/dates/${isoDay(4)}/seats`, {
-        token: alice,
-        queueToken: qt,
-      });
+      const res = await mesh.request(
+        'GET',
+        `/api/v1/concerts/${concertId}/dates/${isoDay(4)}/seats`,
+        {
+          token: alice,
+          queueToken: qt,
+        },
+      );
       expect(res.status).to.equal(200);
       expect(res.body.scheduleId).to.be.a('string');
-      expect(res.body.seats.map((s: any) => s.seatNumber)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
-      expect(res.body.seats.every((s: any) => s.status === 'AVAILABLE' && s.price === 10000)).to.equal(true);
-      const unknown = await mesh.request('GET', `/api/v1/concerts/${concertId}/dates/${isoDay(9)}/seats`, {
-        token: alice,
-        queueToken: qt,
-      });
+      expect(res.body.seats.map((s: any) => s.seatNumber)).to.deep.equal(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
+      expect(
+        res.body.seats.every((s: any) => s.status === 'AVAILABLE' && s.price === 10000),
+      ).to.equal(true);
+      const unknown = await mesh.request(
+        'GET',
+        `/api/v1/concerts/${concertId}/dates/${isoDay(9)}/seats`,
+        {
+          token: alice,
+          queueToken: qt,
+        },
+      );
       expect([unknown.status, reason(unknown)]).to.deep.equal([404, 'SCHEDULE_NOT_FOUND']);
     });
 
@@ -189,17 +222,29 @@ describe('catalog and points through the gateway', function () {
   describe('points', () => {
     it('charges, reads balance 0 for a newcomer, and keeps history newest first', async () => {
       const carol = await jwtFor('carol');
-      expect((await mesh.request('GET', '/api/v1/points/carol', { token: carol })).body).to.deep.equal({
+      expect(
+        (await mesh.request('GET', '/api/v1/points/carol', { token: carol })).body,
+      ).to.deep.equal({
         userId: 'carol',
         balance: 0,
       });
-      const first = await mesh.request('POST', '/api/v1/points/charge', { token: carol, body: { amount: 3000 } });
+      const first = await mesh.request('POST', '/api/v1/points/charge', {
+        token: carol,
+        body: { amount: 3000 },
+      });
       expect([first.status, first.body]).to.deep.equal([200, { userId: 'carol', balance: 3000 }]);
-      const second = await mesh.request('POST', '/api/v1/points/charge', { token: carol, body: { userId: 'carol', amount: 500 } });
+      const second = await mesh.request('POST', '/api/v1/points/charge', {
+        token: carol,
+        body: { userId: 'carol', amount: 500 },
+      });
       expect(second.body).to.deep.equal({ userId: 'carol', balance: 3500 });
-      const history = await mesh.request('GET', '/api/v1/points/carol/history?limit=50', { token: carol });
+      const history = await mesh.request('GET', '/api/v1/points/carol/history?limit=50', {
+        token: carol,
+      });
       expect(history.status).to.equal(200);
-      expect(history.body.entries.map((e: any) => [e.type, e.amount, e.balanceAfter])).to.deep.equal([
+      expect(
+        history.body.entries.map((e: any) => [e.type, e.amount, e.balanceAfter]),
+      ).to.deep.equal([
         ['CHARGE', 500, 3500],
         ['CHARGE', 3000, 3000],
       ]);
@@ -209,11 +254,17 @@ describe('catalog and points through the gateway', function () {
     it('lands 100 concurrent charges by one user exactly', async () => {
       const dave = await jwtFor('dave');
       const results = await Promise.all(
-        Array.from({ length: 100 }, () => mesh.request('POST', '/api/v1/points/charge', { token: dave, body: { amount: 100 } })),
+        Array.from({ length: 100 }, () =>
+          mesh.request('POST', '/api/v1/points/charge', { token: dave, body: { amount: 100 } }),
+        ),
       );
       expect(results.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
-      expect((await mesh.request('GET', '/api/v1/points/dave', { token: dave })).body.balance).to.equal(10_000);
-      const history = await mesh.request('GET', '/api/v1/points/dave/history?limit=100', { token: dave });
+      expect(
+        (await mesh.request('GET', '/api/v1/points/dave', { token: dave })).body.balance,
+      ).to.equal(10_000);
+      const history = await mesh.request('GET', '/api/v1/points/dave/history?limit=100', {
+        token: dave,
+      });
       expect(history.body.entries).to.have.length(100);
     });
 
@@ -221,61 +272,92 @@ describe('catalog and points through the gateway', function () {
       const erin = await jwtFor('erin');
       await mesh.request('POST', '/api/v1/points/charge', { token: erin, body: { amount: 10 } });
       for (const amount of [0, -1, 1_000_001]) {
-        const res = await mesh.request('POST', '/api/v1/points/charge', { token: erin, body: { amount } });
+        const res = await mesh.request('POST', '/api/v1/points/charge', {
+          token: erin,
+          body: { amount },
+        });
         expect([res.status, reason(res)], String(amount)).to.deep.equal([400, 'INVALID_AMOUNT']);
       }
       for (const amount of [1.5, 'ten', null, true]) {
-        const res = await mesh.request('POST', '/api/v1/points/charge', { token: erin, body: { amount } });
+        const res = await mesh.request('POST', '/api/v1/points/charge', {
+          token: erin,
+          body: { amount },
+        });
         expect(res.status, String(amount)).to.equal(400);
         expect(res.body.details[0].metadata.field).to.equal('amount');
       }
-      expect((await mesh.request('GET', '/api/v1/points/erin', { token: erin })).body.balance).to.equal(10);
+      expect(
+        (await mesh.request('GET', '/api/v1/points/erin', { token: erin })).body.balance,
+      ).to.equal(10);
     });
 
     it('refuses a balance over 100,000,000 with BALANCE_LIMIT_EXCEEDED', async () => {
       const frank = await jwtFor('frank');
       for (let i = 0; i < 100; i++) {
-        await mesh.request('POST', '/api/v1/points/charge', { token: frank, body: { amount: 1_000_000 } });
+        await mesh.request('POST', '/api/v1/points/charge', {
+          token: frank,
+          body: { amount: 1_000_000 },
+        });
       }
-      const over = await mesh.request('POST', '/api/v1/points/charge', { token: frank, body: { amount: 1 } });
+      const over = await mesh.request('POST', '/api/v1/points/charge', {
+        token: frank,
+        body: { amount: 1 },
+      });
       expect([over.status, reason(over)]).to.deep.equal([400, 'BALANCE_LIMIT_EXCEEDED']);
-      expect((await mesh.request('GET', '/api/v1/points/frank', { token: frank })).body.balance).to.equal(100_000_000);
+      expect(
+        (await mesh.request('GET', '/api/v1/points/frank', { token: frank })).body.balance,
+      ).to.equal(100_000_000);
     });
 
     it("refuses another user's wallet with 403 USER_MISMATCH", async () => {
-      const charge = await mesh.request('POST', '/api/v1/points/charge', { token: alice, body: { userId: 'bob', amount: 5 } });
+      const charge = await mesh.request('POST', '/api/v1/points/charge', {
+        token: alice,
+        body: { userId: 'bob', amount: 5 },
+      });
       expect([charge.status, reason(charge)]).to.deep.equal([403, 'USER_MISMATCH']);
       const read = await mesh.request('GET', '/api/v1/points/bob', { token: alice });
       expect([read.status, reason(read)]).to.deep.equal([403, 'USER_MISMATCH']);
       const history = await mesh.request('GET', '/api/v1/points/bob/history', { token: alice });
       expect([history.status, reason(history)]).to.deep.equal([403, 'USER_MISMATCH']);
-      expect((await mesh.request('GET', '/api/v1/points/bob', { token: bob })).body.balance).to.equal(0);
+      expect(
+        (await mesh.request('GET', '/api/v1/points/bob', { token: bob })).body.balance,
+      ).to.equal(0);
     });
   });
 
   describe('request hygiene', () => {
     it('answers malformed JSON, unknown fields and oversized bodies with 400/413', async () => {
-      const malformed = await mesh.request('POST', '/api/v1/points/charge', { token: alice, rawBody: '{"amount":' });
+      const malformed = await mesh.request('POST', '/api/v1/points/charge', {
+        token: alice,
+        rawBody: '{"amount":',
+      });
       expect([malformed.status, reason(malformed)]).to.deep.equal([400, 'INVALID_ARGUMENT']);
-      const unknown = await mesh.request('POST', '/api/v1/points/charge', { token: alice, body: { amount: 5, bonus: 1 } });
-      expect([unknown.status, reason(unknown), unknown.body.details[0].metadata.field]).to.deep.equal([
-        400,
-        'INVALID_ARGUMENT',
-        'bonus',
-      ]);
+      const unknown = await mesh.request('POST', '/api/v1/points/charge', {
+        token: alice,
+        body: { amount: 5, bonus: 1 },
+      });
+      expect([
+        unknown.status,
+        reason(unknown),
+        unknown.body.details[0].metadata.field,
+      ]).to.deep.equal([400, 'INVALID_ARGUMENT', 'bonus']);
       const big = await mesh.request('POST', '/api/v1/points/charge', {
         token: alice,
         body: { amount: 5, userId: 'x'.repeat(70 * 1024) },
       });
       expect([big.status, reason(big)]).to.deep.equal([413, 'PAYLOAD_TOO_LARGE']);
-      expect((await mesh.request('GET', '/api/v1/points/alice', { token: alice })).body.balance).to.equal(0);
+      expect(
+        (await mesh.request('GET', '/api/v1/points/alice', { token: alice })).body.balance,
+      ).to.equal(0);
     });
 
     it('refuses unsigned, expired and foreign-signed tokens with 401', async () => {
       const none =
         Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url') +
         '.' +
-        Buffer.from(JSON.stringify({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url') +
+        Buffer.from(
+          JSON.stringify({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 }),
+        ).toString('base64url') +
         '.';
       const expired = await jwtFor('alice', { ttlSeconds: -10 });
       const foreign = await jwtFor('alice', { secret: 'someone-elses-secret-123' });
@@ -289,7 +371,10 @@ describe('catalog and points through the gateway', function () {
     it('answers an unknown route with 404 in the error shape', async () => {
       const res = await mesh.request('GET', '/api/v1/nothing-here', { token: alice });
       expect(res.status).to.equal(404);
-      expect(res.body.details[0]).to.include({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', domain: 'boxoffice' });
+      expect(res.body.details[0]).to.include({
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        domain: 'boxoffice',
+      });
     });
   });
 });

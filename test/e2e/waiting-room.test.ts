@@ -26,7 +26,8 @@ describe('waiting room through the gateway', function () {
   });
   after(async () => mesh?.destroy());
 
-  const status = (u: string) => mesh.request('GET', '/api/v1/queue/status', { token: jwts[u], queueToken: tokens[u] });
+  const status = (u: string) =>
+    mesh.request('GET', '/api/v1/queue/status', { token: jwts[u], queueToken: tokens[u] });
 
   it('admits the first two and lines up the rest in issue order', async () => {
     const answers: ApiResponse[] = [];
@@ -42,7 +43,8 @@ describe('waiting room through the gateway', function () {
       ['WAITING', 1],
       ['WAITING', 2],
     ]);
-    for (const r of answers) expect(new Date(r.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
+    for (const r of answers)
+      expect(new Date(r.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
   });
 
   it('returns the same token with 200 when a user asks again', async () => {
@@ -63,12 +65,18 @@ describe('waiting room through the gateway', function () {
   });
 
   it('keeps a waiting user off booking routes with 403 QUEUE_TOKEN_NOT_ACTIVE', async () => {
-    const res = await mesh.request('GET', '/api/v1/concerts/any/dates', { token: jwts.w3, queueToken: tokens.w3 });
+    const res = await mesh.request('GET', '/api/v1/concerts/any/dates', {
+      token: jwts.w3,
+      queueToken: tokens.w3,
+    });
     expect([res.status, reason(res)]).to.deep.equal([403, 'QUEUE_TOKEN_NOT_ACTIVE']);
   });
 
   it("refuses another user's token on status with 403 QUEUE_TOKEN_USER_MISMATCH", async () => {
-    const res = await mesh.request('GET', '/api/v1/queue/status', { token: jwts.w1, queueToken: tokens.w2 });
+    const res = await mesh.request('GET', '/api/v1/queue/status', {
+      token: jwts.w1,
+      queueToken: tokens.w2,
+    });
     expect([res.status, reason(res)]).to.deep.equal([403, 'QUEUE_TOKEN_USER_MISMATCH']);
   });
 
@@ -81,11 +89,22 @@ describe('waiting room through the gateway', function () {
       w3 = await status('w3');
       w4 = await status('w4');
     } while ((w3.body.status !== 'ACTIVE' || w4.body.status !== 'ACTIVE') && Date.now() < deadline);
-    expect([w3.body.status, w3.body.position, w4.body.status, w4.body.position]).to.deep.equal(['ACTIVE', 0, 'ACTIVE', 0]);
-    const expired = await mesh.request('GET', '/api/v1/concerts/any/dates', { token: jwts.w1, queueToken: tokens.w1 });
+    expect([w3.body.status, w3.body.position, w4.body.status, w4.body.position]).to.deep.equal([
+      'ACTIVE',
+      0,
+      'ACTIVE',
+      0,
+    ]);
+    const expired = await mesh.request('GET', '/api/v1/concerts/any/dates', {
+      token: jwts.w1,
+      queueToken: tokens.w1,
+    });
     expect([expired.status, reason(expired)]).to.deep.equal([401, 'QUEUE_TOKEN_EXPIRED']);
     const expiredStatus = await status('w1');
-    expect([expiredStatus.status, reason(expiredStatus)]).to.deep.equal([401, 'QUEUE_TOKEN_EXPIRED']);
+    expect([expiredStatus.status, reason(expiredStatus)]).to.deep.equal([
+      401,
+      'QUEUE_TOKEN_EXPIRED',
+    ]);
   });
 
   it('issues a fresh token after the old one expired', async () => {
@@ -97,7 +116,10 @@ describe('waiting room through the gateway', function () {
   it('answers a missing or forged token on status with 401', async () => {
     const missing = await mesh.request('GET', '/api/v1/queue/status', { token: jwts.w1 });
     expect([missing.status, reason(missing)]).to.deep.equal([401, 'QUEUE_TOKEN_REQUIRED']);
-    const forged = await mesh.request('GET', '/api/v1/queue/status', { token: jwts.w1, queueToken: `${tokens.w1}x` });
+    const forged = await mesh.request('GET', '/api/v1/queue/status', {
+      token: jwts.w1,
+      queueToken: `${tokens.w1}x`,
+    });
     expect([forged.status, reason(forged)]).to.deep.equal([401, 'QUEUE_TOKEN_INVALID']);
   });
 });

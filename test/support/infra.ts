@@ -17,7 +17,10 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database for one service, on the configured server (DB_URL). */
-export async function testDatabase(service: DbServiceName, migrations: Migration[]): Promise<TestDatabase> {
+export async function testDatabase(
+  service: DbServiceName,
+  migrations: Migration[],
+): Promise<TestDatabase> {
   const base = loadConfig({ ...process.env, DB_NAME_PREFIX: `${runId()}_` }).db[service];
   const config: DbConfig = { ...base, poolSize: 20 };
   await migrate(config, migrations);

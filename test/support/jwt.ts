@@ -1,13 +1,18 @@
-// Development JWTs for tests, signed like `npm run token` does.
-import { SignJWT } from 'jose';
+// Development JWTs for tests, signed exactly as `npm run token` signs them.
 import { DEV_JWT_SECRET } from '../../lib/config';
+import { signAccessToken } from '../../gateway/auth';
 
-export async function jwtFor(userId: string, opts: { admin?: boolean; ttlSeconds?: number; secret?: string } = {}): Promise<string> {
-  const claims: Record<string, unknown> = opts.admin ? { role: 'admin' } : {};
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.ttlSeconds ?? 3600))
-    .sign(new TextEncoder().encode(opts.secret ?? DEV_JWT_SECRET));
+export function jwtFor(
+  userId: string,
+  opts: { admin?: boolean; ttlSeconds?: number; secret?: string } = {},
+): Promise<string> {
+  const ttl = opts.ttlSeconds ?? 3600;
+  // A negative ttl means "expired that long ago": issued an hour back, lived |ttl| too short.
+  const nowSeconds = Math.floor(Date.now() / 1000) - (ttl > 0 ? 0 : 3600);
+  return signAccessToken(opts.secret ?? DEV_JWT_SECRET, {
+    userId,
+    admin: opts.admin ?? false,
+    ttlSeconds: ttl > 0 ? ttl : 3600 + ttl,
+    nowSeconds,
+  });
 }

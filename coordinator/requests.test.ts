@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { DomainError } from '../lib/errors';
+import { assertReserveRequest, idempotencyKey, listLimit, requestHash } from './requests';
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof DomainError ? err.metadata.field : 'not a DomainError';
+  }
+  return undefined;
+}
+
+describe('coordinator requests', () => {
+  it('validates a reserve request field by field', () => {
+    expect(
+      fieldOf(() => assertReserveRequest({ concertId: 'c', date: '2026-12-24', seatNumber: 1 })),
+    ).to.equal(undefined);
+    expect(
+      fieldOf(() => assertReserveRequest({ concertId: '', date: '2026-12-24', seatNumber: 1 })),
+    ).to.equal('concertId');
+    expect(
+      fieldOf(() => assertReserveRequest({ concertId: 'c', date: '24.12.2026', seatNumber: 1 })),
+    ).to.equal('date');
+    expect(
+      fieldOf(() => assertReserveRequest({ concertId: 'c', date: '2026-12-24', seatNumber: 0 })),
+    ).to.equal('seatNumber');
+  });
+
+  it('scopes idempotency keys to the user and bounds their length', () => {
+    expect(idempotencyKey('u1', undefined)).to.equal(undefined);
+    expect(idempotencyKey('u1', 'k')).to.equal('u1:k');
+    expect(fieldOf(() => idempotencyKey('u1', ''))).to.equal('Idempotency-Key');
+    expect(fieldOf(() => idempotencyKey('u1', 'x'.repeat(129)))).to.equal('Idempotency-Key');
+  });
+
+  it('fingerprints bodies and bounds list limits', () => {
+    expect(requestHash({ a: 1 })).to.equal(requestHash({ a: 1 }));
+    expect(requestHash({ a: 1 })).to.not.equal(requestHash({ a: 2 }));
+    expect(listLimit(0)).to.equal(50);
+    expect(fieldOf(() => listLimit(501))).to.equal('limit');
+  });
+});

@@ -1,0 +1,110 @@
+// Who is calling: the access token (HS256 JWT) checked strictly, then the route's audience.
+// Only HS256 with our secret is accepted — never `alg: none`, never another algorithm (which
+// would let a forged header pick how the signature is checked).
+import { jwtVerify, SignJWT } from 'jose';
+import { status as Status } from '@grpc/grpc-js';
+import type { Identity } from '../lib/grpc/identity';
+import { ApiError, unauthenticated } from './errors';
+import type { Policy } from './routes';
+
+export const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ALGORITHM = 'HS256';
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+
+export class JwtVerifier {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  /** The caller named by an `Authorization: Bearer` header, or a 401. */
+  async fromHeader(authorization: string | undefined): Promise<Identity> {
+    if (authorization === undefined || authorization.trim() === '') {
+      throw unauthenticated(
+        'UNAUTHENTICATED',
+        'an access token is required (Authorization: Bearer <JWT>)',
+      );
+    }
+    const m = BEARER.exec(authorization);
+    if (!m)
+      throw unauthenticated(
+        'UNAUTHENTICATED',
+        'the Authorization header must be "Bearer <JWT>"',
+        true,
+      );
+    return this.verify(m[1]);
+  }
+
+  async verify(token: string): Promise<Identity> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (err) {
+      throw unauthenticated('UNAUTHENTICATED', joseMessage(err), true);
+    }
+    const sub = payload.sub;
+    if (typeof sub !== 'string' || !USER_ID.test(sub)) {
+      throw unauthenticated(
+        'UNAUTHENTICATED',
+        'the access token subject must be 1-64 characters of A-Z, a-z, 0-9, _ and -',
+        true,
+      );
+    }
+    return { userId: sub, role: payload.role === 'admin' ? 'admin' : 'user' };
+  }
+}
+
+/** A short, safe reason for a refused token (jose's own messages are not part of our API). */
+function joseMessage(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the access token has expired';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'the access token signature is invalid';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return `the access token must be signed with ${ALGORITHM}`;
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return 'the access token needs a valid "sub" and a future "exp"';
+    default:
+      return 'the access token is malformed';
+  }
+}
+
+/** ADMIN routes need role admin; the caller is known to be authenticated here. */
+export function authorize(policy: Policy, caller: Identity): void {
+  if (policy.audience === 'ADMIN' && caller.role !== 'admin') {
+    throw new ApiError(
+      Status.PERMISSION_DENIED,
+      'ADMIN_ONLY',
+      'this operation needs an administrator',
+    );
+  }
+}
+
+export interface TokenClaims {
+  userId: string;
+  admin?: boolean;
+  /** Lifetime in seconds. */
+  ttlSeconds: number;
+  /** Issue time in seconds since the epoch; now by default. */
+  nowSeconds?: number;
+}
+
+/** An access token as the gateway accepts it (dev tooling and tests). */
+export async function signAccessToken(secret: string, claims: TokenClaims): Promise<string> {
+  if (!USER_ID.test(claims.userId))
+    throw new Error('user id must be 1-64 characters of A-Z, a-z, 0-9, _ and -');
+  const now = claims.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT(claims.admin ? { role: 'admin' } : {})
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(claims.userId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + claims.ttlSeconds);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

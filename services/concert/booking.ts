@@ -1,0 +1,120 @@
+// The booking branches of the global transactions (DESIGN.md): hold, release, sell, unsell a
+// seat. Each runs its SQL through the participant library, which makes it an XA branch, a saga
+// action behind the barrier or a local transaction from the call's transaction context. An
+// action returns everything its compensation needs: a compensation request carries only ids.
+import type { Metadata } from '@grpc/grpc-js';
+import type { Participant } from '../../lib/participant/participant';
+import { isCompensation } from '../../lib/participant/context';
+import {
+  assertReservationId,
+  bookingClosed,
+  isBookingOpen,
+  isSeatNumberOf,
+  parseSeatId,
+  scheduleNotFound,
+  seatId,
+  seatNotFound,
+  seatUnavailable,
+} from './domain/booking';
+import { isCalendarDate } from './domain/dates';
+import * as seats from './data/seats';
+import type { SeatKey } from './data/seats';
+
+export interface HoldRequest {
+  concertId: string;
+  date: string;
+  seatNumber: number;
+  reservationId: string;
+}
+
+/** A seat and the reservation it is held by or sold to: what HoldSeat and SellSeat return. */
+export interface SeatClaim {
+  seatId: string;
+  reservationId: string;
+}
+
+export interface HeldSeat extends SeatClaim {
+  scheduleId: string;
+  price: number;
+}
+
+export class Booking {
+  constructor(
+    private readonly participant: Participant,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Reserve: AVAILABLE -> HELD by the reservation. Compensated by release. */
+  hold(md: Metadata, req: HoldRequest): Promise<HeldSeat> {
+    assertReservationId(req.reservationId);
+    const seatName = `${req.seatNumber} on ${req.date}`;
+    return this.participant.action(
+      md,
+      async (tx) => {
+        // The schedule never changes once created: reading it first decides nothing.
+        const schedule = isCalendarDate(req.date)
+          ? await seats.findSchedule(tx, req.concertId, req.date)
+          : undefined;
+        if (!schedule) throw scheduleNotFound(req.concertId, req.date);
+        const now = this.clock();
+        if (!isBookingOpen(schedule, now)) throw bookingClosed(req.date);
+        if (!isSeatNumberOf(schedule.totalSeats, req.seatNumber)) throw seatNotFound(seatName);
+        const seat = { scheduleId: schedule.id, seatNumber: req.seatNumber };
+        if (!(await seats.hold(tx, seat, req.reservationId, now))) throw seatUnavailable(seatName);
+        return {
+          seatId: seatId(schedule.id, req.seatNumber),
+          scheduleId: schedule.id,
+          // Read after the hold, from the row this transaction now owns.
+          price: (await seats.priceOf(tx, seat)) ?? 0,
+          reservationId: req.reservationId,
+        };
+      },
+      // A concurrent holder's XA branch keeps the row locked until its phase 2: the seat is
+      // taken, for all this caller can tell.
+      { contended: () => seatUnavailable(seatName) },
+    );
+  }
+
+  /**
+   * Back to AVAILABLE. As a saga compensation it undoes the hold its action made (from the
+   * action's result); otherwise it is a forward step of Expire or Refund. Never refuses a seat
+   * that is released already.
+   */
+  async release(md: Metadata, id: string, reservationId: string): Promise<void> {
+    if (isCompensation(md)) {
+      await this.participant.compensate<HeldSeat>(md, async (tx, held) => {
+        await seats.release(tx, seatKey(held.seatId), held.reservationId, this.clock());
+      });
+      return;
+    }
+    const seat = seatKey(id);
+    await this.participant.action(md, async (tx) => ({
+      released: await seats.release(tx, seat, reservationId, this.clock()),
+    }));
+  }
+
+  /** Pay: HELD by the reservation -> SOLD to it. Compensated by unsell. */
+  sell(md: Metadata, id: string, reservationId: string): Promise<SeatClaim> {
+    const seat = seatKey(id);
+    return this.participant.action(md, async (tx) => {
+      if (await seats.sell(tx, seat, reservationId, this.clock()))
+        return { seatId: id, reservationId };
+      // Only a refusal is explained, and only after the update has answered.
+      if ((await seats.priceOf(tx, seat)) === undefined) throw seatNotFound(id);
+      throw seatUnavailable(id);
+    });
+  }
+
+  /** The compensation of sell: SOLD to the reservation -> HELD by it again. */
+  async unsell(md: Metadata): Promise<void> {
+    await this.participant.compensate<SeatClaim>(md, async (tx, sold) => {
+      await seats.unsell(tx, seatKey(sold.seatId), sold.reservationId, this.clock());
+    });
+  }
+}
+
+function seatKey(id: string): SeatKey {
+  const seat = parseSeatId(id);
+  if (!seat) throw seatNotFound(id);
+  return seat;
+}

@@ -1,0 +1,155 @@
+// The real concert server on a random port, called over the network as the gateway would.
+import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { ConcertServiceService, SeatStatus } from '../../gen/boxoffice/concert/v1/concert';
+import { loadConfig, type Config } from '../../lib/config';
+import { dropDatabase } from '../../lib/db';
+import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import { IDENTITY_HEADER, signIdentity, type Identity } from '../../lib/grpc/identity';
+import { errorDetail } from '../../lib/grpc/status';
+import { Lifecycle } from '../../lib/lifecycle';
+import { createLogger } from '../../lib/log';
+import { runId } from '../../test/support/infra';
+import { DEMO_CONCERT_ID } from './catalog';
+import { startConcert } from './main';
+
+describe('concert gRPC server', function () {
+  this.timeout(30_000);
+  let config: Config;
+  let lifecycle: Lifecycle;
+  let channels: ChannelPool;
+  let client: AsyncClient<typeof ConcertServiceService>;
+
+  function as(identity: Identity): { metadata: Metadata } {
+    const metadata = new Metadata();
+    metadata.set(IDENTITY_HEADER, signIdentity(identity, config.meshSecret));
+    return { metadata };
+  }
+
+  async function failure(call: Promise<unknown>) {
+    try {
+      await call;
+    } catch (err) {
+      const { code, reason, metadata } = errorDetail(err as ServiceError);
+      return { code, reason, metadata };
+    }
+    throw new Error('the call succeeded');
+  }
+
+  before(async () => {
+    config = loadConfig({
+      ...process.env,
+      CONCERT_GRPC_PORT: '0',
+      DB_NAME_PREFIX: `${runId()}_`,
+      SEED: 'demo',
+    });
+    const log = createLogger('silent');
+    lifecycle = new Lifecycle(log);
+    channels = new ChannelPool(5000);
+    const port = await startConcert({ config, log, lifecycle, channels });
+    client = channels.client(ConcertServiceService, `127.0.0.1:${port}`);
+  });
+
+  after(async () => {
+    channels.close();
+    await lifecycle.stop();
+    await dropDatabase(config.db.concert);
+  });
+
+  it('refuses to create a concert for a caller who is not an admin (ADMIN_ONLY)', async () => {
+    const request = { title: 'Not yours', dates: ['2030-12-24'], price: 10000 };
+    expect(
+      await failure(client.createConcert(request, as({ userId: 'u1', role: 'user' }))),
+    ).to.deep.equal({
+      code: Status.PERMISSION_DENIED,
+      reason: 'ADMIN_ONLY',
+      metadata: {},
+    });
+    expect(await failure(client.createConcert(request))).to.deep.include({
+      code: Status.UNAUTHENTICATED,
+      reason: 'UNAUTHENTICATED',
+    });
+  });
+
+  it('creates a concert for an admin and serves its dates and seats', async () => {
+    const admin = as({ userId: 'boss', role: 'admin' });
+    const created = await client.createConcert(
+      { title: 'Over the wire', dates: ['2099-01-02', '2099-01-01'], seatsPerDate: 3, price: 7000 },
+      admin,
+    );
+    expect(created.title).to.equal('Over the wire');
+    expect(created.schedules.map((s) => [s.date, s.totalSeats])).to.deep.equal([
+      ['2099-01-01', 3],
+      ['2099-01-02', 3],
+    ]);
+    const { concerts } = await client.listConcerts({});
+    expect(concerts.map((c) => c.concertId)).to.include.members([
+      DEMO_CONCERT_ID,
+      created.concertId,
+    ]);
+
+    const user = as({ userId: 'u1', role: 'user' });
+    const { dates } = await client.listDates({ concertId: created.concertId }, user);
+    expect(dates.map((d) => [d.date, d.availableSeats, d.totalSeats])).to.deep.equal([
+      ['2099-01-01', 3, 3],
+      ['2099-01-02', 3, 3],
+    ]);
+    const seats = await client.listSeats(
+      { concertId: created.concertId, date: '2099-01-02' },
+      user,
+    );
+    expect(seats.scheduleId).to.equal(created.schedules[1].scheduleId);
+    expect(seats.seats.map((s) => [s.seatNumber, s.price, s.status])).to.deep.equal([
+      [1, 7000, SeatStatus.AVAILABLE],
+      [2, 7000, SeatStatus.AVAILABLE],
+      [3, 7000, SeatStatus.AVAILABLE],
+    ]);
+  });
+
+  it('names the field of an invalid request, and the reason of an unknown concert or date', async () => {
+    const admin = as({ userId: 'boss', role: 'admin' });
+    expect(
+      await failure(
+        client.createConcert(
+          { title: 'x', dates: ['2030-12-24'], price: 10000, seatsPerDate: 501 },
+          admin,
+        ),
+      ),
+    ).to.deep.include({
+      code: Status.INVALID_ARGUMENT,
+      reason: 'INVALID_ARGUMENT',
+      metadata: { field: 'seatsPerDate' },
+    });
+    expect(await failure(client.listDates({ concertId: 'nope' }, admin))).to.deep.include({
+      code: Status.NOT_FOUND,
+      reason: 'CONCERT_NOT_FOUND',
+    });
+    expect(
+      await failure(client.listSeats({ concertId: DEMO_CONCERT_ID, date: '1999-01-01' }, admin)),
+    ).to.deep.include({
+      code: Status.NOT_FOUND,
+      reason: 'SCHEDULE_NOT_FOUND',
+    });
+    expect(await failure(client.getRanking({ limit: 0 }))).to.deep.include({
+      reason: 'INVALID_ARGUMENT',
+      metadata: { field: 'limit' },
+    });
+    expect(await client.getRanking({})).to.deep.equal({ rankings: [] });
+  });
+
+  it('serves the booking branches, with their refusal reasons (booking.int.test.ts has the rest)', async () => {
+    expect(
+      await failure(
+        client.holdSeat({
+          concertId: DEMO_CONCERT_ID,
+          date: '2030-01-01',
+          seatNumber: 1,
+          reservationId: 'r1',
+        }),
+      ),
+    ).to.deep.include({
+      code: Status.NOT_FOUND,
+      reason: 'SCHEDULE_NOT_FOUND',
+    });
+  });
+});

@@ -1,0 +1,281 @@
+// The payment's branches against real MariaDB, through a real Participant: saga actions and
+// compensations behind the barrier, and XA branches prepared and finished on their own
+// connection.
+import { Metadata } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import type { Pool } from 'mysql2/promise';
+import { createPool } from '../../lib/db';
+import { DomainError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { createLogger } from '../../lib/log';
+import { writeTxContext } from '../../lib/participant/context';
+import { Participant } from '../../lib/participant/participant';
+import { XaBranches } from '../../lib/participant/xa';
+import { testDatabase, type TestDatabase } from '../../test/support/infra';
+import { Cashier } from './cashier';
+import { PAYMENT_MIGRATIONS } from './data/migrations';
+import type { PaymentInput } from './domain/payment';
+
+const T0 = new Date('2030-06-01T12:00:00.000Z');
+
+describe('payment branches (real MariaDB, real Participant)', function () {
+  this.timeout(30_000);
+  let t: TestDatabase;
+  let xaPool: Pool;
+  let xa: XaBranches;
+  let cashier: Cashier;
+  let now: Date;
+
+  before(async () => {
+    t = await testDatabase('payment', PAYMENT_MIGRATIONS);
+    xaPool = createPool({ ...t.config, poolSize: 5 });
+    // As the runtime does: a branch waiting on a locked row gives up after a second.
+    xaPool.pool.on('connection', (conn) => {
+      conn.query('SET SESSION innodb_lock_wait_timeout = 1', () => undefined);
+    });
+    const opts = { bqual: t.config.database, activeTimeoutMs: 30_000, holdTimeoutMs: 30_000 };
+    xa = new XaBranches(xaPool, opts, createLogger('silent'));
+    cashier = new Cashier(t.db, new Participant('payment', t.db, xa), () => now);
+  });
+  beforeEach(() => {
+    now = T0;
+  });
+  after(async () => {
+    await xa.close();
+    await xaPool.end();
+    await t.drop();
+  });
+
+  const saga = (gid: string, op: 'action' | 'compensate' = 'action'): Metadata =>
+    writeTxContext({ gid, branchId: 'record', mode: 'saga', op, prepare: false });
+  const action = () => saga(newId());
+  const xaCtx = (gid: string, prepare: boolean) =>
+    writeTxContext({ gid, branchId: 'payment', mode: 'xa', op: 'action', prepare });
+
+  const input = (patch: Partial<PaymentInput> = {}): PaymentInput => ({
+    paymentId: newId(),
+    reservationId: newId(),
+    userId: 'u1',
+    amount: 12000,
+    ...patch,
+  });
+  async function paid(patch: Partial<PaymentInput> = {}): Promise<string> {
+    return (await cashier.record(action(), input(patch))).payment.paymentId;
+  }
+
+  async function row(id: string) {
+    const [r] = await t.db.query<{ status: string; refunded_at: Date | null }>(
+      'SELECT status, refunded_at FROM payment WHERE id = ?',
+      [id],
+    );
+    return r && { status: r.status, refundedAt: r.refunded_at };
+  }
+  const statusOf = async (id: string) => (await row(id))?.status;
+  async function events(id: string) {
+    const rows = await t.db.query<{ type: string; version: number; payload: unknown }>(
+      'SELECT type, version, payload FROM outbox WHERE aggregate_id = ? ORDER BY id',
+      [id],
+    );
+    // mysql2 hands JSON columns back parsed on some servers, as text on others.
+    return rows.map((r) => ({
+      type: r.type,
+      version: r.version,
+      payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as unknown) : r.payload,
+    }));
+  }
+  async function reasonOf(call: Promise<unknown>): Promise<string> {
+    try {
+      await call;
+    } catch (err) {
+      if (err instanceof DomainError) return err.reason;
+      throw err;
+    }
+    throw new Error('the call succeeded');
+  }
+
+  describe('RecordPayment / VoidPayment', () => {
+    it('records a PAID payment and PaymentCompleted in the same transaction', async () => {
+      const p = input();
+      const { payment } = await cashier.record(action(), p);
+      expect(payment).to.deep.equal({
+        paymentId: p.paymentId,
+        reservationId: p.reservationId,
+        userId: 'u1',
+        amount: 12000,
+        status: 'PAID',
+        paidAt: '2030-06-01T12:00:00.000Z',
+        refundedAt: undefined,
+      });
+      expect(await row(p.paymentId)).to.deep.equal({ status: 'PAID', refundedAt: null });
+      expect(await events(p.paymentId)).to.deep.equal([
+        {
+          type: 'PaymentCompleted',
+          version: 1,
+          payload: {
+            paymentId: p.paymentId,
+            reservationId: p.reservationId,
+            userId: 'u1',
+            amount: 12000,
+            paidAt: '2030-06-01T12:00:00.000Z',
+          },
+        },
+      ]);
+    });
+
+    it('runs a duplicate action once: the first result to every copy, one row, one event', async () => {
+      const md = action();
+      const p = input();
+      const first = await Promise.all([1, 2, 3].map(() => cashier.record(md, p)));
+      now = new Date(T0.getTime() + 60_000);
+      const late = await cashier.record(md, p);
+      for (const r of [...first, late])
+        expect(r.payment.paidAt).to.equal('2030-06-01T12:00:00.000Z');
+      expect(await events(p.paymentId)).to.have.length(1);
+    });
+
+    it('refuses an id another transaction already used (BRANCH_REFUSED), writing no event', async () => {
+      const id = await paid();
+      expect(await reasonOf(cashier.record(action(), input({ paymentId: id })))).to.equal(
+        'BRANCH_REFUSED',
+      );
+      expect(await events(id)).to.have.length(1);
+    });
+
+    it('refuses a malformed payment (INVALID_ARGUMENT)', async () => {
+      const p = input({ amount: 0 });
+      expect(await reasonOf(cashier.record(action(), p))).to.equal('INVALID_ARGUMENT');
+      expect(await row(p.paymentId)).to.equal(undefined);
+    });
+
+    it('voids the payment it recorded, once; the reservation may then be paid anew', async () => {
+      const gid = newId();
+      const p = input();
+      await cashier.record(saga(gid), p);
+      await Promise.all([
+        cashier.voidPayment(saga(gid, 'compensate')),
+        cashier.voidPayment(saga(gid, 'compensate')),
+      ]);
+      expect(await statusOf(p.paymentId)).to.equal('VOIDED');
+      const again = await paid({ reservationId: p.reservationId });
+      expect(await statusOf(again)).to.equal('PAID');
+    });
+
+    it('does nothing for a void that arrives first, and then refuses the late record', async () => {
+      const gid = newId();
+      const p = input();
+      await cashier.voidPayment(saga(gid, 'compensate'));
+      expect(await reasonOf(cashier.record(saga(gid), p))).to.equal('BRANCH_REFUSED');
+      expect(await row(p.paymentId)).to.equal(undefined);
+      expect(await events(p.paymentId)).to.deep.equal([]);
+    });
+  });
+
+  describe('RefundPayment', () => {
+    it('refunds the payer’s PAID payment and answers it', async () => {
+      const p = input();
+      await cashier.record(action(), p);
+      now = new Date(T0.getTime() + 5000);
+      const { payment } = await cashier.refund(action(), p.paymentId, 'u1');
+      expect(payment).to.deep.equal({
+        paymentId: p.paymentId,
+        reservationId: p.reservationId,
+        userId: 'u1',
+        amount: 12000,
+        status: 'REFUNDED',
+        paidAt: '2030-06-01T12:00:00.000Z',
+        refundedAt: '2030-06-01T12:00:05.000Z',
+      });
+      expect(await row(p.paymentId)).to.deep.equal({ status: 'REFUNDED', refundedAt: now });
+    });
+
+    it('explains every refusal, and changes nothing', async () => {
+      const refund = (id: string, caller = 'u1') => reasonOf(cashier.refund(action(), id, caller));
+      expect(await refund(newId())).to.equal('NOT_FOUND');
+
+      const others = await paid({ userId: 'u2' });
+      expect(await refund(others)).to.equal('NOT_FOUND');
+      expect(await statusOf(others)).to.equal('PAID');
+
+      const gid = newId();
+      const voided = input();
+      await cashier.record(saga(gid), voided);
+      await cashier.voidPayment(saga(gid, 'compensate'));
+      expect(await refund(voided.paymentId)).to.equal('NOT_FOUND');
+      expect(await statusOf(voided.paymentId)).to.equal('VOIDED');
+
+      const refunded = await paid();
+      await cashier.refund(action(), refunded, 'u1');
+      expect(await refund(refunded)).to.equal('PAYMENT_ALREADY_REFUNDED');
+      expect(await refund(refunded, 'u2')).to.equal('NOT_FOUND');
+    });
+
+    it('refunds once when five refunds race', async () => {
+      const id = await paid();
+      const outcomes = await Promise.all(
+        [1, 2, 3, 4, 5].map(() =>
+          cashier.refund(action(), id, 'u1').then(
+            () => 'ok',
+            (err: DomainError) => err.reason,
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'ok')).to.have.length(1);
+      expect(outcomes.filter((o) => o === 'PAYMENT_ALREADY_REFUNDED')).to.have.length(4);
+    });
+
+    it('answers PAYMENT_ALREADY_REFUNDED when a prepared refund holds the row', async () => {
+      const id = await paid();
+      const holder = newId();
+      await cashier.refund(xaCtx(holder, true), id, 'u1');
+      expect(await reasonOf(cashier.refund(xaCtx(newId(), true), id, 'u1'))).to.equal(
+        'PAYMENT_ALREADY_REFUNDED',
+      );
+      await xa.commit(holder);
+      expect(await statusOf(id)).to.equal('REFUNDED');
+    });
+  });
+
+  describe('GetPayment', () => {
+    it('answers a payment in any state, NOT_FOUND for an unknown id', async () => {
+      const id = await paid();
+      expect(await cashier.get(id)).to.deep.include({
+        paymentId: id,
+        status: 'PAID',
+        amount: 12000,
+      });
+      expect(await reasonOf(cashier.get(newId()))).to.equal('NOT_FOUND');
+    });
+  });
+
+  describe('XA branches', () => {
+    it('prepares a payment and its event invisibly and makes both visible on commit', async () => {
+      const gid = newId();
+      const p = input();
+      await cashier.record(xaCtx(gid, true), p);
+      expect(await row(p.paymentId)).to.equal(undefined);
+      expect(await events(p.paymentId)).to.deep.equal([]);
+      await xa.commit(gid);
+      expect(await statusOf(p.paymentId)).to.equal('PAID');
+      expect(await events(p.paymentId)).to.have.length(1);
+    });
+
+    it('rolls the whole branch back when a call of it is refused: no row, no event', async () => {
+      const gid = newId();
+      const p = input();
+      await cashier.record(xaCtx(gid, false), p);
+      expect(
+        await reasonOf(cashier.refund(xaCtx(gid, true), p.paymentId, 'someone-else')),
+      ).to.equal('NOT_FOUND');
+      expect(xa.openBranches).to.equal(0);
+      expect(await row(p.paymentId)).to.equal(undefined);
+      expect(await events(p.paymentId)).to.deep.equal([]);
+    });
+  });
+
+  it('runs a call without a transaction context as a local transaction', async () => {
+    const p = input();
+    await cashier.record(new Metadata(), p);
+    expect(await statusOf(p.paymentId)).to.equal('PAID');
+    expect(await events(p.paymentId)).to.have.length(1);
+  });
+});

@@ -1,0 +1,174 @@
+// The queue service end to end over gRPC: the real server on port 0, the mesh's own client.
+import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { loadConfig, type Config } from '../../lib/config';
+import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
+import { errorDetail } from '../../lib/grpc/status';
+import { Lifecycle } from '../../lib/lifecycle';
+import { createLogger } from '../../lib/log';
+import { deleteKeys, runId } from '../../test/support/infra';
+import {
+  IssueTokenResponse,
+  QueueServiceService,
+  TokenStatus,
+} from '../../gen/boxoffice/queue/v1/queue';
+import { startQueue } from './main';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('queue gRPC service', function () {
+  const prefix = `${runId()}:`;
+  let config: Config;
+  let lifecycle: Lifecycle;
+  let channels: ChannelPool;
+  let target: string;
+  let client: AsyncClient<typeof QueueServiceService>;
+
+  before(async () => {
+    config = loadConfig({
+      ...process.env,
+      QUEUE_GRPC_PORT: '0',
+      REDIS_KEY_PREFIX: prefix,
+      QUEUE_MAX_ACTIVE: '1',
+      QUEUE_ADMIT_INTERVAL_MS: '100',
+    });
+    const log = createLogger('silent');
+    lifecycle = new Lifecycle(log);
+    channels = new ChannelPool(2000);
+    const port = await startQueue({ config, log, lifecycle, channels });
+    expect(port).to.be.greaterThan(0);
+    target = `127.0.0.1:${port}`;
+    client = channels.client(QueueServiceService, target);
+  });
+
+  after(async () => {
+    channels.close();
+    await lifecycle.stop();
+    await deleteKeys(config.redis.url, prefix);
+  });
+
+  function identity(userId: string, token?: string): Metadata {
+    const md = new Metadata();
+    md.set(IDENTITY_HEADER, signIdentity({ userId, role: 'user' }, config.meshSecret));
+    if (token !== undefined) md.set('x-queue-token', token);
+    return md;
+  }
+  const as = (userId: string, token?: string) => ({ metadata: identity(userId, token) });
+
+  async function errorOf(
+    p: Promise<unknown>,
+  ): Promise<{ code: Status; reason: string } | undefined> {
+    try {
+      await p;
+    } catch (err) {
+      const d = errorDetail(err as ServiceError);
+      return { code: d.code, reason: d.reason };
+    }
+    return undefined;
+  }
+
+  /** IssueToken on a raw client, to see the response headers the gateway reads. */
+  function issueWithHeaders(
+    userId: string,
+  ): Promise<{ res: IssueTokenResponse; headers: Metadata }> {
+    const raw = new Client(target, credentials.createInsecure());
+    const def = QueueServiceService.issueToken;
+    return new Promise((resolve, reject) => {
+      let headers = new Metadata();
+      const call = raw.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        {},
+        identity(userId),
+        (err: ServiceError | null, res?: IssueTokenResponse) => {
+          raw.close();
+          if (err || !res) reject(err ?? new Error('no response'));
+          else resolve({ res, headers });
+        },
+      );
+      call.on('metadata', (md: Metadata) => {
+        headers = md;
+      });
+    });
+  }
+
+  it('issues a token (201 by default) and the same one again with x-http-code 200', async () => {
+    const first = await issueWithHeaders('alice');
+    expect(first.res).to.include({ status: TokenStatus.ACTIVE, position: 0 });
+    expect(first.res.expiresAt).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(first.headers.get('x-http-code')).to.deep.equal([]);
+    const again = await issueWithHeaders('alice');
+    expect(again.res.token).to.equal(first.res.token);
+    expect(again.headers.get('x-http-code')).to.deep.equal(['200']);
+    await client.validateToken({ token: first.res.token, userId: 'alice' });
+  });
+
+  it('reports status and counts the wait, and admits on its own tick once a slot frees', async () => {
+    const alice = await client.issueToken({}, as('alice'));
+    const bob = await client.issueToken({}, as('bob'));
+    expect(bob).to.include({ status: TokenStatus.WAITING, position: 1 });
+    const st = await client.getStatus({}, as('bob', bob.token));
+    expect(st).to.include({ status: TokenStatus.WAITING, position: 1 });
+    expect(st.estimatedWaitSeconds).to.be.greaterThan(0);
+    expect(Date.parse(st.expiresAt)).to.be.greaterThan(Date.now());
+    expect(await client.endToken({ userId: 'alice' })).to.deep.equal({ ended: true });
+    expect(await client.endToken({ userId: 'alice' })).to.deep.equal({ ended: false });
+    let now = await client.getStatus({}, as('bob', bob.token));
+    for (let i = 0; i < 30 && now.status !== TokenStatus.ACTIVE; i++) {
+      await sleep(50);
+      now = await client.getStatus({}, as('bob', bob.token));
+    }
+    expect(now).to.include({ status: TokenStatus.ACTIVE, position: 0, estimatedWaitSeconds: 0 });
+    await client.validateToken({ token: bob.token, userId: 'bob' });
+    expect(
+      await errorOf(client.validateToken({ token: alice.token, userId: 'alice' })),
+    ).to.deep.equal({ code: Status.UNAUTHENTICATED, reason: 'QUEUE_TOKEN_EXPIRED' });
+  });
+
+  it('sends every token error with its status and reason', async () => {
+    const carol = await client.issueToken({}, as('carol')); // waiting behind bob
+    expect(carol.status).to.equal(TokenStatus.WAITING);
+    // Thunks: each call starts only when its turn comes.
+    const forged = carol.token.slice(0, -1) + (carol.token.endsWith('A') ? 'B' : 'A');
+    const cases: [() => Promise<unknown>, Status, string][] = [
+      [() => client.getStatus({}, as('carol')), Status.UNAUTHENTICATED, 'QUEUE_TOKEN_REQUIRED'],
+      [
+        () => client.getStatus({}, as('carol', 'garbage')),
+        Status.UNAUTHENTICATED,
+        'QUEUE_TOKEN_INVALID',
+      ],
+      [
+        () => client.validateToken({ token: forged, userId: 'carol' }),
+        Status.UNAUTHENTICATED,
+        'QUEUE_TOKEN_INVALID',
+      ],
+      [
+        () => client.validateToken({ token: '', userId: 'carol' }),
+        Status.UNAUTHENTICATED,
+        'QUEUE_TOKEN_REQUIRED',
+      ],
+      [
+        () => client.validateToken({ token: carol.token, userId: 'carol' }),
+        Status.PERMISSION_DENIED,
+        'QUEUE_TOKEN_NOT_ACTIVE',
+      ],
+      [
+        () => client.getStatus({}, as('dave', carol.token)),
+        Status.PERMISSION_DENIED,
+        'QUEUE_TOKEN_USER_MISMATCH',
+      ],
+      [
+        () => client.validateToken({ token: carol.token, userId: 'dave' }),
+        Status.PERMISSION_DENIED,
+        'QUEUE_TOKEN_USER_MISMATCH',
+      ],
+      [() => client.issueToken({}), Status.UNAUTHENTICATED, 'UNAUTHENTICATED'],
+      [() => client.endToken({ userId: '' }), Status.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
+    ];
+    for (const [call, code, reason] of cases) {
+      expect(await errorOf(call()), reason).to.deep.equal({ code, reason });
+    }
+  });
+});

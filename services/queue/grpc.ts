@@ -1,0 +1,49 @@
+// gRPC adapter of the queue service: decode, call one use case, encode.
+import type { Metadata } from '@grpc/grpc-js';
+import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
+import { QueueServiceService, TokenStatus } from '../../gen/boxoffice/queue/v1/queue';
+import type { WaitingRoom } from './data/waitingRoom';
+
+/** The client's X-Queue-Token header, as the gateway forwards it. */
+export const QUEUE_TOKEN_HEADER = 'x-queue-token';
+/** Tells the gateway which HTTP status to answer with instead of the route's default. */
+const HTTP_CODE_HEADER = 'x-http-code';
+
+export function queueService(room: WaitingRoom): ServiceBinding {
+  return bindService('boxoffice.queue.v1.QueueService', QueueServiceService, {
+    async issueToken(_req, ctx) {
+      const issued = await room.issueToken(requireIdentity(ctx).userId);
+      // The same token again is not a creation: 200, not the route's 201.
+      if (issued.existing) ctx.setHeader(HTTP_CODE_HEADER, '200');
+      return {
+        token: issued.token,
+        status: TokenStatus[issued.status],
+        position: issued.position,
+        expiresAt: issued.expiresAt.toISOString(),
+      };
+    },
+    async getStatus(_req, ctx) {
+      const userId = requireIdentity(ctx).userId;
+      const view = await room.getStatus(queueToken(ctx.metadata), userId);
+      return {
+        status: TokenStatus[view.status],
+        position: view.position,
+        estimatedWaitSeconds: view.estimatedWaitSeconds,
+        expiresAt: view.expiresAt.toISOString(),
+      };
+    },
+    // Internal (no HTTP route): the caller names the user, as the gateway or coordinator knows it.
+    async validateToken(req) {
+      await room.validateToken(req.token, req.userId);
+      return {};
+    },
+    async endToken(req) {
+      return { ended: await room.endToken(req.userId) };
+    },
+  });
+}
+
+function queueToken(md: Metadata): string | undefined {
+  const [value] = md.get(QUEUE_TOKEN_HEADER);
+  return typeof value === 'string' ? value : undefined;
+}

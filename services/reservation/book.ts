@@ -1,0 +1,227 @@
+// The reservation's use cases. Every transactional one runs as a branch through the
+// participant (XA branch, saga action behind the barrier, or local transaction) and is one
+// conditional update on the state it expects; only a refused update is followed by a read,
+// and that read only explains the refusal.
+import type { Metadata } from '@grpc/grpc-js';
+import { isDuplicateKey, type Database, type Sql } from '../../lib/db';
+import { DomainError } from '../../lib/errors';
+import type { Participant } from '../../lib/participant/participant';
+import * as rows from './data/reservations';
+import type { ReservationRecord } from './data/reservations';
+import { reservationCompleted, reservationExpired } from './domain/events';
+import {
+  alreadyPaid,
+  assertHold,
+  assertOwner,
+  assertPaymentId,
+  expiryRefusal,
+  holdExpiresAt,
+  ownerView,
+  paymentRefusal,
+  type HoldInput,
+  type ReservationStatusName,
+} from './domain/reservation';
+
+/**
+ * A reservation as the contract shows it. JSON-safe on purpose: a saga action's result is
+ * stored as JSON by the barrier and handed back to duplicates and to the compensation.
+ */
+export interface ReservationView {
+  reservationId: string;
+  concertId: string;
+  scheduleId: string;
+  date: string;
+  seatNumber: number;
+  price: number;
+  status: ReservationStatusName;
+  expiresAt: string;
+  paymentId?: string;
+}
+
+export interface HeldReservation {
+  reservation: ReservationView;
+}
+
+export interface PayingReservation {
+  reservation: ReservationView;
+  seatId: string;
+}
+
+export interface PaymentRef {
+  reservationId: string;
+  paymentId: string;
+}
+
+export class ReservationBook {
+  constructor(
+    private readonly db: Database,
+    private readonly participant: Participant,
+    private readonly holdSeconds: number,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Reserve: records the hold under the id the coordinator minted. */
+  async createHold(md: Metadata, input: HoldInput): Promise<HeldReservation> {
+    assertHold(input);
+    return this.participant.action(md, async (tx) => {
+      const now = this.clock();
+      const hold = { ...input, expiresAt: holdExpiresAt(now, this.holdSeconds), createdAt: now };
+      try {
+        await rows.insertHold(tx, hold);
+      } catch (err) {
+        // Ids are minted once per flow, so an existing row belongs to another transaction.
+        if (isDuplicateKey(err)) {
+          throw new DomainError(
+            'BRANCH_REFUSED',
+            `reservation ${input.reservationId} already exists`,
+          );
+        }
+        throw err;
+      }
+      return { reservation: internalView(newHold(hold)) };
+    });
+  }
+
+  /** Compensation of createHold: the hold it made is cancelled, if still HELD. */
+  cancelHold(md: Metadata): Promise<void> {
+    return this.participant.compensate<HeldReservation>(md, async (tx, made) => {
+      await rows.cancelHold(tx, made.reservation.reservationId, this.clock());
+    });
+  }
+
+  /** Pay: HELD → PAYING, the semantic lock that keeps the sweeper and other payments away. */
+  async beginPayment(
+    md: Metadata,
+    req: { reservationId: string; userId: string; paymentId: string },
+  ): Promise<PayingReservation> {
+    assertPaymentId(req.paymentId);
+    const { reservationId, userId, paymentId } = req;
+    return this.participant.action(
+      md,
+      async (tx) => {
+        const now = this.clock();
+        if (await rows.beginPayment(tx, reservationId, userId, paymentId, now)) {
+          const r = await present(tx, reservationId);
+          return { reservation: internalView(r), seatId: r.seatId };
+        }
+        throw paymentRefusal(
+          reservationId,
+          await rows.findReservation(tx, reservationId),
+          userId,
+          now,
+        );
+      },
+      // A lock held past the wait timeout is a concurrent payment of the same reservation.
+      { contended: () => alreadyPaid(reservationId) },
+    );
+  }
+
+  /** Compensation of beginPayment: PAYING → HELD, so the hold can be paid again or expire. */
+  resumeHold(md: Metadata): Promise<void> {
+    return this.participant.compensate<PayingReservation>(md, async (tx, began) => {
+      const { reservationId, paymentId } = began.reservation;
+      if (paymentId !== undefined)
+        await rows.resumeHold(tx, reservationId, paymentId, this.clock());
+    });
+  }
+
+  /** Pay, last step: PAYING → CONFIRMED, and ReservationCompleted in the same transaction. */
+  confirm(md: Metadata, ref: PaymentRef): Promise<PaymentRef> {
+    return this.participant.action(md, async (tx) => {
+      if (!(await rows.confirm(tx, ref.reservationId, ref.paymentId, this.clock()))) {
+        throw notPaidBy(ref, 'PAYING');
+      }
+      await tx.emit(reservationCompleted(await present(tx, ref.reservationId)));
+      return { reservationId: ref.reservationId, paymentId: ref.paymentId };
+    });
+  }
+
+  /** Compensation of confirm: CONFIRMED → PAYING under the same payment. */
+  unconfirm(md: Metadata): Promise<void> {
+    return this.participant.compensate<PaymentRef>(md, async (tx, confirmed) => {
+      await rows.unconfirm(tx, confirmed.reservationId, confirmed.paymentId, this.clock());
+    });
+  }
+
+  /** Expire: an overdue HELD → EXPIRED, with ReservationExpired; answers the seat to release. */
+  expire(md: Metadata, reservationId: string): Promise<{ seatId: string }> {
+    return this.participant.action(md, async (tx) => {
+      const now = this.clock();
+      if (!(await rows.expire(tx, reservationId, now))) {
+        throw expiryRefusal(reservationId, await rows.findReservation(tx, reservationId), now);
+      }
+      const r = await present(tx, reservationId);
+      await tx.emit(reservationExpired(r));
+      return { seatId: r.seatId };
+    });
+  }
+
+  /** Refund: CONFIRMED → CANCELLED; answers the seat to release. */
+  cancel(md: Metadata, ref: PaymentRef): Promise<{ seatId: string }> {
+    return this.participant.action(md, async (tx) => {
+      if (!(await rows.cancelPaid(tx, ref.reservationId, ref.paymentId, this.clock()))) {
+        throw notPaidBy(ref, 'CONFIRMED');
+      }
+      return { seatId: (await present(tx, ref.reservationId)).seatId };
+    });
+  }
+
+  /** The owner's view of a reservation; for anyone else it does not exist. */
+  async get(caller: string, reservationId: string): Promise<ReservationView> {
+    const r = await rows.findReservation(this.db, reservationId);
+    assertOwner(reservationId, r, caller);
+    return { ...internalView(r), ...ownerView(r.status, r.paymentId) };
+  }
+
+  /** Ids of holds overdue now, oldest first. */
+  overdue(limit: number): Promise<string[]> {
+    return rows.overdueHolds(this.db, this.clock(), limit);
+  }
+}
+
+/** The row createHold inserted, without reading it back. */
+function newHold(hold: rows.NewHold): ReservationRecord {
+  return {
+    id: hold.reservationId,
+    userId: hold.userId,
+    concertId: hold.concertId,
+    scheduleId: hold.scheduleId,
+    date: hold.date,
+    seatNumber: hold.seatNumber,
+    seatId: hold.seatId,
+    price: hold.price,
+    status: 'HELD',
+    paymentId: null,
+    expiresAt: hold.expiresAt,
+    createdAt: hold.createdAt,
+    updatedAt: hold.createdAt,
+  };
+}
+
+function internalView(r: ReservationRecord): ReservationView {
+  return {
+    reservationId: r.id,
+    concertId: r.concertId,
+    scheduleId: r.scheduleId,
+    date: r.date,
+    seatNumber: r.seatNumber,
+    price: r.price,
+    status: r.status,
+    expiresAt: r.expiresAt.toISOString(),
+    paymentId: r.paymentId ?? undefined,
+  };
+}
+
+/** The row a successful update just changed, read back inside the same transaction. */
+async function present(tx: Sql, id: string): Promise<ReservationRecord> {
+  const r = await rows.findReservation(tx, id);
+  if (!r) throw new Error(`reservation ${id} vanished inside its own transaction`);
+  return r;
+}
+
+function notPaidBy(ref: PaymentRef, expected: ReservationStatusName): DomainError {
+  return new DomainError(
+    'BRANCH_REFUSED',
+    `reservation ${ref.reservationId} is not ${expected} under payment ${ref.paymentId}`,
+  );
+}

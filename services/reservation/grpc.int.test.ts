@@ -1,0 +1,253 @@
+// The real reservation server on a random port, called over the network as the gateway and
+// the coordinator would; its expiry sweeper talks to a fake coordinator started here.
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as Status,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { expect } from 'chai';
+import {
+  CoordinatorServiceService,
+  type ExpireRequest,
+  type ExpireResponse,
+} from '../../gen/boxoffice/coordinator/v1/coordinator';
+import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
+import {
+  ReservationServiceService,
+  ReservationStatus,
+} from '../../gen/boxoffice/reservation/v1/reservation';
+import { loadConfig, type Config } from '../../lib/config';
+import { createPool, Database, dropDatabase } from '../../lib/db';
+import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
+import { errorDetail } from '../../lib/grpc/status';
+import { newId } from '../../lib/ids';
+import { Lifecycle } from '../../lib/lifecycle';
+import { createLogger } from '../../lib/log';
+import { writeTxContext } from '../../lib/participant/context';
+import { runId } from '../../test/support/infra';
+import { startReservation } from './main';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe('reservation gRPC server', function () {
+  this.timeout(30_000);
+  let config: Config;
+  let lifecycle: Lifecycle;
+  let channels: ChannelPool;
+  let client: AsyncClient<typeof ReservationServiceService>;
+  let participant: AsyncClient<typeof ParticipantServiceService>;
+  let db: Database;
+  let fakeCoordinator: Server;
+  /** Every reservation id the sweeper asked the (fake) coordinator to expire, in order. */
+  const expireCalls: string[] = [];
+
+  const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') => ({
+    metadata: writeTxContext({ gid, branchId: 'step', mode: 'saga', op, prepare: false }),
+  });
+  const xa = (gid: string, prepare: boolean) => ({
+    metadata: writeTxContext({ gid, branchId: 'reservation', mode: 'xa', op: 'action', prepare }),
+  });
+  function as(userId: string) {
+    const metadata = new Metadata();
+    metadata.set(IDENTITY_HEADER, signIdentity({ userId, role: 'user' }, config.meshSecret));
+    return { metadata };
+  }
+  async function failure(call: Promise<unknown>) {
+    try {
+      await call;
+    } catch (err) {
+      const { code, reason } = errorDetail(err as ServiceError);
+      return { code, reason };
+    }
+    throw new Error('the call succeeded');
+  }
+  async function hold(userId = 'u1') {
+    const reservationId = newId();
+    await client.createHold(
+      {
+        reservationId,
+        userId,
+        concertId: 'c1',
+        scheduleId: 's1',
+        date: '2030-12-24',
+        seatNumber: 4,
+        seatId: 's1-4',
+        price: 9000,
+      },
+      saga(),
+    );
+    return reservationId;
+  }
+  const statusOf = async (id: string) =>
+    (await db.query<{ status: string }>('SELECT status FROM reservation WHERE id = ?', [id]))[0]
+      ?.status;
+
+  /** A coordinator that only runs the reservation's half of the Expire flow. */
+  async function startFakeCoordinator(): Promise<number> {
+    fakeCoordinator = new Server();
+    fakeCoordinator.addService(CoordinatorServiceService, {
+      expire(
+        call: ServerUnaryCall<ExpireRequest, ExpireResponse>,
+        done: sendUnaryData<ExpireResponse>,
+      ) {
+        expireCalls.push(call.request.reservationId);
+        client.expire({ reservationId: call.request.reservationId }, saga()).then(
+          () => done(null, { expired: true }),
+          (err: ServiceError) => done(err, null),
+        );
+      },
+    });
+    return new Promise((resolve, reject) =>
+      fakeCoordinator.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+  }
+
+  before(async () => {
+    const coordinatorPort = await startFakeCoordinator();
+    config = loadConfig({
+      ...process.env,
+      RESERVATION_GRPC_PORT: '0',
+      COORDINATOR_GRPC_TARGET: `127.0.0.1:${coordinatorPort}`,
+      DB_NAME_PREFIX: `${runId()}_`,
+      RESERVATION_HOLD_SECONDS: '300',
+      RESERVATION_SWEEP_INTERVAL_MS: '100',
+    });
+    const log = createLogger('silent');
+    lifecycle = new Lifecycle(log);
+    channels = new ChannelPool(5000);
+    const port = await startReservation({ config, log, lifecycle, channels });
+    client = channels.client(ReservationServiceService, `127.0.0.1:${port}`);
+    participant = channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    db = new Database(createPool(config.db.reservation), config.db.reservation.database);
+  });
+
+  after(async () => {
+    await lifecycle.stop();
+    channels.close();
+    fakeCoordinator.forceShutdown();
+    await db.close();
+    await dropDatabase(config.db.reservation);
+  });
+
+  it('shows the owner a reservation, PAYING as HELD, and its payment once confirmed', async () => {
+    const id = await hold();
+    const paymentId = newId();
+    const began = await client.beginPayment({ reservationId: id, userId: 'u1', paymentId }, saga());
+    expect(began.seatId).to.equal('s1-4');
+    expect(began.reservation?.status).to.equal(ReservationStatus.PAYING);
+
+    const { reservation } = await client.getReservation({ reservationId: id }, as('u1'));
+    expect(reservation?.status).to.equal(ReservationStatus.HELD);
+    expect(reservation?.paymentId).to.equal(undefined);
+    expect(reservation?.expiresAt).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    await client.confirm({ reservationId: id, paymentId }, saga());
+    const after = await client.getReservation({ reservationId: id }, as('u1'));
+    expect(after.reservation).to.deep.include({
+      reservationId: id,
+      concertId: 'c1',
+      scheduleId: 's1',
+      date: '2030-12-24',
+      seatNumber: 4,
+      price: 9000,
+      status: ReservationStatus.CONFIRMED,
+      paymentId,
+    });
+  });
+
+  it('answers RESERVATION_NOT_FOUND (404) to anyone but the owner, UNAUTHENTICATED without identity', async () => {
+    const id = await hold();
+    const notFound = { code: Status.NOT_FOUND, reason: 'RESERVATION_NOT_FOUND' };
+    expect(await failure(client.getReservation({ reservationId: id }, as('u2')))).to.deep.equal(
+      notFound,
+    );
+    expect(
+      await failure(client.getReservation({ reservationId: newId() }, as('u1'))),
+    ).to.deep.equal(notFound);
+    expect(await failure(client.getReservation({ reservationId: id }))).to.deep.equal({
+      code: Status.UNAUTHENTICATED,
+      reason: 'UNAUTHENTICATED',
+    });
+  });
+
+  it('carries refusals with their reason and status code', async () => {
+    const id = await hold();
+    await client.beginPayment({ reservationId: id, userId: 'u1', paymentId: newId() }, saga());
+    expect(
+      await failure(
+        client.beginPayment({ reservationId: id, userId: 'u1', paymentId: newId() }, saga()),
+      ),
+    ).to.deep.equal({ code: Status.ALREADY_EXISTS, reason: 'RESERVATION_ALREADY_PAID' });
+    expect(
+      await failure(client.confirm({ reservationId: id, paymentId: newId() }, saga())),
+    ).to.deep.equal({
+      code: Status.ABORTED,
+      reason: 'BRANCH_REFUSED',
+    });
+  });
+
+  it('commits a prepared XA branch through the ParticipantService, and rolls a refused one back', async () => {
+    const gid = newId();
+    const reservationId = newId();
+    const request = {
+      reservationId,
+      userId: 'u1',
+      concertId: 'c1',
+      scheduleId: 's1',
+      date: '2030-12-24',
+      seatNumber: 5,
+      seatId: 's1-5',
+      price: 9000,
+    };
+    await client.createHold(request, xa(gid, true));
+    expect(await statusOf(reservationId)).to.equal(undefined);
+    await participant.commit({ gid, branchId: 'reservation' });
+    await participant.commit({ gid, branchId: 'reservation' }); // phase 2 repeated: done already
+    expect(await statusOf(reservationId)).to.equal('HELD');
+
+    const gid2 = newId();
+    const other = { ...request, reservationId: newId() };
+    await client.createHold(other, xa(gid2, false));
+    expect(
+      await failure(
+        client.beginPayment(
+          { reservationId: other.reservationId, userId: 'u2', paymentId: newId() },
+          xa(gid2, true),
+        ),
+      ),
+    ).to.deep.equal({ code: Status.NOT_FOUND, reason: 'RESERVATION_NOT_FOUND' });
+    await participant.rollback({ gid: gid2, branchId: 'reservation' });
+    expect(await statusOf(other.reservationId)).to.equal(undefined);
+  });
+
+  it('has the coordinator expire exactly the overdue HELD holds, never a PAYING one', async () => {
+    const [a, b, payingId, fresh] = [await hold(), await hold(), await hold(), await hold()];
+    await client.beginPayment(
+      { reservationId: payingId, userId: 'u1', paymentId: newId() },
+      saga(),
+    );
+    await db.execute('UPDATE reservation SET expires_at = ? WHERE id IN (?, ?, ?)', [
+      new Date(Date.now() - 60_000),
+      a,
+      b,
+      payingId,
+    ]);
+    for (let waited = 0; waited < 5000; waited += 50) {
+      if ((await statusOf(a)) === 'EXPIRED' && (await statusOf(b)) === 'EXPIRED') break;
+      await sleep(50);
+    }
+    await sleep(400); // a few more sweeps, which must find nothing more
+    const mine = new Set([a, b, payingId, fresh]);
+    expect(expireCalls.filter((id) => mine.has(id)).sort()).to.deep.equal([a, b].sort());
+    expect(await statusOf(a)).to.equal('EXPIRED');
+    expect(await statusOf(payingId)).to.equal('PAYING');
+    expect(await statusOf(fresh)).to.equal('HELD');
+  });
+});
