@@ -3,7 +3,6 @@ import type { AsyncClient } from '../lib/grpc/client';
 import { bindService, requireIdentity, type ServiceBinding } from '../lib/grpc/server';
 import { DomainError } from '../lib/errors';
 import { newId } from '../lib/ids';
-import type { Logger } from '../lib/log';
 import {
   CoordinatorServiceService,
   Outcome,
@@ -32,7 +31,6 @@ export interface CoordinatorDeps {
   txLog: TxLog;
   participants: Participants;
   queue: AsyncClient<typeof QueueServiceService>;
-  log: Logger;
 }
 
 export function coordinatorService({
@@ -40,10 +38,9 @@ export function coordinatorService({
   txLog,
   participants,
   queue,
-  log,
 }: CoordinatorDeps): ServiceBinding {
   const reserve = reserveFlow(participants);
-  const pay = payFlow(participants);
+  const pay = payFlow(participants, (userId) => queue.endToken({ userId }));
   const refund = refundFlow(participants);
   const expire = expireFlow(participants);
   engine.register(reserve, pay, refund, expire);
@@ -65,10 +62,6 @@ export function coordinatorService({
         { paymentId: newId(), reservationId: req.reservationId, userId },
         { idempotencyKey: key, requestHash: key ? requestHash(req) : undefined },
       );
-      // The payer's waiting-room token ends with a successful payment; best effort.
-      queue
-        .endToken({ userId })
-        .catch((err: unknown) => log.warn({ err, userId }, 'could not end the queue token'));
       return paid;
     },
     async refund(req, ctx) {

@@ -63,7 +63,6 @@ export const startCoordinator: StartService = async ({
     txLog,
     participants: participantClients(channels, config.grpcTargets),
     queue: channels.client(QueueServiceService, config.grpcTargets.queue),
-    log,
   });
 
   const recovery = new RecoveryLoop(

@@ -108,18 +108,23 @@ export class Engine {
     );
     switch (rec.state) {
       case 'COMMITTING':
-        return this.finishXa(
-          flow,
-          rec.gid,
-          'commit',
-          tx,
-          rec.outcome!,
-          'COMMITTING',
-          'COMMITTED',
-          this.opts.inlineFinishMs,
-        );
+        if (
+          await this.finishXa(
+            flow,
+            rec.gid,
+            'commit',
+            tx,
+            rec.outcome!,
+            'COMMITTING',
+            'COMMITTED',
+            this.opts.inlineFinishMs,
+          )
+        ) {
+          this.afterCommit(flow, rec.payload, rec.outcome!, gid);
+        }
+        return;
       case 'ABORTING':
-        return this.finishXa(
+        await this.finishXa(
           flow,
           rec.gid,
           'rollback',
@@ -129,6 +134,7 @@ export class Engine {
           'ABORTED',
           this.opts.inlineFinishMs,
         );
+        return;
       case 'COMPENSATING':
         await this.compensate(rec.payload, tx, flow.steps, rec.outcome!, this.opts.inlineFinishMs);
         return;
@@ -238,6 +244,7 @@ export class Engine {
     ) {
       return this.awaitOutcome(tx.gid);
     }
+    this.afterCommit(flow, input, outcome, tx.gid);
     return outcome;
   }
 
@@ -333,16 +340,20 @@ export class Engine {
       return rec?.outcome ?? interrupted('aborted');
     }
     failpoint('coordinator.xa.after-decision');
-    await this.finishXa(
-      flow,
-      tx.gid,
-      'commit',
-      tx,
-      outcome,
-      'COMMITTING',
-      'COMMITTED',
-      this.opts.inlineFinishMs,
-    );
+    if (
+      await this.finishXa(
+        flow,
+        tx.gid,
+        'commit',
+        tx,
+        outcome,
+        'COMMITTING',
+        'COMMITTED',
+        this.opts.inlineFinishMs,
+      )
+    ) {
+      this.afterCommit(flow, input, outcome, tx.gid);
+    }
     return outcome;
   }
 
@@ -376,7 +387,7 @@ export class Engine {
     from: TxState,
     to: TxState,
     budgetMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const until = Date.now() + budgetMs;
     const results = await Promise.all(
       participantsOf(flow).map((participant) => {
@@ -403,9 +414,9 @@ export class Engine {
         `phase 2 ${verb}: ${describe(stuck)}`,
         new Date(),
       );
-      return;
+      return false;
     }
-    await this.txLog.transition(gid, from, to, new Date(), {
+    return this.txLog.transition(gid, from, to, new Date(), {
       outcome,
       branches: [...tx.branches.values()],
     });
@@ -505,6 +516,15 @@ export class Engine {
   }
 
   // ---- outcomes ------------------------------------------------------------------------
+
+  private afterCommit(flow: AnyFlow, input: unknown, outcome: Outcome, gid: string): void {
+    if (!flow.afterCommit || !outcome.ok) return;
+    flow
+      .afterCommit(input, outcome.value)
+      .catch((err: unknown) =>
+        this.log.warn({ err, gid, flow: flow.name }, 'after-commit effect failed'),
+      );
+  }
 
   /** Waits until a transaction another caller runs is finished, then returns its outcome. */
   private async awaitOutcome(gid: string): Promise<Outcome> {

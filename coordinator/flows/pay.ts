@@ -15,7 +15,8 @@ export interface PayInput {
 
 const begun = (results: StepResults) => results['begin-payment'] as BeginPaymentResponse;
 
-export const payFlow = (p: Participants) =>
+/** endToken: the payer's waiting-room token ends once the payment has committed. */
+export const payFlow = (p: Participants, endToken: (userId: string) => Promise<unknown>) =>
   defineFlow<PayInput, PayResponse>({
     name: 'pay',
     steps: [
@@ -111,5 +112,8 @@ export const payFlow = (p: Participants) =>
         paidAt: payment.paidAt,
         balance: (results['use-points'] as UsePointsResponse).balance,
       };
+    },
+    afterCommit: async (input) => {
+      await endToken(input.userId);
     },
   });

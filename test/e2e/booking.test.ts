@@ -206,6 +206,9 @@ for (const mode of ['saga', 'xa'] as const) {
         const a = (await hal.reserve(concertId, day, nextSeat())).body;
         const b = (await hal.reserve(concertId, day, nextSeat())).body;
         const first = await hal.pay(a.reservationId, 'key-1');
+        // The payment ended hal's queue token: a client repeating a lost answer re-enters first;
+        // the replay itself ends nothing.
+        await hal.enterQueue();
         const repeat = await hal.pay(a.reservationId, 'key-1');
         expect([first.status, repeat.status]).to.deep.equal([201, 201]);
         expect(repeat.body).to.deep.equal(first.body);
