@@ -213,24 +213,26 @@ export class TxLog {
   }
 
   /**
-   * Claims up to `limit` open transactions whose lease ran out: a compare-and-set on
-   * next_attempt_at, so each is claimed by exactly one coordinator instance.
+   * Claims up to `limit` open transactions whose lease ran out. Rows another coordinator is
+   * claiming at the same moment are skipped (SKIP LOCKED), so concurrent claimers take
+   * disjoint batches and each transaction is claimed exactly once.
    */
-  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
-    const due = await this.db.query<{ gid: string; next_attempt_at: Date }>(
-      `SELECT gid, next_attempt_at FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
-         AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
-      [now, limit],
-    );
-    const claimed: string[] = [];
-    for (const { gid, next_attempt_at } of due) {
-      const res = await this.db.execute(
-        'UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ? WHERE gid = ? AND next_attempt_at = ?',
-        [owner, leaseUntil, now, gid, next_attempt_at],
+  claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+    return this.db.transaction(async (sql) => {
+      const due = await sql.query<{ gid: string }>(
+        `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
+           AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [now, limit],
       );
-      if (res.affectedRows === 1) claimed.push(gid);
-    }
-    return claimed;
+      if (due.length === 0) return [];
+      const gids = due.map((d) => d.gid);
+      await sql.execute(
+        `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
+         WHERE gid IN (${gids.map(() => '?').join(', ')})`,
+        [owner, leaseUntil, now, ...gids],
+      );
+      return gids;
+    });
   }
 
   /** At start-up: transactions this coordinator id owned before a restart are due now. */

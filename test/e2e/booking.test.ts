@@ -1,6 +1,8 @@
 // The cross-service suite: reserve, pay, refund and expire through the gateway, with exact
 // counts under concurrency. It runs once per TX_MODE and ends with the auditor's invariants.
 import { expect } from 'chai';
+import { CoordinatorServiceService, TxState } from '../../gen/boxoffice/coordinator/v1/coordinator';
+import { ChannelPool } from '../../lib/grpc/client';
 import { startMesh, type Mesh } from '../support/mesh';
 import {
   Person,
@@ -264,6 +266,49 @@ for (const mode of ['saga', 'xa'] as const) {
         );
         expect(states.filter((s) => s === 'HELD')).to.have.length(3);
         expect(states.filter((s) => s === 'CONFIRMED')).to.have.length(2);
+      });
+    });
+
+    describe('transaction log', () => {
+      it('shows each transaction with its flow, mode, state and branches', async () => {
+        const channels = new ChannelPool(5000);
+        const coordinator = channels.client(
+          CoordinatorServiceService,
+          `127.0.0.1:${mesh.env.COORDINATOR_GRPC_PORT}`,
+        );
+        const ola = await Person.join(mesh, `ola-${mode}`, 5000);
+        const held = (await ola.reserve(concertId, day, nextSeat())).body;
+        expect((await ola.pay(held.reservationId)).status).to.equal(201);
+        const { transactions } = await coordinator.listTransactions({
+          state: TxState.COMMITTED,
+          limit: 5,
+        });
+        const pay = transactions.find((t) => t.flow === 'pay')!;
+        expect(pay).to.include({ mode, state: TxState.COMMITTED });
+        const { transaction } = await coordinator.getTransaction({ gid: pay.gid });
+        channels.close();
+        const branches = transaction!.branches.map((b) => [b.participant, b.state]).sort();
+        expect(branches).to.deep.equal(
+          mode === 'saga'
+            ? [
+                ['concert', 'DONE'],
+                ['payment', 'DONE'],
+                ['point', 'DONE'],
+                ['reservation', 'DONE'],
+                ['reservation', 'DONE'],
+              ]
+            : [
+                ['concert', 'COMMITTED'],
+                ['concert', 'PREPARED'],
+                ['payment', 'COMMITTED'],
+                ['payment', 'PREPARED'],
+                ['point', 'COMMITTED'],
+                ['point', 'PREPARED'],
+                ['reservation', 'COMMITTED'],
+                ['reservation', 'DONE'],
+                ['reservation', 'PREPARED'],
+              ],
+        );
       });
     });
 

@@ -122,4 +122,8 @@ describe('waiting room through the gateway', function () {
     });
     expect([forged.status, reason(forged)]).to.deep.equal([401, 'QUEUE_TOKEN_INVALID']);
   });
+
+  it('stops cleanly on SIGTERM: in-flight work drained, exit code 0', async () => {
+    expect(await mesh.stop()).to.deep.equal([0]);
+  });
 });

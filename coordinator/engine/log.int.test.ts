@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import { testDatabase, type TestDatabase } from '../../test/support/infra';
+import { COORDINATOR_MIGRATIONS } from '../data/migrations';
+import { TxLog } from './log';
+
+describe('transaction log (real MariaDB)', () => {
+  let t: TestDatabase;
+  let log: TxLog;
+
+  before(async () => {
+    t = await testDatabase('coordinator', COORDINATOR_MIGRATIONS);
+    log = new TxLog(t.db);
+  });
+  after(() => t.drop());
+
+  const past = () => new Date(Date.now() - 1000);
+
+  async function begin(gid: string, key?: string): Promise<boolean> {
+    return log.begin(
+      {
+        gid,
+        flow: 'pay',
+        mode: 'saga',
+        payload: { gid },
+        owner: 'a',
+        deadlineAt: past(),
+        leaseUntil: past(),
+        idempotencyKey: key,
+        requestHash: key ? 'h' : undefined,
+      },
+      new Date(),
+    );
+  }
+
+  it('lets two coordinators claim 40 overdue transactions, each exactly once', async () => {
+    const gids = Array.from({ length: 40 }, (_, i) => `claim${String(i).padStart(2, '0')}`);
+    for (const gid of gids) await begin(gid);
+    const lease = new Date(Date.now() + 60_000);
+    const claimed: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const batches = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          log.claimDue(i % 2 ? 'one' : 'two', new Date(), lease, 5),
+        ),
+      );
+      claimed.push(...batches.flat().filter((g) => g.startsWith('claim')));
+    }
+    expect(claimed.length).to.equal(new Set(claimed).size);
+    expect([...claimed].sort()).to.deep.equal(gids);
+    expect(await log.claimDue('three', new Date(), lease, 100)).to.deep.equal([]);
+  });
+
+  it('moves a state only from the state it expects', async () => {
+    await begin('cas1');
+    const now = new Date();
+    const results = await Promise.all([
+      log.transition('cas1', 'RUNNING', 'COMMITTING', now),
+      log.transition('cas1', 'RUNNING', 'ABORTING', now),
+    ]);
+    expect(results.filter(Boolean)).to.have.length(1);
+    const state = (await log.get('cas1'))!.state;
+    expect(state).to.be.oneOf(['COMMITTING', 'ABORTING']);
+    expect(await log.transition('cas1', 'RUNNING', 'ABORTED', now)).to.equal(false);
+  });
+
+  it('refuses a second transaction with the same idempotency key', async () => {
+    expect(await begin('idem1', 'u1:k')).to.equal(true);
+    expect(await begin('idem2', 'u1:k')).to.equal(false);
+    expect((await log.byIdempotencyKey('u1:k'))!.gid).to.equal('idem1');
+  });
+
+  it('keeps branch views and their last errors', async () => {
+    await begin('br1');
+    await log.noteBranch(
+      'br1',
+      {
+        branchId: 'use-points',
+        participant: 'point',
+        action: 'action',
+        state: 'FAILED',
+        attempts: 2,
+        lastError: 'UNAVAILABLE: down',
+      },
+      new Date(),
+    );
+    await log.transition('br1', 'RUNNING', 'COMMITTED', new Date(), {
+      branches: [
+        {
+          branchId: 'use-points',
+          participant: 'point',
+          action: 'action',
+          state: 'DONE',
+          attempts: 3,
+          lastError: null,
+        },
+      ],
+    });
+    expect(await log.branches('br1')).to.deep.equal([
+      {
+        branchId: 'use-points',
+        participant: 'point',
+        action: 'action',
+        state: 'DONE',
+        attempts: 3,
+        lastError: 'UNAVAILABLE: down',
+      },
+    ]);
+  });
+});
