@@ -4,7 +4,7 @@ import { buildOpenApi } from './openapi';
 import { buildRoutes } from './routes';
 
 // Answers are checked field by field; a loose JSON type keeps the tests readable.
- 
+
 type Json = any;
 
 type Doc = {

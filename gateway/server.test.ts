@@ -20,7 +20,7 @@ import { signAccessToken } from './auth';
 import { startGateway } from './main';
 
 // Answers are checked field by field; a loose JSON type keeps the tests readable.
- 
+
 type Json = any;
 
 type Handlers = Record<string, (req: never, ctx: CallContext) => Promise<unknown>>;
