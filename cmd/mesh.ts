@@ -1,6 +1,7 @@
 // The one entry point: hosts the services named in SERVICES (all of them by default) in this
 // process. Each still listens on its own port and calls the others over real gRPC.
 import { ConfigError, loadConfig, type Config, type ServiceName } from '../lib/config';
+import { Broker } from '../lib/events/broker';
 import { armFailpoints } from '../lib/failpoints';
 import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
@@ -45,7 +46,9 @@ async function main(): Promise<void> {
   lifecycle.handleSignals();
   const channels = new ChannelPool(config.grpcDeadlineMs);
   lifecycle.onStop('grpc channels', () => channels.close());
-  const ctx = { config, log, lifecycle, channels };
+  const broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log.child({ component: 'amqp' }));
+  lifecycle.onStop('amqp', () => broker.close());
+  const ctx = { config, log, lifecycle, channels, broker };
   try {
     for (const name of Object.keys(STARTERS) as ServiceName[]) {
       const start = STARTERS[name];

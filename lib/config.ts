@@ -74,6 +74,15 @@ export interface Config {
   db: Record<DbServiceName, DbConfig> & { migrateOnStart: boolean };
   redis: { url: string; keyPrefix: string };
   amqpUrl: string;
+  events: {
+    /** The topic exchange events go to; the routing key is the event type. */
+    exchange: string;
+    relayPollMs: number;
+    relayBatch: number;
+    /** Delays of a failing consumer's retries; one more failure parks the message. */
+    retryDelaysMs: number[];
+    prefetch: number;
+  };
   txMode: 'saga' | 'xa';
   coordinator: {
     /** Identifies this coordinator instance in the log; stable across its restarts. */
@@ -129,6 +138,18 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
   return n;
+}
+
+function intList(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
+    throw new ConfigError(
+      `${name} must be a comma-separated list of positive integers, got "${raw}"`,
+    );
+  }
+  return parts.map(Number);
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -247,6 +268,13 @@ export function loadConfig(env: Env = process.env): Config {
       keyPrefix: str(env, 'REDIS_KEY_PREFIX', 'boxoffice:'),
     },
     amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
+    events: {
+      exchange: str(env, 'EVENTS_EXCHANGE', 'boxoffice.events'),
+      relayPollMs: int(env, 'EVENTS_RELAY_POLL_MS', 500, 10, 60_000),
+      relayBatch: int(env, 'EVENTS_RELAY_BATCH', 100, 1, 10_000),
+      retryDelaysMs: intList(env, 'EVENTS_RETRY_DELAYS_MS', [1000, 5000, 30_000, 120_000]),
+      prefetch: int(env, 'EVENTS_PREFETCH', 16, 1, 1000),
+    },
     txMode: oneOf(env, 'TX_MODE', ['saga', 'xa'] as const, 'saga'),
     coordinator: {
       id: str(env, 'COORDINATOR_ID', `${hostname()}:${grpcPorts.coordinator}`),

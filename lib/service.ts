@@ -1,5 +1,6 @@
 // What every process of the mesh receives from the entry point, and returns to it.
 import type { Config } from './config';
+import type { Broker } from './events/broker';
 import type { ChannelPool } from './grpc/client';
 import type { Lifecycle } from './lifecycle';
 import type { Logger } from './log';
@@ -11,6 +12,8 @@ export interface ServiceContext {
   lifecycle: Lifecycle;
   /** Shared gRPC channels to the other services. */
   channels: ChannelPool;
+  /** The process's one AMQP connection (opened on first use). */
+  broker: Broker;
 }
 
 /** Starts one service; resolves once it is listening. Returns the port it bound. */

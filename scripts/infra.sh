@@ -5,9 +5,12 @@
 # systemd, its data under $INFRA_DIR. It never stops or reconfigures a server it did not start.
 #
 # usage: scripts/infra.sh [up|status|stop] [mariadb] [redis] [rabbitmq]
+#        scripts/infra.sh vhost add|delete NAME
 #   up       (default) check each; start what does not answer; wait until it does
 #   status   report each; exit 1 if any does not answer
 #   stop     stop the private instances this script started for the configured ports
+#   vhost    add (with full rights for the AMQP_URL user) or delete a RabbitMQ vhost on the
+#            broker at AMQP_URL: tests run in a vhost of their own
 #
 # env: DB_URL     mysql://root@127.0.0.1:3306          AMQP_URL  amqp://guest:guest@127.0.0.1:5672
 #      REDIS_URL  redis://127.0.0.1:6379
@@ -499,10 +502,35 @@ cmd_stop() {
   log "$comp" "stopped (data kept in $("${comp}_dir" "$PORT"))"
 }
 
+# rabbitmqctl against the broker at AMQP_URL: our private node when we started one, else the
+# machine's default node.
+cmd_vhost() {
+  local action=${1:-} name=${2:-} port dir ctl=(rabbitmqctl -q)
+  if [[ $action != add && $action != delete ]] || [[ ! $name =~ ^[A-Za-z0-9_.-]+$ ]]; then
+    fail rabbitmq "usage: scripts/infra.sh vhost add|delete NAME"
+  fi
+  parse_url rabbitmq "$AMQP_URL" 5672
+  port=$U_PORT
+  dir=$(rabbitmq_dir "$port")
+  if pid_of "$(rabbitmq_pidfile "$port")" beam >/dev/null; then
+    ctl=(env HOME="$dir" rabbitmqctl -q -n "${INFRA_RABBITMQ_NODENAME:-boxoffice-$port@localhost}")
+  fi
+  if [[ $action == add ]]; then
+    "${ctl[@]}" add_vhost "$name" >/dev/null
+    "${ctl[@]}" set_permissions -p "$name" "${U_USER:-guest}" '.*' '.*' '.*' >/dev/null
+  else
+    "${ctl[@]}" delete_vhost "$name" >/dev/null
+  fi
+}
+
 main() {
   local cmd=${1:-up} comps=() comp rc=0
   [[ $# -eq 0 ]] || shift
   case $cmd in
+    vhost)
+      cmd_vhost "$@"
+      return
+      ;;
     up | status | stop) ;;
     -h | --help | help)
       sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'

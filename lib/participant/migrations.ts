@@ -27,7 +27,8 @@ export class ParticipantTables1763700000100 implements MigrationInterface {
       occurred_at DATETIME(3) NOT NULL,
       sent_at DATETIME(3) NULL,
       UNIQUE KEY outbox_event (event_id),
-      KEY outbox_unsent (sent_at, id)
+      KEY outbox_unsent (sent_at, id),
+      KEY outbox_aggregate (aggregate_id, type)
     ) ENGINE=InnoDB`);
   }
 

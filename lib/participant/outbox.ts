@@ -32,3 +32,32 @@ export async function insertEvent(
   );
   return eventId;
 }
+
+/** Deletes the unsent event of this type and aggregate, or announces its retraction if sent. */
+export async function retractEvent(
+  sql: Sql,
+  type: string,
+  aggregateId: string,
+  now: Date,
+): Promise<void> {
+  const deleted = await sql.execute(
+    'DELETE FROM outbox WHERE aggregate_id = ? AND type = ? AND sent_at IS NULL',
+    [aggregateId, type],
+  );
+  if (deleted.affectedRows > 0) return;
+  const [sent] = await sql.query<{ event_id: string }>(
+    'SELECT event_id FROM outbox WHERE aggregate_id = ? AND type = ? ORDER BY id DESC LIMIT 1',
+    [aggregateId, type],
+  );
+  if (!sent) return;
+  await insertEvent(
+    sql,
+    {
+      type: `${type}Retracted`,
+      version: 1,
+      aggregateId,
+      payload: { retractedEventId: sent.event_id },
+    },
+    now,
+  );
+}

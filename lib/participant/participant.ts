@@ -6,12 +6,17 @@ import type { Database, Sql } from '../db';
 import { DomainError } from '../errors';
 import { sagaAction, sagaCompensate } from './barrier';
 import { readTxContext } from './context';
-import { insertEvent, type NewEvent } from './outbox';
+import { insertEvent, retractEvent, type NewEvent } from './outbox';
 import type { XaBranches } from './xa';
 
 /** What a branch body works with: SQL inside the branch's transaction, and its outbox. */
 export interface BranchTx extends Sql {
   emit(event: NewEvent): Promise<void>;
+  /**
+   * Withdraws the aggregate's event of this type (a compensation undoing the change that
+   * caused it): deleted while unsent, else followed by a `<type>Retracted` event.
+   */
+  retract(type: string, aggregateId: string): Promise<void>;
 }
 
 export interface ActionOptions {
@@ -28,7 +33,14 @@ export class Participant {
     private readonly db: Database,
     /** Present when this process takes part in XA transactions. */
     readonly xa: XaBranches | undefined,
+    /** Called once a local or saga branch committed (the outbox relay publishes sooner). */
+    private readonly committed: () => void = () => undefined,
   ) {}
+
+  private afterCommit<T>(value: T): T {
+    this.committed();
+    return value;
+  }
 
   /** A forward step: XA branch, saga action (once per gid+branch) or local transaction. */
   async action<T>(
@@ -41,8 +53,10 @@ export class Participant {
       throw new DomainError('INVALID_ARGUMENT', 'this call is an action, not a compensation');
     const run = (sql: Sql) => body(withOutbox(sql));
     try {
-      if (!ctx) return await this.db.transaction(run);
-      if (ctx.mode === 'saga') return await sagaAction(this.db, ctx.gid, ctx.branchId, run);
+      if (!ctx) return this.afterCommit(await this.db.transaction(run));
+      if (ctx.mode === 'saga') {
+        return this.afterCommit(await sagaAction(this.db, ctx.gid, ctx.branchId, run));
+      }
       if (!this.xa)
         throw new DomainError(
           'BRANCH_REFUSED',
@@ -69,6 +83,7 @@ export class Participant {
     await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) =>
       body(withOutbox(sql), result),
     );
+    this.afterCommit(undefined);
   }
 }
 
@@ -79,6 +94,7 @@ function withOutbox(sql: Sql): BranchTx {
     emit: async (event) => {
       await insertEvent(sql, event, new Date());
     },
+    retract: (type, aggregateId) => retractEvent(sql, type, aggregateId, new Date()),
   };
 }
 

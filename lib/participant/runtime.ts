@@ -7,12 +7,14 @@ import { bindService, type ServiceBinding } from '../grpc/server';
 import type { ServiceContext } from '../service';
 import { CoordinatorServiceService, Outcome } from '../../gen/boxoffice/coordinator/v1/coordinator';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
+import { OutboxRelay } from '../events/relay';
 import { Participant } from './participant';
 import { supportsDurableXa } from './version';
 import { XaBranches } from './xa';
 
 export interface ParticipantRuntime {
   participant: Participant;
+  relay: OutboxRelay;
   /** The ParticipantService binding to add to the service's gRPC server. */
   binding: ServiceBinding;
 }
@@ -91,13 +93,24 @@ export async function startParticipant(
     lifecycle.onStop(`${name} xa resolver`, () => clearInterval(timer));
   }
 
-  const participant = new Participant(name, db, durable ? xa : undefined);
+  // Every participant database has an outbox: its relay publishes what the branches commit.
+  const relay = new OutboxRelay(
+    db,
+    ctx.broker,
+    { batch: config.events.relayBatch, pollMs: config.events.relayPollMs, maxBackoffMs: 5000 },
+    log.child({ component: 'outbox-relay' }),
+  );
+  relay.start();
+  lifecycle.onStop(`${name} outbox relay`, () => relay.stop());
+
+  const participant = new Participant(name, db, durable ? xa : undefined, () => relay.wake());
   const binding = bindService(
     'boxoffice.participant.v1.ParticipantService',
     ParticipantServiceService,
     {
       async commit(req) {
         await xa.commit(req.gid);
+        relay.wake();
         return {};
       },
       async rollback(req) {
@@ -106,5 +119,5 @@ export async function startParticipant(
       },
     },
   );
-  return { participant, binding };
+  return { participant, relay, binding };
 }

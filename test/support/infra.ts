@@ -1,8 +1,11 @@
 // Per-run isolation on the real MariaDB and Redis of this machine: every test run gets its own
 // databases and key prefix, and removes them afterwards.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { loadConfig, type DbConfig, type DbServiceName } from '../../lib/config';
 import { Database, createPool, dropDatabase, migrate, type Migration } from '../../lib/db';
+import { REPO_ROOT } from '../../lib/paths';
 import { createRedis, type Redis } from '../../lib/redis';
 
 /** A name unique to this test run, usable in database names and key prefixes. */
@@ -69,4 +72,30 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     raw.disconnect();
   }
+}
+
+export interface TestVhost {
+  /** AMQP URL of the run's own vhost on the configured broker. */
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** A RabbitMQ vhost of this run's own (scripts/infra.sh vhost), deleted afterwards. */
+export async function testVhost(name = runId()): Promise<TestVhost> {
+  const base = new URL(loadConfig().amqpUrl);
+  await infraVhost('add', name);
+  base.pathname = `/${encodeURIComponent(name)}`;
+  return { url: base.toString(), name, drop: () => infraVhost('delete', name) };
+}
+
+function infraVhost(action: 'add' | 'delete', name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      [join(REPO_ROOT, 'scripts', 'infra.sh'), 'vhost', action, name],
+      (err, _out, stderr) =>
+        err ? reject(new Error(`vhost ${action} ${name}: ${stderr || err.message}`)) : resolve(),
+    );
+  });
 }

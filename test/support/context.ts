@@ -1,0 +1,40 @@
+// What cmd/mesh.ts hands a service, for tests that start one service in-process: its own
+// RabbitMQ vhost, a silent logger, a lifecycle, shared channels and a broker connection.
+import { loadConfig, type Config } from '../../lib/config';
+import { Broker } from '../../lib/events/broker';
+import { ChannelPool } from '../../lib/grpc/client';
+import { Lifecycle } from '../../lib/lifecycle';
+import { createLogger } from '../../lib/log';
+import type { ServiceContext } from '../../lib/service';
+import { testVhost } from './infra';
+
+export interface TestContext extends ServiceContext {
+  /** Stops everything the services registered, then removes the vhost. */
+  stop(): Promise<void>;
+}
+
+/** env overrides the process environment (ports, DB_NAME_PREFIX, ...). */
+export async function testContext(
+  env: Record<string, string> = {},
+  deadlineMs = 5000,
+): Promise<TestContext> {
+  const vhost = await testVhost();
+  const config: Config = loadConfig({ ...process.env, AMQP_URL: vhost.url, ...env });
+  const log = createLogger('silent');
+  const lifecycle = new Lifecycle(log);
+  const channels = new ChannelPool(deadlineMs);
+  const broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log);
+  return {
+    config,
+    log,
+    lifecycle,
+    channels,
+    broker,
+    async stop() {
+      await lifecycle.stop();
+      channels.close();
+      await broker.close();
+      await vhost.drop();
+    },
+  };
+}
