@@ -9,6 +9,8 @@ import { createLogger } from '../lib/log';
 import type { StartService } from '../lib/service';
 import { startCoordinator } from '../coordinator/main';
 import { startGateway } from '../gateway/main';
+import { startDataplatformMock } from '../mock/dataplatform';
+import { startDataplatform } from '../services/dataplatform/main';
 import { startConcert } from '../services/concert/main';
 import { startPayment } from '../services/payment/main';
 import { startPoint } from '../services/point/main';
@@ -23,6 +25,8 @@ const STARTERS: Partial<Record<ServiceName, StartService>> = {
   payment: startPayment,
   reservation: startReservation,
   coordinator: startCoordinator,
+  dataplatform: startDataplatform,
+  'dataplatform-mock': startDataplatformMock,
   gateway: startGateway,
 };
 
@@ -46,7 +50,10 @@ async function main(): Promise<void> {
   lifecycle.handleSignals();
   const channels = new ChannelPool(config.grpcDeadlineMs);
   lifecycle.onStop('grpc channels', () => channels.close());
-  const broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log.child({ component: 'amqp' }));
+  const broker = new Broker(
+    { url: config.amqpUrl, exchange: config.events.exchange },
+    log.child({ component: 'amqp' }),
+  );
   lifecycle.onStop('amqp', () => broker.close());
   const ctx = { config, log, lifecycle, channels, broker };
   try {

@@ -4,6 +4,7 @@ import { ConfigError, DB_SERVICES, loadConfig, type DbServiceName } from '../lib
 import { migrate, type Migration } from '../lib/db';
 import { COORDINATOR_MIGRATIONS } from '../coordinator/data/migrations';
 import { CONCERT_MIGRATIONS } from '../services/concert/data/migrations';
+import { DATAPLATFORM_MIGRATIONS } from '../services/dataplatform/data/migrations';
 import { PAYMENT_MIGRATIONS } from '../services/payment/data/migrations';
 import { POINT_MIGRATIONS } from '../services/point/data/migrations';
 import { RESERVATION_MIGRATIONS } from '../services/reservation/data/migrations';
@@ -14,6 +15,7 @@ const MIGRATIONS: Partial<Record<DbServiceName, Migration[]>> = {
   payment: PAYMENT_MIGRATIONS,
   point: POINT_MIGRATIONS,
   coordinator: COORDINATOR_MIGRATIONS,
+  dataplatform: DATAPLATFORM_MIGRATIONS,
 };
 
 async function main(): Promise<void> {

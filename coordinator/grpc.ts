@@ -1,5 +1,4 @@
 // gRPC adapter of the coordinator: validate, mint ids, run one flow, encode.
-import type { AsyncClient } from '../lib/grpc/client';
 import { bindService, requireIdentity, type ServiceBinding } from '../lib/grpc/server';
 import { DomainError } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -9,7 +8,6 @@ import {
   TxState,
   type Transaction,
 } from '../gen/boxoffice/coordinator/v1/coordinator';
-import type { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import type { Engine } from './engine/engine';
 import type { BranchRecord, TxLog, TxRecord } from './engine/log';
 import type { Participants } from './flows/participants';
@@ -30,17 +28,15 @@ export interface CoordinatorDeps {
   engine: Engine;
   txLog: TxLog;
   participants: Participants;
-  queue: AsyncClient<typeof QueueServiceService>;
 }
 
 export function coordinatorService({
   engine,
   txLog,
   participants,
-  queue,
 }: CoordinatorDeps): ServiceBinding {
   const reserve = reserveFlow(participants);
-  const pay = payFlow(participants, (userId) => queue.endToken({ userId }));
+  const pay = payFlow(participants);
   const refund = refundFlow(participants);
   const expire = expireFlow(participants);
   engine.register(reserve, pay, refund, expire);

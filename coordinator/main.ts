@@ -5,7 +5,6 @@ import { GrpcServer } from '../lib/grpc/server';
 import { PROTO_FILES } from '../lib/paths';
 import type { StartService } from '../lib/service';
 import { ParticipantServiceService } from '../gen/boxoffice/participant/v1/participant';
-import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import type { GrpcServiceName } from '../lib/config';
 import { COORDINATOR_MIGRATIONS } from './data/migrations';
 import { Engine, type PhaseTwo } from './engine/engine';
@@ -62,7 +61,6 @@ export const startCoordinator: StartService = async ({
     engine,
     txLog,
     participants: participantClients(channels, config.grpcTargets),
-    queue: channels.client(QueueServiceService, config.grpcTargets.queue),
   });
 
   const recovery = new RecoveryLoop(

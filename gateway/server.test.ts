@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { request as httpRequest } from 'node:http';
 import { loadConfig, type Config } from '../lib/config';
 import { DomainError } from '../lib/errors';
+import { Broker } from '../lib/events/broker';
 import { ChannelPool } from '../lib/grpc/client';
 import { bindService, GrpcServer, type CallContext } from '../lib/grpc/server';
 import { Lifecycle } from '../lib/lifecycle';
@@ -131,6 +132,9 @@ describe('gateway server (fake services)', function () {
   let config: Config;
   let user = '';
   let admin = '';
+  // The gateway publishes and consumes nothing: a broker that is never connected keeps this a
+  // unit test without RabbitMQ, and `after` checks that nothing opened it.
+  let broker: Broker;
 
   before(async () => {
     const fakes = new GrpcServer({
@@ -171,7 +175,8 @@ describe('gateway server (fake services)', function () {
     });
     const channels = new ChannelPool(config.grpcDeadlineMs);
     lifecycle.onStop('channels', () => channels.close());
-    const port = await startGateway({ config, log, lifecycle, channels });
+    broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log);
+    const port = await startGateway({ config, log, lifecycle, channels, broker });
     base = `http://127.0.0.1:${port}`;
     user = await signAccessToken(config.jwtSecret, { userId: 'u1', ttlSeconds: 600 });
     admin = await signAccessToken(config.jwtSecret, {
@@ -181,7 +186,11 @@ describe('gateway server (fake services)', function () {
     });
   });
 
-  after(() => lifecycle.stop());
+  after(async () => {
+    await lifecycle.stop();
+    expect(broker.connected).to.equal(false);
+    await broker.close();
+  });
 
   async function call(
     method: string,

@@ -10,6 +10,7 @@ export const SERVICE_NAMES = [
   'point',
   'coordinator',
   'dataplatform',
+  'dataplatform-mock',
   'gateway',
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -23,7 +24,10 @@ export const DB_SERVICES = [
   'dataplatform',
 ] as const;
 export type DbServiceName = (typeof DB_SERVICES)[number];
-export type GrpcServiceName = Exclude<ServiceName, 'gateway' | 'dataplatform'>;
+export type GrpcServiceName = Exclude<
+  ServiceName,
+  'gateway' | 'dataplatform' | 'dataplatform-mock'
+>;
 export const GRPC_SERVICES: readonly GrpcServiceName[] = [
   'queue',
   'concert',

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SCANNED = ['lib', 'services', 'coordinator', 'gateway', 'cmd'];
+const SCANNED = ['lib', 'services', 'coordinator', 'gateway', 'cmd', 'mock'];
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'gen', '.git']);
 /** Packages that do I/O; forbidden in services/<svc>/domain/. */
 const IO_PACKAGES = [
@@ -93,6 +93,10 @@ export function findImports(source) {
     .map(([at, spec]) => ({ spec, line: code.slice(0, at).split('\n').length }));
 }
 
+function isTest(path) {
+  return /\.test\.ts$/.test(path);
+}
+
 /** Where a repo-relative posix path sits: { top, svc, domain }. */
 function layerOf(path) {
   const parts = path.split('/');
@@ -113,8 +117,25 @@ export function violation(from, spec) {
   const dst = target !== null ? layerOf(target) : null;
 
   if (dst) {
-    if (src.top === 'lib' && ['services', 'coordinator', 'gateway', 'cmd'].includes(dst.top)) {
+    if (
+      src.top === 'lib' &&
+      ['services', 'coordinator', 'gateway', 'cmd', 'mock'].includes(dst.top)
+    ) {
       return `lib/ must not import from ${dst.top}/`;
+    }
+    // The bundled mock stands in for an outside system: it knows the runtime, nothing else.
+    if (
+      src.top === 'mock' &&
+      !['lib', 'mock', ...(isTest(from) ? ['test'] : [])].includes(dst.top)
+    ) {
+      return `mock/ may import only from lib/ (not ${dst.top}/)`;
+    }
+    if (
+      ['services', 'coordinator', 'gateway'].includes(src.top) &&
+      dst.top === 'mock' &&
+      !isTest(from)
+    ) {
+      return `${src.top}/ must not import the mock`;
     }
     if (src.top === 'services') {
       if (dst.top === 'services' && dst.svc !== src.svc) {

@@ -108,20 +108,16 @@ export class Engine {
     );
     switch (rec.state) {
       case 'COMMITTING':
-        if (
-          await this.finishXa(
-            flow,
-            rec.gid,
-            'commit',
-            tx,
-            rec.outcome!,
-            'COMMITTING',
-            'COMMITTED',
-            this.opts.inlineFinishMs,
-          )
-        ) {
-          this.afterCommit(flow, rec.payload, rec.outcome!, gid);
-        }
+        await this.finishXa(
+          flow,
+          rec.gid,
+          'commit',
+          tx,
+          rec.outcome!,
+          'COMMITTING',
+          'COMMITTED',
+          this.opts.inlineFinishMs,
+        );
         return;
       case 'ABORTING':
         await this.finishXa(
@@ -244,7 +240,6 @@ export class Engine {
     ) {
       return this.awaitOutcome(tx.gid);
     }
-    this.afterCommit(flow, input, outcome, tx.gid);
     return outcome;
   }
 
@@ -340,20 +335,16 @@ export class Engine {
       return rec?.outcome ?? interrupted('aborted');
     }
     failpoint('coordinator.xa.after-decision');
-    if (
-      await this.finishXa(
-        flow,
-        tx.gid,
-        'commit',
-        tx,
-        outcome,
-        'COMMITTING',
-        'COMMITTED',
-        this.opts.inlineFinishMs,
-      )
-    ) {
-      this.afterCommit(flow, input, outcome, tx.gid);
-    }
+    await this.finishXa(
+      flow,
+      tx.gid,
+      'commit',
+      tx,
+      outcome,
+      'COMMITTING',
+      'COMMITTED',
+      this.opts.inlineFinishMs,
+    );
     return outcome;
   }
 
@@ -387,7 +378,7 @@ export class Engine {
     from: TxState,
     to: TxState,
     budgetMs: number,
-  ): Promise<boolean> {
+  ): Promise<void> {
     const until = Date.now() + budgetMs;
     const results = await Promise.all(
       participantsOf(flow).map((participant) => {
@@ -414,9 +405,9 @@ export class Engine {
         `phase 2 ${verb}: ${describe(stuck)}`,
         new Date(),
       );
-      return false;
+      return;
     }
-    return this.txLog.transition(gid, from, to, new Date(), {
+    await this.txLog.transition(gid, from, to, new Date(), {
       outcome,
       branches: [...tx.branches.values()],
     });
@@ -516,15 +507,6 @@ export class Engine {
   }
 
   // ---- outcomes ------------------------------------------------------------------------
-
-  private afterCommit(flow: AnyFlow, input: unknown, outcome: Outcome, gid: string): void {
-    if (!flow.afterCommit || !outcome.ok) return;
-    flow
-      .afterCommit(input, outcome.value)
-      .catch((err: unknown) =>
-        this.log.warn({ err, gid, flow: flow.name }, 'after-commit effect failed'),
-      );
-  }
 
   /** Waits until a transaction another caller runs is finished, then returns its outcome. */
   private async awaitOutcome(gid: string): Promise<Outcome> {

@@ -34,11 +34,6 @@ export interface Flow<I, O> {
   steps: Step<I>[];
   /** The client's answer, built from the input and the step results. */
   output(input: I, results: StepResults): O;
-  /**
-   * A best-effort side effect once the transaction has committed, run exactly by the run that
-   * committed it (recovery included), never by an idempotent replay. Failures are only logged.
-   */
-  afterCommit?(input: I, output: O): Promise<void>;
 }
 
 export function defineFlow<I, O>(flow: Flow<I, O>): Flow<I, O> {

@@ -1,5 +1,6 @@
 // Pay: lock the reservation (PAYING), debit points, record the payment, sell the seat, then
-// confirm. In XA mode the middle three prepare in parallel.
+// confirm. In XA mode the middle three prepare in parallel. Confirm's ReservationCompleted event
+// ends the payer's waiting-room token (the queue service consumes it).
 import type { RecordPaymentResponse } from '../../gen/boxoffice/payment/v1/payment';
 import type { UsePointsResponse } from '../../gen/boxoffice/point/v1/point';
 import type { BeginPaymentResponse } from '../../gen/boxoffice/reservation/v1/reservation';
@@ -15,8 +16,7 @@ export interface PayInput {
 
 const begun = (results: StepResults) => results['begin-payment'] as BeginPaymentResponse;
 
-/** endToken: the payer's waiting-room token ends once the payment has committed. */
-export const payFlow = (p: Participants, endToken: (userId: string) => Promise<unknown>) =>
+export const payFlow = (p: Participants) =>
   defineFlow<PayInput, PayResponse>({
     name: 'pay',
     steps: [
@@ -112,8 +112,5 @@ export const payFlow = (p: Participants, endToken: (userId: string) => Promise<u
         paidAt: payment.paidAt,
         balance: (results['use-points'] as UsePointsResponse).balance,
       };
-    },
-    afterCommit: async (input) => {
-      await endToken(input.userId);
     },
   });

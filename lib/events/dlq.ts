@@ -30,8 +30,9 @@ export async function listParked(broker: Broker, queue: string): Promise<ParkedM
     }
     return out;
   } finally {
-    // Closing without acks returns every read message to the parked queue, in order.
-    await ch.close();
+    // Closing without acks returns every read message to the parked queue, in order. A channel
+    // that already died (e.g. no such queue) must not hide the error that killed it.
+    await ch.close().catch(() => undefined);
   }
 }
 
@@ -59,6 +60,6 @@ export async function replayParked(
     }
     return replayed;
   } finally {
-    await ch.close();
+    await ch.close().catch(() => undefined);
   }
 }

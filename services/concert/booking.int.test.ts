@@ -5,14 +5,13 @@ import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ConcertServiceService } from '../../gen/boxoffice/concert/v1/concert';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { createPool, Database, dropDatabase } from '../../lib/db';
-import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import type { AsyncClient } from '../../lib/grpc/client';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
 import { writeTxContext } from '../../lib/participant/context';
+import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { startConcert } from './main';
 
@@ -21,9 +20,8 @@ const DATES = ['2099-03-01', '2099-03-02', '2099-03-03', '2099-03-04', '2099-03-
 describe('concert booking branches (gRPC, real MariaDB)', function () {
   this.timeout(60_000);
   const tag = runId();
+  let ctx: TestContext;
   let config: Config;
-  let lifecycle: Lifecycle;
-  let channels: ChannelPool;
   let db: Database;
   let client: AsyncClient<typeof ConcertServiceService>;
   let phase2: AsyncClient<typeof ParticipantServiceService>;
@@ -66,13 +64,11 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
   const seatIdOf = (date: string, seatNumber: number) => `${scheduleOf[date]}-${seatNumber}`;
 
   before(async () => {
-    config = loadConfig({ ...process.env, CONCERT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` });
-    const log = createLogger('silent');
-    lifecycle = new Lifecycle(log);
-    channels = new ChannelPool(20_000);
-    const port = await startConcert({ config, log, lifecycle, channels });
-    client = channels.client(ConcertServiceService, `127.0.0.1:${port}`);
-    phase2 = channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    ctx = await testContext({ CONCERT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` }, 20_000);
+    config = ctx.config;
+    const port = await startConcert(ctx);
+    client = ctx.channels.client(ConcertServiceService, `127.0.0.1:${port}`);
+    phase2 = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
     db = new Database(
       createPool({ ...config.db.concert, poolSize: 2 }),
       config.db.concert.database,
@@ -103,8 +99,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
   });
 
   after(async () => {
-    channels.close();
-    await lifecycle.stop();
+    await ctx.stop();
     await db.close();
     await dropDatabase(config.db.concert);
   });

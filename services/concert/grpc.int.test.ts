@@ -2,22 +2,20 @@
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ConcertServiceService, SeatStatus } from '../../gen/boxoffice/concert/v1/concert';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
-import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import type { AsyncClient } from '../../lib/grpc/client';
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
+import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { DEMO_CONCERT_ID } from './catalog';
 import { startConcert } from './main';
 
 describe('concert gRPC server', function () {
   this.timeout(30_000);
+  let ctx: TestContext;
   let config: Config;
-  let lifecycle: Lifecycle;
-  let channels: ChannelPool;
   let client: AsyncClient<typeof ConcertServiceService>;
 
   function as(identity: Identity): { metadata: Metadata } {
@@ -37,22 +35,18 @@ describe('concert gRPC server', function () {
   }
 
   before(async () => {
-    config = loadConfig({
-      ...process.env,
+    ctx = await testContext({
       CONCERT_GRPC_PORT: '0',
       DB_NAME_PREFIX: `${runId()}_`,
       SEED: 'demo',
     });
-    const log = createLogger('silent');
-    lifecycle = new Lifecycle(log);
-    channels = new ChannelPool(5000);
-    const port = await startConcert({ config, log, lifecycle, channels });
-    client = channels.client(ConcertServiceService, `127.0.0.1:${port}`);
+    config = ctx.config;
+    const port = await startConcert(ctx);
+    client = ctx.channels.client(ConcertServiceService, `127.0.0.1:${port}`);
   });
 
   after(async () => {
-    channels.close();
-    await lifecycle.stop();
+    await ctx.stop();
     await dropDatabase(config.db.concert);
   });
 

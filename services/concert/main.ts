@@ -1,6 +1,7 @@
 // The concert service process: its database (and the demo seed, when asked), its part in global
-// transactions, then its gRPC server.
+// transactions, the ranking consumer, then its gRPC server.
 import { openDatabase } from '../../lib/db';
+import { EventConsumer } from '../../lib/events/consumer';
 import { GrpcServer } from '../../lib/grpc/server';
 import { PROTO_FILES } from '../../lib/paths';
 import { startParticipant } from '../../lib/participant/runtime';
@@ -10,6 +11,7 @@ import { Catalog } from './catalog';
 import { Concerts } from './data/concerts';
 import { CONCERT_MIGRATIONS } from './data/migrations';
 import { Rankings } from './data/rankings';
+import { rankingConsumer } from './events';
 import { concertService } from './grpc';
 
 export const startConcert: StartService = async (ctx) => {
@@ -23,6 +25,15 @@ export const startConcert: StartService = async (ctx) => {
     serviceLog.info({ created }, created ? 'demo concert created' : 'demo concert already present');
   }
   const { participant, binding } = await startParticipant(ctx, 'concert', db);
+  const consumer = new EventConsumer(
+    ctx.broker,
+    rankingConsumer(db, config.events, serviceLog),
+    serviceLog,
+  );
+  // Attaches in the background and keeps retrying: a down broker must not keep concert down.
+  consumer.start();
+  // Registered after the database, so it stops first and in-flight events finish.
+  lifecycle.onStop('concert ranking consumer', () => consumer.stop());
   const server = new GrpcServer({
     name: 'concert',
     host: config.grpcHost,

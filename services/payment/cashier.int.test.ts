@@ -156,8 +156,25 @@ describe('payment branches (real MariaDB, real Participant)', function () {
         cashier.voidPayment(saga(gid, 'compensate')),
       ]);
       expect(await statusOf(p.paymentId)).to.equal('VOIDED');
+      // Not yet published: the PaymentCompleted of the voided payment is simply withdrawn.
+      expect(await events(p.paymentId)).to.deep.equal([]);
       const again = await paid({ reservationId: p.reservationId });
       expect(await statusOf(again)).to.equal('PAID');
+    });
+
+    it('announces the retraction when the voided payment was already published', async () => {
+      const gid = newId();
+      const p = input();
+      await cashier.record(saga(gid), p);
+      await t.db.execute('UPDATE outbox SET sent_at = ? WHERE aggregate_id = ?', [
+        new Date(),
+        p.paymentId,
+      ]);
+      await cashier.voidPayment(saga(gid, 'compensate'));
+      expect((await events(p.paymentId)).map((e) => e.type)).to.deep.equal([
+        'PaymentCompleted',
+        'PaymentCompletedRetracted',
+      ]);
     });
 
     it('does nothing for a void that arrives first, and then refuses the late record', async () => {

@@ -74,6 +74,8 @@ export class Cashier {
   voidPayment(md: Metadata): Promise<void> {
     return this.participant.compensate<RecordedPayment>(md, async (tx, recorded) => {
       await rows.voidPaid(tx, recorded.payment.paymentId, this.clock());
+      // The payment never happened: its PaymentCompleted must not reach anyone as a fact.
+      await tx.retract('PaymentCompleted', recorded.payment.paymentId);
     });
   }
 

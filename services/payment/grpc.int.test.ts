@@ -3,22 +3,20 @@ import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { PaymentServiceService, PaymentStatus } from '../../gen/boxoffice/payment/v1/payment';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
-import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import type { AsyncClient } from '../../lib/grpc/client';
 import { errorDetail } from '../../lib/grpc/status';
 import { newId } from '../../lib/ids';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
 import { writeTxContext } from '../../lib/participant/context';
+import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { startPayment } from './main';
 
 describe('payment gRPC server', function () {
   this.timeout(30_000);
+  let ctx: TestContext;
   let config: Config;
-  let lifecycle: Lifecycle;
-  let channels: ChannelPool;
   let client: AsyncClient<typeof PaymentServiceService>;
   let participant: AsyncClient<typeof ParticipantServiceService>;
 
@@ -45,18 +43,15 @@ describe('payment gRPC server', function () {
   }
 
   before(async () => {
-    config = loadConfig({ ...process.env, PAYMENT_GRPC_PORT: '0', DB_NAME_PREFIX: `${runId()}_` });
-    const log = createLogger('silent');
-    lifecycle = new Lifecycle(log);
-    channels = new ChannelPool(5000);
-    const port = await startPayment({ config, log, lifecycle, channels });
-    client = channels.client(PaymentServiceService, `127.0.0.1:${port}`);
-    participant = channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    ctx = await testContext({ PAYMENT_GRPC_PORT: '0', DB_NAME_PREFIX: `${runId()}_` });
+    config = ctx.config;
+    const port = await startPayment(ctx);
+    client = ctx.channels.client(PaymentServiceService, `127.0.0.1:${port}`);
+    participant = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
   });
 
   after(async () => {
-    await lifecycle.stop();
-    channels.close();
+    await ctx.stop();
     await dropDatabase(config.db.payment);
   });
 

@@ -5,23 +5,21 @@ import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { PointServiceService } from '../../gen/boxoffice/point/v1/point';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { createPool, Database, dropDatabase } from '../../lib/db';
-import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import type { AsyncClient } from '../../lib/grpc/client';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
 import { writeTxContext } from '../../lib/participant/context';
+import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { startPoint } from './main';
 
 describe('point branches (gRPC, real MariaDB)', function () {
   this.timeout(60_000);
   const tag = runId();
+  let ctx: TestContext;
   let config: Config;
-  let lifecycle: Lifecycle;
-  let channels: ChannelPool;
   let db: Database;
   let client: AsyncClient<typeof PointServiceService>;
   let phase2: AsyncClient<typeof ParticipantServiceService>;
@@ -112,19 +110,16 @@ describe('point branches (gRPC, real MariaDB)', function () {
   };
 
   before(async () => {
-    config = loadConfig({ ...process.env, POINT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` });
-    const log = createLogger('silent');
-    lifecycle = new Lifecycle(log);
-    channels = new ChannelPool(20_000);
-    const port = await startPoint({ config, log, lifecycle, channels });
-    client = channels.client(PointServiceService, `127.0.0.1:${port}`);
-    phase2 = channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    ctx = await testContext({ POINT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` }, 20_000);
+    config = ctx.config;
+    const port = await startPoint(ctx);
+    client = ctx.channels.client(PointServiceService, `127.0.0.1:${port}`);
+    phase2 = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
     db = new Database(createPool({ ...config.db.point, poolSize: 2 }), config.db.point.database);
   });
 
   after(async () => {
-    channels.close();
-    await lifecycle.stop();
+    await ctx.stop();
     await db.close();
     await dropDatabase(config.db.point);
   });

@@ -1,12 +1,11 @@
 // The queue service end to end over gRPC: the real server on port 0, the mesh's own client.
 import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { loadConfig, type Config } from '../../lib/config';
-import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import type { Config } from '../../lib/config';
+import type { AsyncClient } from '../../lib/grpc/client';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
+import { testContext, type TestContext } from '../../test/support/context';
 import { deleteKeys, runId } from '../../test/support/infra';
 import {
   IssueTokenResponse,
@@ -19,32 +18,30 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 describe('queue gRPC service', function () {
   const prefix = `${runId()}:`;
+  let ctx: TestContext;
   let config: Config;
-  let lifecycle: Lifecycle;
-  let channels: ChannelPool;
   let target: string;
   let client: AsyncClient<typeof QueueServiceService>;
 
   before(async () => {
-    config = loadConfig({
-      ...process.env,
-      QUEUE_GRPC_PORT: '0',
-      REDIS_KEY_PREFIX: prefix,
-      QUEUE_MAX_ACTIVE: '1',
-      QUEUE_ADMIT_INTERVAL_MS: '100',
-    });
-    const log = createLogger('silent');
-    lifecycle = new Lifecycle(log);
-    channels = new ChannelPool(2000);
-    const port = await startQueue({ config, log, lifecycle, channels });
+    ctx = await testContext(
+      {
+        QUEUE_GRPC_PORT: '0',
+        REDIS_KEY_PREFIX: prefix,
+        QUEUE_MAX_ACTIVE: '1',
+        QUEUE_ADMIT_INTERVAL_MS: '100',
+      },
+      2000,
+    );
+    config = ctx.config;
+    const port = await startQueue(ctx);
     expect(port).to.be.greaterThan(0);
     target = `127.0.0.1:${port}`;
-    client = channels.client(QueueServiceService, target);
+    client = ctx.channels.client(QueueServiceService, target);
   });
 
   after(async () => {
-    channels.close();
-    await lifecycle.stop();
+    await ctx.stop();
     await deleteKeys(config.redis.url, prefix);
   });
 

@@ -1,12 +1,15 @@
-// The queue service process: Redis, the admission tick, then its gRPC server.
+// The queue service process: Redis, the admission tick, the end-token consumer, then its gRPC
+// server.
+import { EventConsumer } from '../../lib/events/consumer';
 import { GrpcServer } from '../../lib/grpc/server';
 import { PROTO_FILES } from '../../lib/paths';
 import { createRedis } from '../../lib/redis';
 import type { StartService } from '../../lib/service';
 import { WaitingRoom } from './data/waitingRoom';
+import { endTokenConsumer } from './events';
 import { queueService } from './grpc';
 
-export const startQueue: StartService = async ({ config, log, lifecycle }) => {
+export const startQueue: StartService = async ({ config, log, lifecycle, broker }) => {
   const qlog = log.child({ service: 'queue' });
   const redis = createRedis(config.redis.url, config.redis.keyPrefix);
   lifecycle.onStop('queue redis', async () => {
@@ -31,6 +34,12 @@ export const startQueue: StartService = async ({ config, log, lifecycle }) => {
   };
   const timer = setInterval(() => void tick(), config.queue.admitIntervalMs);
   lifecycle.onStop('queue admission', () => clearInterval(timer));
+
+  const consumer = new EventConsumer(broker, endTokenConsumer(room, config.events, qlog), qlog);
+  // Attaches in the background and keeps retrying: a down broker must not keep the queue down.
+  consumer.start();
+  // Registered after Redis, so it stops first and in-flight events finish on a live connection.
+  lifecycle.onStop('queue end-token consumer', () => consumer.stop());
 
   const server = new GrpcServer({
     name: 'queue',

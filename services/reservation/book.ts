@@ -140,6 +140,7 @@ export class ReservationBook {
   unconfirm(md: Metadata): Promise<void> {
     return this.participant.compensate<PaymentRef>(md, async (tx, confirmed) => {
       await rows.unconfirm(tx, confirmed.reservationId, confirmed.paymentId, this.clock());
+      await tx.retract('ReservationCompleted', confirmed.reservationId);
     });
   }
 

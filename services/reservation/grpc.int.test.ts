@@ -20,15 +20,14 @@ import {
   ReservationServiceService,
   ReservationStatus,
 } from '../../gen/boxoffice/reservation/v1/reservation';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { createPool, Database, dropDatabase } from '../../lib/db';
-import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
+import type { AsyncClient } from '../../lib/grpc/client';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
 import { newId } from '../../lib/ids';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
 import { writeTxContext } from '../../lib/participant/context';
+import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { startReservation } from './main';
 
@@ -36,9 +35,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('reservation gRPC server', function () {
   this.timeout(30_000);
+  let ctx: TestContext;
   let config: Config;
-  let lifecycle: Lifecycle;
-  let channels: ChannelPool;
   let client: AsyncClient<typeof ReservationServiceService>;
   let participant: AsyncClient<typeof ParticipantServiceService>;
   let db: Database;
@@ -111,26 +109,22 @@ describe('reservation gRPC server', function () {
 
   before(async () => {
     const coordinatorPort = await startFakeCoordinator();
-    config = loadConfig({
-      ...process.env,
+    ctx = await testContext({
       RESERVATION_GRPC_PORT: '0',
       COORDINATOR_GRPC_TARGET: `127.0.0.1:${coordinatorPort}`,
       DB_NAME_PREFIX: `${runId()}_`,
       RESERVATION_HOLD_SECONDS: '300',
       RESERVATION_SWEEP_INTERVAL_MS: '100',
     });
-    const log = createLogger('silent');
-    lifecycle = new Lifecycle(log);
-    channels = new ChannelPool(5000);
-    const port = await startReservation({ config, log, lifecycle, channels });
-    client = channels.client(ReservationServiceService, `127.0.0.1:${port}`);
-    participant = channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    config = ctx.config;
+    const port = await startReservation(ctx);
+    client = ctx.channels.client(ReservationServiceService, `127.0.0.1:${port}`);
+    participant = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
     db = new Database(createPool(config.db.reservation), config.db.reservation.database);
   });
 
   after(async () => {
-    await lifecycle.stop();
-    channels.close();
+    await ctx.stop();
     fakeCoordinator.forceShutdown();
     await db.close();
     await dropDatabase(config.db.reservation);

@@ -192,7 +192,7 @@ for (const mode of ['saga', 'xa'] as const) {
 
         const first = await fay.pay(fays.reservationId);
         expect(first.status).to.equal(201);
-        await fay.enterQueue();
+        await fay.reenterQueueAfterPaying();
         const again = await fay.pay(fays.reservationId);
         expect([again.status, reason(again)]).to.deep.equal([409, 'RESERVATION_ALREADY_PAID']);
 
@@ -210,7 +210,7 @@ for (const mode of ['saga', 'xa'] as const) {
         const first = await hal.pay(a.reservationId, 'key-1');
         // The payment ended hal's queue token: a client repeating a lost answer re-enters first;
         // the replay itself ends nothing.
-        await hal.enterQueue();
+        await hal.reenterQueueAfterPaying();
         const repeat = await hal.pay(a.reservationId, 'key-1');
         expect([first.status, repeat.status]).to.deep.equal([201, 201]);
         expect(repeat.body).to.deep.equal(first.body);

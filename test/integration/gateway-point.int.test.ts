@@ -1,12 +1,10 @@
 // The real point service on its own test database, behind the real gateway, over real HTTP.
 // Every other service is left unreachable, which /readyz must report.
 import { expect } from 'chai';
-import { loadConfig, type Config } from '../../lib/config';
+import type { Config } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
-import { ChannelPool } from '../../lib/grpc/client';
-import { Lifecycle } from '../../lib/lifecycle';
-import { createLogger } from '../../lib/log';
 import { startPoint } from '../../services/point/main';
+import { testContext, type TestContext } from '../support/context';
 import { runId } from '../support/infra';
 import { loadProtos } from '../../gateway/descriptors';
 import { signAccessToken } from '../../gateway/auth';
@@ -21,43 +19,45 @@ type Answer = { status: number; headers: Headers; body: Record<string, Json> | u
 
 describe('gateway in front of the point service', function () {
   this.timeout(60_000);
-  const log = createLogger('silent');
-  const lifecycle = new Lifecycle(log);
+  let ctx: TestContext;
   let config: Config;
   let base = '';
   let u1 = '';
   const user = `gw${Date.now().toString(36)}`;
 
   before(async () => {
-    const env = {
-      ...process.env,
-      DB_NAME_PREFIX: `${runId()}_`,
-      POINT_GRPC_PORT: '0',
-      GATEWAY_PORT: '0',
-      GRPC_DEADLINE_MS: '3000',
-    };
-    config = loadConfig(env);
-    const channels = new ChannelPool(config.grpcDeadlineMs);
-    lifecycle.onStop('grpc channels', () => channels.close());
-    const pointPort = await startPoint({ config, log, lifecycle, channels });
+    ctx = await testContext(
+      {
+        DB_NAME_PREFIX: `${runId()}_`,
+        POINT_GRPC_PORT: '0',
+        GATEWAY_PORT: '0',
+        GRPC_DEADLINE_MS: '3000',
+      },
+      3000,
+    );
+    config = ctx.config;
+    const pointPort = await startPoint(ctx);
     // Every other service points at a port where nothing listens.
     const down = '127.0.0.1:1';
-    const gwConfig = loadConfig({
-      ...env,
-      POINT_GRPC_TARGET: `127.0.0.1:${pointPort}`,
-      QUEUE_GRPC_TARGET: down,
-      CONCERT_GRPC_TARGET: down,
-      RESERVATION_GRPC_TARGET: down,
-      PAYMENT_GRPC_TARGET: down,
-      COORDINATOR_GRPC_TARGET: down,
-    });
-    const port = await startGateway({ config: gwConfig, log, lifecycle, channels });
+    const gwConfig: Config = {
+      ...config,
+      grpcTargets: {
+        ...config.grpcTargets,
+        point: `127.0.0.1:${pointPort}`,
+        queue: down,
+        concert: down,
+        reservation: down,
+        payment: down,
+        coordinator: down,
+      },
+    };
+    const port = await startGateway({ ...ctx, config: gwConfig });
     base = `http://127.0.0.1:${port}`;
     u1 = await signAccessToken(config.jwtSecret, { userId: user, ttlSeconds: 600 });
   });
 
   after(async () => {
-    await lifecycle.stop();
+    await ctx.stop();
     await dropDatabase(config.db.point);
   });
 

@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise';
 import { DB_SERVICES, GRPC_SERVICES, loadConfig, type DbConfig } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
 import { REPO_ROOT } from '../../lib/paths';
-import { deleteKeys, runId } from './infra';
+import { deleteKeys, runId, testVhost, type TestVhost } from './infra';
 
 const MESH_JS = join(REPO_ROOT, 'dist', 'cmd', 'mesh.js');
 const LOG_DIR = join(REPO_ROOT, '.run', 'test-logs');
@@ -59,6 +59,7 @@ export class Mesh {
     readonly env: Record<string, string>,
     readonly id: string,
     readonly logFile: string,
+    private readonly vhost: TestVhost | undefined,
     groups: { name: string; services: string; env?: Record<string, string> }[] = [
       { name: 'mesh', services: 'all' },
     ],
@@ -163,9 +164,10 @@ export class Mesh {
     );
   }
 
-  /** Removes this run's databases and Redis keys (and any XA branch a failed test left prepared). */
+  /** Removes this run's databases, Redis keys and vhost (and any XA branch a failed test left prepared). */
   async destroy(): Promise<void> {
     await this.stop();
+    await this.vhost?.drop();
     const config = loadConfig(this.env);
     await rollbackPrepared(
       config.db.concert,
@@ -225,11 +227,18 @@ async function rollbackPrepared(server: DbConfig, bquals: Set<string>): Promise<
   }
 }
 
-/** Environment of a mesh run: free ports, its own DBs and key prefix, quick queue ticks. */
+/**
+ * Environment of a mesh run: free ports, its own DBs, key prefix and RabbitMQ vhost, its own
+ * data-platform mock, quick queue ticks and short consumer retries.
+ */
 export async function meshEnv(
   overrides: Record<string, string> = {},
-): Promise<{ env: Record<string, string>; id: string }> {
+  opts: MeshOptions = {},
+): Promise<{ env: Record<string, string>; id: string; vhost: TestVhost }> {
   const id = runId();
+  const vhost = await testVhost(id);
+  const amqp = new URL(vhost.url);
+  if (opts.amqpPort) amqp.port = String(opts.amqpPort);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, {
@@ -240,25 +249,35 @@ export async function meshEnv(
     REDIS_KEY_PREFIX: `${id}:`,
     GATEWAY_PORT: String(await freePort()),
     QUEUE_ADMIT_INTERVAL_MS: '100',
+    AMQP_URL: amqp.toString(),
+    DATAPLATFORM_URL: `http://127.0.0.1:${await freePort()}/events`,
+    EVENTS_RELAY_POLL_MS: '100',
+    EVENTS_RETRY_DELAYS_MS: '200,400,800',
   });
   for (const svc of GRPC_SERVICES) env[`${svc.toUpperCase()}_GRPC_PORT`] = String(await freePort());
   for (const svc of GRPC_SERVICES) delete env[`${svc.toUpperCase()}_GRPC_TARGET`];
   Object.assign(env, overrides);
-  return { env, id };
+  return { env, id, vhost };
 }
 
 /**
  * Starts the mesh. By default one process hosts everything; crash tests pass process groups
  * (e.g. the coordinator alone) so they can kill -9 and restart one of them.
  */
+export interface MeshOptions {
+  /** Reach RabbitMQ through this local port (a TcpProxy the test controls). */
+  amqpPort?: number;
+}
+
 export async function startMesh(
   overrides: Record<string, string> = {},
   groups?: { name: string; services: string; env?: Record<string, string> }[],
+  opts: MeshOptions = {},
 ): Promise<Mesh> {
   if (!existsSync(MESH_JS)) throw new Error(`${MESH_JS} is missing: run "make build" first`);
   mkdirSync(LOG_DIR, { recursive: true });
-  const { env, id } = await meshEnv(overrides);
-  const mesh = new Mesh(env, id, join(LOG_DIR, `${id}.log`), groups);
+  const { env, id, vhost } = await meshEnv(overrides, opts);
+  const mesh = new Mesh(env, id, join(LOG_DIR, `${id}.log`), vhost, groups);
   try {
     await mesh.start();
   } catch (err) {

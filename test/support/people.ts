@@ -42,6 +42,23 @@ export class Person {
     this.queueToken = res.body.token;
   }
 
+  /**
+   * After a payment: its ReservationCompleted event ends the token shortly after the answer, not
+   * with it. Waits for that, then takes a new token, as a returning client would.
+   */
+  async reenterQueueAfterPaying(): Promise<void> {
+    const old = await eventually(
+      () =>
+        this.mesh.request('GET', '/api/v1/queue/status', {
+          token: this.jwt,
+          queueToken: this.queueToken,
+        }),
+      (r) => r.status !== 200,
+    );
+    expect([old.status, reason(old)]).to.deep.equal([401, 'QUEUE_TOKEN_EXPIRED']);
+    await this.enterQueue();
+  }
+
   async charge(amount: number): Promise<void> {
     const res = await this.mesh.request('POST', '/api/v1/points/charge', {
       token: this.jwt,

@@ -1,5 +1,6 @@
 // Schema of the concert database, one class per version; never edit a released migration.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ProcessedEvents1763700000300 } from '../../../lib/events/processed';
 import { ParticipantTables1763700000100 } from '../../../lib/participant/migrations';
 
 export class ConcertInit1763800000000 implements MigrationInterface {
@@ -58,5 +59,10 @@ export class ConcertInit1763800000000 implements MigrationInterface {
   }
 }
 
-// The saga barrier and the event outbox every participant database has.
-export const CONCERT_MIGRATIONS = [ConcertInit1763800000000, ParticipantTables1763700000100];
+// The saga barrier and the event outbox every participant database has; the processed-events
+// record of the ranking consumer.
+export const CONCERT_MIGRATIONS = [
+  ConcertInit1763800000000,
+  ParticipantTables1763700000100,
+  ProcessedEvents1763700000300,
+];

@@ -1,5 +1,7 @@
-// The sold-out ranking read model: fastest sell-outs first.
-import type { Database } from '../../../lib/db';
+// The sold-out ranking read model: fastest sell-outs first, filled from completed sales.
+import type { Database, Sql } from '../../../lib/db';
+import type { ScheduleSales, SellOut } from '../domain/ranking';
+import type { SeatKey } from './seats';
 
 export interface SoldOut {
   scheduleId: string;
@@ -33,4 +35,76 @@ export class Rankings {
       soldOutSeconds: Number(r.sold_out_seconds),
     }));
   }
+}
+
+/** A schedule as the ranking records it: the catalog's facts and its seats' sales. */
+export interface ScheduleSalesRow extends ScheduleSales {
+  scheduleId: string;
+  concertId: string;
+  title: string;
+  date: string;
+}
+
+/**
+ * Waits until the sale of this seat has committed. In XA mode the reservation's commit (whose
+ * event this is) may land before the concert branch's: a locking read waits on that prepared
+ * branch's row lock, so the snapshot read after it sees this sale. It must be the transaction's
+ * first read, as the snapshot is taken at the first plain read.
+ */
+export async function awaitSale(tx: Sql, seat: SeatKey): Promise<void> {
+  await tx.query(
+    'SELECT status FROM seat WHERE schedule_id = ? AND seat_number = ? LOCK IN SHARE MODE',
+    [seat.scheduleId, seat.seatNumber],
+  );
+}
+
+/** The catalog facts and seat sales of a schedule; undefined when it does not exist (or has no seats). */
+export async function salesOf(tx: Sql, scheduleId: string): Promise<ScheduleSalesRow | undefined> {
+  const [row] = await tx.query<{
+    concert_id: string;
+    title: string;
+    date: string;
+    booking_opens_at: Date;
+    unsold_seats: number;
+    last_seat_change_at: Date | null;
+  }>(
+    `SELECT s.concert_id, c.title, s.date, s.booking_opens_at,
+       (SELECT COUNT(*) FROM seat WHERE schedule_id = s.id AND status <> 'SOLD') AS unsold_seats,
+       (SELECT MAX(updated_at) FROM seat WHERE schedule_id = s.id) AS last_seat_change_at
+     FROM schedule s JOIN concert c ON c.id = s.concert_id
+     WHERE s.id = ?`,
+    [scheduleId],
+  );
+  if (!row?.last_seat_change_at) return undefined;
+  return {
+    scheduleId,
+    concertId: row.concert_id,
+    title: row.title,
+    date: row.date,
+    bookingOpensAt: row.booking_opens_at,
+    unsoldSeats: Number(row.unsold_seats),
+    lastSeatChangeAt: row.last_seat_change_at,
+  };
+}
+
+/** Enters a sold-out schedule once: a second entry (another sale's event) changes nothing. */
+export async function enterRanking(
+  tx: Sql,
+  schedule: ScheduleSalesRow,
+  soldOut: SellOut,
+): Promise<boolean> {
+  const res = await tx.execute(
+    `INSERT IGNORE INTO sold_out_ranking
+       (schedule_id, concert_id, title, date, sold_out_seconds, sold_out_at)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+    [
+      schedule.scheduleId,
+      schedule.concertId,
+      schedule.title,
+      schedule.date,
+      soldOut.soldOutSeconds,
+      soldOut.soldOutAt,
+    ],
+  );
+  return res.affectedRows === 1;
 }

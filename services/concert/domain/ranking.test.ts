@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DomainError } from '../../../lib/errors';
-import { rankingLimit } from './ranking';
+import { rankingLimit, sellOut } from './ranking';
 
 describe('ranking limit', () => {
   it('defaults to 10 and accepts 1 to 100', () => {
@@ -20,5 +20,31 @@ describe('ranking limit', () => {
         expect((err as DomainError).metadata).to.deep.equal({ field: 'limit' });
       }
     }
+  });
+});
+
+describe('sell-out', () => {
+  const opens = new Date('2030-01-01T10:00:00.000Z');
+  const at = (s: number) => new Date(opens.getTime() + s);
+
+  it('is nothing while a seat is unsold', () => {
+    expect(sellOut({ unsoldSeats: 1, bookingOpensAt: opens, lastSeatChangeAt: at(5000) })).to.equal(
+      undefined,
+    );
+  });
+
+  it('is the last sale, in whole seconds after booking opened', () => {
+    expect(
+      sellOut({ unsoldSeats: 0, bookingOpensAt: opens, lastSeatChangeAt: at(90_999) }),
+    ).to.deep.equal({ soldOutAt: at(90_999), soldOutSeconds: 90 });
+  });
+
+  it('is never negative', () => {
+    expect(
+      sellOut({ unsoldSeats: 0, bookingOpensAt: opens, lastSeatChangeAt: at(-1) }),
+    ).to.deep.equal({
+      soldOutAt: at(-1),
+      soldOutSeconds: 0,
+    });
   });
 });

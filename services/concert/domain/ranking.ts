@@ -11,3 +11,30 @@ export function rankingLimit(limit: number | undefined): number {
   }
   return limit;
 }
+
+/** What decides whether, and how fast, a schedule sold out. */
+export interface ScheduleSales {
+  /** Seats not SOLD (AVAILABLE or HELD). */
+  unsoldSeats: number;
+  bookingOpensAt: Date;
+  /** The latest change to any of its seats: once every seat is SOLD, the last sale. */
+  lastSeatChangeAt: Date;
+}
+
+export interface SellOut {
+  soldOutAt: Date;
+  /** Whole seconds from the opening of booking to the last sale. */
+  soldOutSeconds: number;
+}
+
+/**
+ * A schedule sells out once no seat is left unsold, at its last sale. It depends only on the
+ * seats, not on which sale's event is being handled, so whichever consumer sees the last sale
+ * records the same entry. undefined while a seat is unsold.
+ */
+export function sellOut(sales: ScheduleSales): SellOut | undefined {
+  if (sales.unsoldSeats > 0) return undefined;
+  const ms = sales.lastSeatChangeAt.getTime() - sales.bookingOpensAt.getTime();
+  // Never negative (the column is unsigned): seats changed before opening are not sales.
+  return { soldOutAt: sales.lastSeatChangeAt, soldOutSeconds: Math.max(0, Math.floor(ms / 1000)) };
+}

@@ -16,6 +16,7 @@
 //   queue:seq           string the issue counter (strict issue order).
 //   queue:admits        list  "<unix second>:<count>" newest first, one entry per second with
 //                             admissions, trimmed to the estimate window.
+//   queue:processed:<eventId> string  an event the queue has acted on (see endTokenForEvent).
 // ioredis prefixes KEYS but not names built inside a script, so scripts that reach a token by
 // id (admission, a user's current token) get the prefix in ARGV[1].
 import { ADMISSION_WINDOW_SECONDS } from '../domain/estimate';
@@ -69,6 +70,27 @@ local function recordAdmissions(admits, now, n)
   redis.call('LPUSH', admits, sec .. ':' .. n)
   redis.call('LTRIM', admits, 0, WINDOW)
   redis.call('PEXPIRE', admits, WINDOW * 2000)
+end
+
+-- Ends the user's live token, if it was issued before issuedBefore (nil: whenever). The token
+-- is remembered as ENDED (→ EXPIRED) and its slot or place is freed at once. → 1 ended | 0 none.
+local function endCurrent(userKey, waiting, active, idle, prefix, memoryMs, now, issuedBefore)
+  local cur = redis.call('GET', userKey)
+  if not cur then return 0 end
+  local key = prefix .. 'queue:token:' .. cur
+  local h = redis.call('HMGET', key, 'state', 'expiresAt', 'idleAt', 'issuedAt')
+  if not liveState(h[1], h[2], h[3], now) then return 0 end
+  if issuedBefore then
+    local issuedAt = tonumber(h[4])
+    if not issuedAt or issuedAt >= issuedBefore then return 0 end
+  end
+  redis.call('HSET', key, 'state', 'ENDED', 'endedAt', now)
+  redis.call('PEXPIRE', key, memoryMs)
+  redis.call('ZREM', waiting, cur)
+  redis.call('ZREM', idle, cur)
+  redis.call('ZREM', active, cur)
+  redis.call('DEL', userKey)
+  return 1
 end
 
 local function admittedInWindow(admits, now)
@@ -201,21 +223,27 @@ return 'EXPIRED'
 const END: ScriptDef = {
   numberOfKeys: 4,
   lua: `${PRELUDE}
-local userKey, waiting, active, idle = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local prefix, memoryMs = ARGV[1], tonumber(ARGV[2])
-local now = nowMs()
-local cur = redis.call('GET', userKey)
-if not cur then return 0 end
-local key = prefix .. 'queue:token:' .. cur
-local h = redis.call('HMGET', key, 'state', 'expiresAt', 'idleAt')
-if not liveState(h[1], h[2], h[3], now) then return 0 end
-redis.call('HSET', key, 'state', 'ENDED', 'endedAt', now)
-redis.call('PEXPIRE', key, memoryMs)
-redis.call('ZREM', waiting, cur)
-redis.call('ZREM', idle, cur)
-redis.call('ZREM', active, cur)
-redis.call('DEL', userKey)
-return 1
+return endCurrent(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]), nowMs(), nil)
+`,
+};
+
+/**
+ * endTokenForEvent — KEYS: user, waiting, active, idle, processed.
+ * ARGV: prefix, memoryMs, occurredAt ms, processedMemoryMs. → 1 ended | 0 none | -1 seen before.
+ * Marking the event processed and ending the token are one atomic step, so a redelivery ends
+ * nothing; and only a token issued before the event counts, so neither a redelivery nor a late
+ * event can end a token the user got after paying.
+ */
+const END_FOR_EVENT: ScriptDef = {
+  numberOfKeys: 5,
+  lua: `${PRELUDE}
+if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
+local ended = endCurrent(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]), nowMs(),
+  tonumber(ARGV[3]))
+-- Marked last: a script that fails midway is not rolled back, and must leave the event unmarked
+-- so that its retry acts.
+redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])
+return ended
 `,
 };
 
@@ -271,6 +299,7 @@ export const SCRIPTS = {
   queueGetStatus: STATUS,
   queueValidateToken: VALIDATE,
   queueEndToken: END,
+  queueEndTokenForEvent: END_FOR_EVENT,
   queueAdmitWaiting: ADMIT,
   queueStats: STATS,
 } as const;

@@ -4,6 +4,7 @@ import type { Config } from '../../../lib/config';
 import type { Redis } from '../../../lib/redis';
 import { ADMISSION_WINDOW_SECONDS, estimateWaitSeconds } from '../domain/estimate';
 import {
+  PROCESSED_EVENT_MEMORY_MS,
   TOKEN_MEMORY_MS,
   assertUserId,
   mintToken,
@@ -40,6 +41,9 @@ export interface TokenStatusView {
   expiresAt: Date;
 }
 
+/** What one event did to the user's token: ended it, found none to end, or was seen before. */
+export type EventEffect = 'ENDED' | 'NONE' | 'DUPLICATE';
+
 type Script = (...args: (string | number)[]) => Promise<unknown>;
 
 const WAITING = 'queue:waiting';
@@ -49,6 +53,7 @@ const SEQ = 'queue:seq';
 const ADMITS = 'queue:admits';
 const tokenKey = (id: string) => `queue:token:${id}`;
 const userKey = (userId: string) => `queue:user:${userId}`;
+const processedKey = (eventId: string) => `queue:processed:${eventId}`;
 
 export class WaitingRoom {
   private readonly prefix: string;
@@ -156,6 +161,27 @@ export class WaitingRoom {
       TOKEN_MEMORY_MS,
     );
     return ended === 1;
+  }
+
+  /**
+   * Ends the user's live token for an event once per event id, and only a token issued before
+   * the event occurred: one it got afterwards belongs to a later visit.
+   */
+  async endTokenForEvent(userId: string, eventId: string, occurredAt: Date): Promise<EventEffect> {
+    assertUserId(userId);
+    const result = await this.run(
+      'queueEndTokenForEvent',
+      userKey(userId),
+      WAITING,
+      ACTIVE,
+      IDLE,
+      processedKey(eventId),
+      this.prefix,
+      TOKEN_MEMORY_MS,
+      occurredAt.getTime(),
+      PROCESSED_EVENT_MEMORY_MS,
+    );
+    return result === 1 ? 'ENDED' : result === 0 ? 'NONE' : 'DUPLICATE';
   }
 
   /** One admission tick: the earliest waiting tokens fill the free slots. Returns how many. */

@@ -18,6 +18,13 @@ const TAG_CONTEXT = 'boxoffice.queue.token.v1:';
  */
 export const TOKEN_MEMORY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * How long the queue remembers an event it acted on: past the retry ladder and most replays of
+ * parked messages. A later replay is harmless too: only a token issued before the event can be
+ * ended, and no token lives that long (QUEUE_ACTIVE_TTL_SECONDS is at most a day).
+ */
+export const PROCESSED_EVENT_MEMORY_MS = 7 * 24 * 60 * 60 * 1000;
+
 export type TokenState = 'WAITING' | 'ACTIVE';
 
 export interface MintedToken {
