@@ -120,8 +120,8 @@ for (const mode of ['saga', 'xa'] as const) {
         (d) => d.length === 1,
       );
       expect(mine).to.have.length(1);
-      expect([mine[0]!.count, mine[0]!.accepted]).to.deep.equal([1, 1]);
-      expect(mine[0]!.body).to.deep.include({
+      expect([mine[0].count, mine[0].accepted]).to.deep.equal([1, 1]);
+      expect(mine[0].body).to.deep.include({
         type: 'ReservationCompleted',
         reservationId,
         paymentId,
@@ -145,7 +145,7 @@ for (const mode of ['saga', 'xa'] as const) {
         [0, 1, 2].map((i) => Person.join(mesh, `fan${i}-${mode}`, 500)),
       );
       const holds = await Promise.all(buyers.map((b, i) => b.reserve(tiny, day, i + 1)));
-      const paid = await Promise.all(buyers.map((b, i) => b.pay(holds[i]!.body.reservationId)));
+      const paid = await Promise.all(buyers.map((b, i) => b.pay(holds[i].body.reservationId)));
       expect(paid.map((r) => r.status)).to.deep.equal([201, 201, 201]);
       const ranking = await eventually(
         async () =>
@@ -157,7 +157,7 @@ for (const mode of ['saga', 'xa'] as const) {
       expect(entries[0]).to.include({
         title: `Tiny ${mode}`,
         date: day,
-        scheduleId: holds[0]!.body.scheduleId,
+        scheduleId: holds[0].body.scheduleId,
       });
       expect(entries[0].soldOutSeconds).to.be.a('number').and.at.least(0);
     });
@@ -183,7 +183,7 @@ for (const mode of ['saga', 'xa'] as const) {
         'SELECT COUNT(*) AS n FROM delivery WHERE delivered_at IS NOT NULL AND reservation_id IN (?)',
         [ids],
       );
-      expect(Number(rows[0]!.n)).to.equal(4);
+      expect(Number(rows[0].n)).to.equal(4);
     });
 
     it('keeps booking while RabbitMQ is unreachable, and drains the outbox once it is back', async () => {
@@ -196,7 +196,7 @@ for (const mode of ['saga', 'xa'] as const) {
         'reservation',
         "SELECT COUNT(*) AS n FROM outbox WHERE type = 'ReservationCompleted' AND sent_at IS NULL",
       );
-      expect(Number(unsent[0]!.n)).to.be.at.least(3);
+      expect(Number(unsent[0].n)).to.be.at.least(3);
       await proxy.open();
       const got = await eventually(
         async () => deliveredFor(await deliveries(mesh), ids),
@@ -209,7 +209,7 @@ for (const mode of ['saga', 'xa'] as const) {
         'reservation',
         'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL',
       );
-      expect(Number(left[0]!.n)).to.equal(0);
+      expect(Number(left[0].n)).to.equal(0);
     });
 
     it('parks a delivery that keeps failing, and an operator replay delivers it once', async () => {
@@ -234,7 +234,7 @@ for (const mode of ['saga', 'xa'] as const) {
               'SELECT COUNT(*) AS n FROM delivery WHERE delivered_at IS NOT NULL AND reservation_id = ?',
               [reservationId],
             )
-          )[0]!.n,
+          )[0].n,
         (n) => Number(n) === 1,
       );
       expect(await dlq(mesh, 'list', 'dataplatform.deliveries', '--json')).to.not.include(
@@ -262,7 +262,7 @@ for (const mode of ['saga', 'xa'] as const) {
         'SELECT COUNT(*) AS n FROM delivery WHERE delivered_at IS NOT NULL AND reservation_id IN (?)',
         [ids],
       );
-      expect(Number(rows[0]!.n)).to.equal(8);
+      expect(Number(rows[0].n)).to.equal(8);
     });
 
     it('loses no event when the relay is killed mid-batch, and publishes the rest after restart', async () => {
@@ -284,13 +284,13 @@ for (const mode of ['saga', 'xa'] as const) {
         'SELECT COUNT(*) AS n FROM delivery WHERE delivered_at IS NOT NULL AND reservation_id IN (?)',
         [ids],
       );
-      expect(Number(rows[0]!.n)).to.equal(8);
+      expect(Number(rows[0].n)).to.equal(8);
       const unsent = await sql<{ n: number }>(
         mesh,
         'reservation',
         'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL',
       );
-      expect(Number(unsent[0]!.n)).to.equal(0);
+      expect(Number(unsent[0].n)).to.equal(0);
     });
   });
 }
