@@ -1,11 +1,15 @@
 // The one entry point: hosts the services named in SERVICES (all of them by default) in this
 // process. Each still listens on its own port and calls the others over real gRPC.
+// Telemetry first: it must patch http, grpc, mysql2, ioredis and amqplib before they load.
+import '../lib/telemetry/register';
 import { ConfigError, loadConfig, type Config, type ServiceName } from '../lib/config';
 import { Broker } from '../lib/events/broker';
 import { armFailpoints } from '../lib/failpoints';
 import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
+import { startMetrics } from '../lib/metrics';
+import { stopTelemetry } from '../lib/telemetry/telemetry';
 import type { StartService } from '../lib/service';
 import { startCoordinator } from '../coordinator/main';
 import { startGateway } from '../gateway/main';
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const lifecycle = new Lifecycle(log);
   lifecycle.handleSignals();
+  // Registered first, so it runs last: spans of the shutdown itself are flushed too.
+  lifecycle.onStop('telemetry', stopTelemetry);
   const channels = new ChannelPool(config.grpcDeadlineMs);
   lifecycle.onStop('grpc channels', () => channels.close());
   const broker = new Broker(
@@ -55,7 +61,8 @@ async function main(): Promise<void> {
     log.child({ component: 'amqp' }),
   );
   lifecycle.onStop('amqp', () => broker.close());
-  const ctx = { config, log, lifecycle, channels, broker };
+  const metrics = await startMetrics(config, lifecycle, log);
+  const ctx = { config, log, lifecycle, channels, broker, metrics };
   try {
     for (const name of Object.keys(STARTERS) as ServiceName[]) {
       const start = STARTERS[name];

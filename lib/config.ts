@@ -75,6 +75,9 @@ export interface Config {
   meshSecret: string;
   jwtSecret: string;
   gateway: { host: string; port: number; bodyLimitBytes: number };
+  /** Interface and port of the process's Prometheus endpoint, GET /metrics (port 0: any free). */
+  metricsHost: string;
+  metricsPort: number;
   db: Record<DbServiceName, DbConfig> & { migrateOnStart: boolean };
   redis: { url: string; keyPrefix: string };
   amqpUrl: string;
@@ -121,6 +124,12 @@ export interface Config {
   };
   dataplatformUrl: string;
   seed: 'demo' | '';
+  telemetry: {
+    /** OTEL_TRACES_EXPORTER: otlp (Jaeger >= 1.35 ingests it), jaeger, or none. */
+    exporter: 'otlp' | 'jaeger' | 'none';
+    /** OTEL_SERVICE_NAME; by default named after the services this process hosts. */
+    serviceName: string;
+  };
   /** Crash points armed for fault tests (lib/failpoints.ts); empty otherwise. */
   failpoints: string[];
 }
@@ -170,6 +179,15 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
     throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
   }
   return v as T;
+}
+
+function defaultServiceName(services: string): string {
+  return services === 'all'
+    ? 'boxoffice'
+    : `boxoffice-${services
+        .split(',')
+        .map((s) => s.trim())
+        .join('+')}`;
 }
 
 function parseServices(raw: string): ServiceName[] {
@@ -266,6 +284,8 @@ export function loadConfig(env: Env = process.env): Config {
       port: gatewayPort,
       bodyLimitBytes: 64 * 1024,
     },
+    metricsHost: str(env, 'METRICS_HOST', '127.0.0.1'),
+    metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
     db,
     redis: {
       url: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -305,6 +325,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     dataplatformUrl: str(env, 'DATAPLATFORM_URL', 'http://127.0.0.1:8090/events'),
     seed: oneOf(env, 'SEED', ['demo', ''] as const, ''),
+    telemetry: {
+      exporter: oneOf(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'jaeger', 'none'] as const, 'none'),
+      serviceName: str(env, 'OTEL_SERVICE_NAME', defaultServiceName(str(env, 'SERVICES', 'all'))),
+    },
     failpoints: str(env, 'FAILPOINTS', '')
       .split(',')
       .map((s) => s.trim())

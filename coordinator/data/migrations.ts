@@ -45,4 +45,20 @@ export class CoordinatorInit1763700000200 implements MigrationInterface {
   }
 }
 
-export const COORDINATOR_MIGRATIONS = [CoordinatorInit1763700000200];
+/** The trace of the request that started a transaction, so recovery can link to it. */
+export class CoordinatorTraceContext1763700000400 implements MigrationInterface {
+  name = 'CoordinatorTraceContext1763700000400';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE global_tx ADD COLUMN trace_context VARCHAR(128) NULL');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE global_tx DROP COLUMN trace_context');
+  }
+}
+
+export const COORDINATOR_MIGRATIONS = [
+  CoordinatorInit1763700000200,
+  CoordinatorTraceContext1763700000400,
+];

@@ -1,7 +1,14 @@
 // Runs flows as global transactions, in XA or saga mode, and drives interrupted ones to a
 // terminal state. Generic: it knows steps, participants and the log, never concerts.
+import { trace, type Span } from '@opentelemetry/api';
 import { DomainError } from '../../lib/errors';
 import { failpoint } from '../../lib/failpoints';
+import {
+  contextFrom,
+  currentTraceparent,
+  inSpan,
+  tracer as tracerFor,
+} from '../../lib/telemetry/telemetry';
 import { newId } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
 import { writeTxContext, type TxMode } from '../../lib/participant/context';
@@ -15,7 +22,7 @@ import {
   type StepContext,
   type StepResults,
 } from './flow';
-import type { BranchRecord, Outcome, TxLog, TxState } from './log';
+import type { BranchRecord, Outcome, TxLog, TxRecord, TxState } from './log';
 
 /** Phase 2 of XA, per participant service. Both must treat an unknown branch as done. */
 export interface PhaseTwo {
@@ -48,6 +55,7 @@ export interface RunOptions {
 type AnyFlow = Flow<unknown, unknown>;
 
 const TERMINAL: TxState[] = ['COMMITTED', 'ABORTED'];
+const tracer = tracerFor('boxoffice.coordinator');
 
 export class Engine {
   private readonly flows = new Map<string, AnyFlow>();
@@ -69,8 +77,16 @@ export class Engine {
 
   /** Runs a flow to its outcome: the output, or the DomainError of the refusal. */
   async run<I, O>(flow: Flow<I, O>, input: I, run: RunOptions = {}): Promise<O> {
+    const attributes = { 'tx.flow': flow.name, 'tx.mode': this.opts.mode };
+    return inSpan(tracer, `tx ${flow.name}`, { attributes }, () =>
+      this.runTraced(flow, input, run),
+    );
+  }
+
+  private async runTraced<I, O>(flow: Flow<I, O>, input: I, run: RunOptions): Promise<O> {
     const now = new Date();
     const gid = newId(now.getTime());
+    trace.getActiveSpan()?.setAttribute('tx.gid', gid);
     const deadlineAt = new Date(now.getTime() + this.opts.ttlMs);
     const begun = await this.txLog.begin(
       {
@@ -83,16 +99,34 @@ export class Engine {
         leaseUntil: new Date(deadlineAt.getTime() + this.opts.leaseGraceMs),
         idempotencyKey: run.idempotencyKey,
         requestHash: run.requestHash,
+        // Recovery, if it ever takes over, links its trace to this one.
+        traceContext: currentTraceparent(),
       },
       now,
     );
     if (!begun) return this.replay<O>(run.idempotencyKey!, run.requestHash);
-    const tx = { gid, deadlineAt, branches: new Map<string, BranchRecord>() };
+    const tx: TxRun = {
+      gid,
+      flow: flow.name,
+      mode: this.opts.mode,
+      deadlineAt,
+      branches: new Map(),
+    };
     const outcome =
       this.opts.mode === 'xa'
         ? await this.runXa(flow, input, tx)
         : await this.runSaga(flow, input, tx, 'RUNNING');
+    this.finished(tx, outcome);
     return unwrap<O>(outcome);
+  }
+
+  private finished(tx: TxRun, outcome: Outcome): void {
+    const result = outcome.ok ? 'committed' : outcome.reason;
+    trace.getActiveSpan()?.setAttribute('tx.outcome', result);
+    this.log.info(
+      { gid: tx.gid, flow: tx.flow, mode: tx.mode, outcome: result },
+      'transaction finished',
+    );
   }
 
   /** Drives an interrupted transaction to a terminal state (the recovery loop's job). */
@@ -101,7 +135,37 @@ export class Engine {
     if (!rec || TERMINAL.includes(rec.state)) return;
     const flow = this.flows.get(rec.flow);
     if (!flow) throw new Error(`transaction ${gid}: unknown flow ${rec.flow}`);
-    const tx: TxRun = { gid, deadlineAt: rec.deadlineAt, branches: new Map() };
+    // A trace of its own, linked to the trace of the request that started the transaction.
+    const started = trace.getSpanContext(contextFrom(rec.traceContext));
+    await inSpan(
+      tracer,
+      `tx recover ${rec.flow}`,
+      {
+        root: true,
+        attributes: {
+          'tx.gid': gid,
+          'tx.flow': rec.flow,
+          'tx.mode': rec.mode,
+          'tx.recovered_from': rec.state,
+        },
+        links: started ? [{ context: started }] : [],
+      },
+      (span) => {
+        span.addEvent('recovery', { state: rec.state, attempts: rec.attempts });
+        return this.recoverTraced(rec, flow);
+      },
+    );
+  }
+
+  private async recoverTraced(rec: TxRecord, flow: AnyFlow): Promise<void> {
+    const gid = rec.gid;
+    const tx: TxRun = {
+      gid,
+      flow: rec.flow,
+      mode: rec.mode,
+      deadlineAt: rec.deadlineAt,
+      branches: new Map(),
+    };
     this.log.info(
       { gid, flow: rec.flow, mode: rec.mode, state: rec.state },
       'recovering transaction',
@@ -293,7 +357,9 @@ export class Engine {
       const answers = await Promise.all(
         wave.map(async (step) => {
           const prepare = lastOf.get(step.participant) === step.id;
-          const r = await classify(() => this.stepCall(step, input, results, tx, 'xa', prepare));
+          const r = await this.branchSpan(tx, step, prepare ? 'prepare' : 'action', () =>
+            classify(() => this.stepCall(step, input, results, tx, 'xa', prepare)),
+          );
           this.track(tx, step, 'action', r, prepare ? 'PREPARED' : 'DONE', 1);
           return [step, r] as const;
         }),
@@ -463,6 +529,20 @@ export class Engine {
     until: number,
     mustSucceed = false,
   ): Promise<CallResult<T>> {
+    return this.branchSpan(tx, step, action, (span) =>
+      this.retryLoop(tx, step, action, call, until, mustSucceed, span),
+    );
+  }
+
+  private async retryLoop<T>(
+    tx: TxRun,
+    step: Step<unknown>,
+    action: string,
+    call: () => Promise<T>,
+    until: number,
+    mustSucceed: boolean,
+    span: Span,
+  ): Promise<CallResult<T>> {
     for (let attempt = 0; ; attempt++) {
       const r = await classify(call);
       const retry = r.kind === 'unknown' || (mustSucceed && r.kind === 'refused');
@@ -478,12 +558,36 @@ export class Engine {
         .catch(() => undefined);
       const delay = backoffDelay(attempt, this.opts.backoff);
       if (Date.now() + delay >= until) return r;
+      span.addEvent('retry', { attempt: attempt + 1, delay_ms: delay, error: describe(r) });
       this.log.warn(
         { gid: tx.gid, step: step.id, action, attempt: attempt + 1, error: describe(r) },
         'branch call will be retried',
       );
       await sleep(delay);
     }
+  }
+
+  /** A span per branch call (with its retries): tx.* attributes say which branch and phase. */
+  private branchSpan<T>(
+    tx: TxRun,
+    step: Step<unknown>,
+    phase: string,
+    fn: (span: Span) => Promise<T>,
+  ): Promise<T> {
+    return inSpan(
+      tracer,
+      `${tx.flow} ${step.id} ${phase}`,
+      {
+        attributes: {
+          'tx.gid': tx.gid,
+          'tx.mode': tx.mode,
+          'tx.flow': tx.flow,
+          'tx.branch': step.id,
+          'tx.phase': phase,
+        },
+      },
+      fn,
+    );
   }
 
   /** Keeps the in-memory view of a branch, written to the log with the next state change. */
@@ -536,6 +640,8 @@ export class Engine {
 
 interface TxRun {
   gid: string;
+  flow: string;
+  mode: TxMode;
   deadlineAt: Date;
   branches: Map<string, BranchRecord>;
 }

@@ -36,6 +36,7 @@ export interface TxRecord {
   lastError: string | null;
   createdAt: Date;
   updatedAt: Date;
+  traceContext: string | null;
 }
 
 export interface NewTx {
@@ -49,6 +50,8 @@ export interface NewTx {
   leaseUntil: Date;
   idempotencyKey?: string;
   requestHash?: string;
+  /** W3C traceparent of the request that started it. */
+  traceContext?: string;
 }
 
 interface TxRow {
@@ -65,6 +68,7 @@ interface TxRow {
   last_error: string | null;
   created_at: Date;
   updated_at: Date;
+  trace_context: string | null;
 }
 
 const json = (raw: unknown): unknown => (typeof raw === 'string' ? JSON.parse(raw) : raw);
@@ -84,11 +88,12 @@ function toRecord(r: TxRow): TxRecord {
     lastError: r.last_error,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    traceContext: r.trace_context,
   };
 }
 
 const TX_COLUMNS =
-  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at';
+  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at, trace_context';
 
 export class TxLog {
   constructor(private readonly db: Database) {}
@@ -98,8 +103,8 @@ export class TxLog {
     try {
       await this.db.execute(
         `INSERT INTO global_tx (gid, flow, mode, state, payload, idempotency_key, request_hash, owner,
-           next_attempt_at, deadline_at, created_at, updated_at)
-         VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)`,
+           next_attempt_at, deadline_at, created_at, updated_at, trace_context)
+         VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           tx.gid,
           tx.flow,
@@ -112,6 +117,7 @@ export class TxLog {
           tx.deadlineAt,
           now,
           now,
+          tx.traceContext ?? null,
         ],
       );
       return true;

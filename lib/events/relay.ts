@@ -2,9 +2,13 @@
 // publisher confirms, and marks them sent in the same local transaction that locked them.
 // Several relays may run: rows another relay holds are skipped (SKIP LOCKED). A crash between
 // publish and mark republishes the batch; consumers are idempotent by event id.
+import { context } from '@opentelemetry/api';
 import type { ConfirmChannel } from 'amqplib';
 import type { Database } from '../db';
 import type { Logger } from '../log';
+import { OUTBOX_LAG, OUTBOX_UNSENT } from '../metrics/catalog';
+import { coalesce, type Metrics } from '../metrics/registry';
+import { contextFrom } from '../telemetry/telemetry';
 import type { Broker } from './broker';
 import { TRACEPARENT, encodeEnvelope } from './envelope';
 
@@ -33,6 +37,7 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private failures = 0;
+  private readonly unregister: (() => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -52,6 +57,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const off of this.unregister.splice(0)) off();
     this.wake();
     await this.running;
     await this.channel?.close().catch(() => undefined);
@@ -66,6 +72,22 @@ export class OutboxRelay {
       unsent: Number(row?.n ?? 0),
       oldestMs: row?.oldest ? Date.now() - row.oldest.getTime() : 0,
     };
+  }
+
+  /**
+   * Exposes the backlog as outbox_unsent_events{service} and outbox_lag_seconds{service}, read
+   * on scrape (one query for both); until stop().
+   */
+  registerMetrics(metrics: Metrics, service: string): void {
+    const read = coalesce(() => this.backlog());
+    this.unregister.push(
+      metrics.gaugeOnScrape(OUTBOX_UNSENT, service, async () => [
+        { labels: { service }, value: (await read()).unsent },
+      ]),
+      metrics.gaugeOnScrape(OUTBOX_LAG, service, async () => [
+        { labels: { service }, value: Math.max(0, (await read()).oldestMs) / 1000 },
+      ]),
+    );
   }
 
   /** Publishes one batch; returns how many rows it sent. */
@@ -91,14 +113,18 @@ export class OutboxRelay {
           aggregateId: r.aggregate_id,
           payload,
         });
-        ch.publish(this.broker.opts.exchange, r.type, body, {
-          persistent: true,
-          contentType: 'application/json',
-          messageId: r.event_id,
-          type: r.type,
-          timestamp: Math.floor(r.occurred_at.getTime() / 1000),
-          headers: r.trace_context ? { [TRACEPARENT]: r.trace_context } : {},
-        });
+        // Published in the context of the request that produced it: the publish span (and so
+        // the consumers' spans) join that request's trace.
+        context.with(contextFrom(r.trace_context), () =>
+          ch.publish(this.broker.opts.exchange, r.type, body, {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: r.event_id,
+            type: r.type,
+            timestamp: Math.floor(r.occurred_at.getTime() / 1000),
+            headers: r.trace_context ? { [TRACEPARENT]: r.trace_context } : {},
+          }),
+        );
       }
       await ch.waitForConfirms();
       await tx.execute(

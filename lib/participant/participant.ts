@@ -3,6 +3,7 @@
 // metadata. Every participant service runs its business SQL through here.
 import type { Metadata } from '@grpc/grpc-js';
 import type { Database, Sql } from '../db';
+import { currentTraceparent } from '../telemetry/telemetry';
 import { DomainError } from '../errors';
 import { sagaAction, sagaCompensate } from './barrier';
 import { readTxContext } from './context';
@@ -92,7 +93,8 @@ function withOutbox(sql: Sql): BranchTx {
     query: (q, p) => sql.query(q, p),
     execute: (q, p) => sql.execute(q, p),
     emit: async (event) => {
-      await insertEvent(sql, event, new Date());
+      // The event carries the trace of the request whose commit produces it.
+      await insertEvent(sql, event, new Date(), currentTraceparent());
     },
     retract: (type, aggregateId) => retractEvent(sql, type, aggregateId, new Date()),
   };

@@ -100,6 +100,7 @@ export async function startParticipant(
     { batch: config.events.relayBatch, pollMs: config.events.relayPollMs, maxBackoffMs: 5000 },
     log.child({ component: 'outbox-relay' }),
   );
+  relay.registerMetrics(ctx.metrics, name);
   relay.start();
   lifecycle.onStop(`${name} outbox relay`, () => relay.stop());
 
