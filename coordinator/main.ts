@@ -1,6 +1,7 @@
 // The coordinator process: its transaction log, the engine in the configured mode, the
 // recovery loop, and its gRPC server.
 import { openDatabase } from '../lib/db';
+import { createTxMetrics } from '../lib/metrics';
 import { GrpcServer } from '../lib/grpc/server';
 import { PROTO_FILES } from '../lib/paths';
 import type { StartService } from '../lib/service';
@@ -20,6 +21,7 @@ export const startCoordinator: StartService = async ({
   log: rootLog,
   lifecycle,
   channels,
+  metrics,
 }) => {
   const log = rootLog.child({ service: 'coordinator' });
   const c = config.coordinator;
@@ -56,6 +58,7 @@ export const startCoordinator: StartService = async ({
       backoff: BACKOFF,
     },
     log,
+    createTxMetrics(metrics),
   );
   const binding = coordinatorService({
     engine,
@@ -83,6 +86,7 @@ export const startCoordinator: StartService = async ({
     protoFiles: [PROTO_FILES.coordinator],
     meshSecret: config.meshSecret,
     log,
+    metrics,
     ready: () => db.ping(),
   });
   lifecycle.onStop('coordinator grpc', () => server.stop());

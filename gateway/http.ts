@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import type { Logger } from '../lib/log';
+import { HTTP_SERVER_DURATION } from '../lib/metrics/catalog';
+import type { Metrics } from '../lib/metrics/registry';
 import { authorize, type JwtVerifier } from './auth';
 import { jsonName } from './descriptors';
 import { DOCS_PREFIX, OPENAPI_PATH, type SwaggerDocs } from './docs';
@@ -44,11 +46,19 @@ export interface GatewayDeps {
   meshSecret: string;
   bodyLimitBytes: number;
   log: Logger;
+  /** Where http_server_duration_seconds is recorded. */
+  metrics: Metrics;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HTTP_CODE_METADATA = 'x-http-code';
 const GATEWAY_METHODS = ['GET', 'HEAD'];
+/** The `method` label: anything else is OTHER, so clients cannot mint series. */
+const LABELLED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** The `route` label of a request no route or gateway endpoint took. */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** The `code` label of a request whose client hung up before the answer was sent. */
+const CLIENT_CLOSED = '499';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -62,6 +72,8 @@ export function createHandler(deps: GatewayDeps): Handler {
     });
     return readiness;
   };
+
+  const duration = deps.metrics.histogram(HTTP_SERVER_DURATION);
 
   return async (req, res) => {
     const incoming = req.headers['x-request-id'];
@@ -78,8 +90,26 @@ export function createHandler(deps: GatewayDeps): Handler {
         'http request',
       );
     });
+    // The route template, never the raw path: one series per route, whatever the ids in it.
+    let routeLabel = UNMATCHED_ROUTE;
+    // 'close' follows 'finish', and also comes alone when the client hangs up first.
+    res.once('close', () => {
+      duration.observe(
+        {
+          method: LABELLED_METHODS.has(method) ? method : 'OTHER',
+          route: routeLabel,
+          code: res.writableFinished ? String(res.statusCode) : CLIENT_CLOSED,
+        },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    });
     let route: Route | undefined;
     try {
+      if (pathname === '/healthz' || pathname === '/readyz' || pathname === OPENAPI_PATH) {
+        routeLabel = pathname;
+      } else if (pathname === DOCS_PREFIX || pathname.startsWith(`${DOCS_PREFIX}/`)) {
+        routeLabel = DOCS_PREFIX;
+      }
       if (pathname === '/healthz') {
         gatewayMethod(method);
         return sendJson(res, 200, { status: 'SERVING' });
@@ -124,6 +154,7 @@ export function createHandler(deps: GatewayDeps): Handler {
           );
         case 'found':
           route = match.route;
+          routeLabel = match.route.template;
           return await callRoute(
             deps,
             req,

@@ -16,7 +16,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** A readiness probe must answer quickly even when a service hangs. */
 const HEALTH_TIMEOUT_MS = 2_000;
 
-export const startGateway: StartService = async ({ config, log, lifecycle, channels }) => {
+export const startGateway: StartService = async ({ config, log, lifecycle, channels, metrics }) => {
   const gwLog = log.child({ service: 'gateway' });
   const routes = buildRoutes(loadProtos());
   const targets = routeTargets(routes, config.grpcTargets);
@@ -41,6 +41,7 @@ export const startGateway: StartService = async ({ config, log, lifecycle, chann
     meshSecret: config.meshSecret,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
     log: gwLog,
+    metrics,
   });
   const server = createGatewayServer(handler, gwLog);
   const port = await listen(server, config.gateway.host, config.gateway.port);

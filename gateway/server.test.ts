@@ -9,6 +9,7 @@ import { ChannelPool } from '../lib/grpc/client';
 import { bindService, GrpcServer, type CallContext } from '../lib/grpc/server';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
+import { Metrics } from '../lib/metrics/registry';
 import { PROTO_FILES } from '../lib/paths';
 import { ConcertServiceService, SeatStatus } from '../gen/boxoffice/concert/v1/concert';
 import { CoordinatorServiceService } from '../gen/boxoffice/coordinator/v1/coordinator';
@@ -17,6 +18,7 @@ import {
   ReservationServiceService,
   ReservationStatus,
 } from '../gen/boxoffice/reservation/v1/reservation';
+import { samplesOf, valueOf } from '../test/support/metrics';
 import { signAccessToken } from './auth';
 import { startGateway } from './main';
 
@@ -135,6 +137,7 @@ describe('gateway server (fake services)', function () {
   // The gateway publishes and consumes nothing: a broker that is never connected keeps this a
   // unit test without RabbitMQ, and `after` checks that nothing opened it.
   let broker: Broker;
+  const metrics = new Metrics();
 
   before(async () => {
     const fakes = new GrpcServer({
@@ -176,7 +179,7 @@ describe('gateway server (fake services)', function () {
     const channels = new ChannelPool(config.grpcDeadlineMs);
     lifecycle.onStop('channels', () => channels.close());
     broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log);
-    const port = await startGateway({ config, log, lifecycle, channels, broker });
+    const port = await startGateway({ config, log, lifecycle, channels, broker, metrics });
     base = `http://127.0.0.1:${port}`;
     user = await signAccessToken(config.jwtSecret, { userId: 'u1', ttlSeconds: 600 });
     admin = await signAccessToken(config.jwtSecret, {
@@ -464,5 +467,69 @@ describe('gateway server (fake services)', function () {
     const doc = await call('GET', '/docs/openapi.json');
     expect(doc.status).to.equal(200);
     expect(doc.body!.openapi).to.match(/^3\.0/);
+  });
+
+  it('records every request by method, route template and status, never the raw path', async () => {
+    const count = (text: string, method: string, route: string, code: string) =>
+      valueOf(text, 'http_server_duration_seconds_count', { method, route, code }) ?? 0;
+    const reservation = '/api/v1/reservations/{reservation_id}';
+    const before = await metrics.text();
+    expect((await call('GET', '/api/v1/concerts')).status).to.equal(200);
+    for (const id of ['r1', 'r2', 'r3'])
+      expect((await call('GET', `/api/v1/reservations/${id}`, { token: user })).status).to.equal(
+        200,
+      );
+    expect((await call('GET', '/api/v1/reservations/r4')).status).to.equal(401);
+    expect((await call('GET', '/nowhere/42')).status).to.equal(404);
+    expect((await call('PROPFIND', '/api/v1/concerts')).status).to.equal(405);
+    const css = await fetch(`${base}/docs/swagger-ui.css`);
+    await css.arrayBuffer();
+    expect(css.status).to.equal(200);
+    expect((await call('GET', '/healthz')).status).to.equal(200);
+    const moved = (text: string) => [
+      count(text, 'GET', '/api/v1/concerts', '200') -
+        count(before, 'GET', '/api/v1/concerts', '200'),
+      count(text, 'GET', reservation, '200') - count(before, 'GET', reservation, '200'),
+      count(text, 'GET', reservation, '401') - count(before, 'GET', reservation, '401'),
+      count(text, 'GET', 'unmatched', '404') - count(before, 'GET', 'unmatched', '404'),
+      count(text, 'OTHER', 'unmatched', '405') - count(before, 'OTHER', 'unmatched', '405'),
+      count(text, 'GET', '/docs', '200') - count(before, 'GET', '/docs', '200'),
+      count(text, 'GET', '/healthz', '200') - count(before, 'GET', '/healthz', '200'),
+    ];
+    // Recorded once the answer has gone out, which the client may see a moment before.
+    let text = await metrics.text();
+    for (let i = 0; i < 50 && moved(text).join() !== '1,3,1,1,1,1,1'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      text = await metrics.text();
+    }
+    expect(moved(text)).to.deep.equal([1, 3, 1, 1, 1, 1, 1]);
+    const routes = samplesOf(text, 'http_server_duration_seconds_count').map((s) => s.labels.route);
+    expect(routes.filter((r) => /r[1-4]|nowhere|swagger/.test(r))).to.deep.equal([]);
+  });
+
+  it('records a request whose client hangs up before the answer as 499', async () => {
+    const route = '/api/v1/points/charge';
+    const hungUp = async () =>
+      valueOf(await metrics.text(), 'http_server_duration_seconds_count', {
+        method: 'POST',
+        route,
+        code: '499',
+      }) ?? 0;
+    const before = await hungUp();
+    // Half a body, then gone: the gateway is still reading it.
+    const req = httpRequest(`${base}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user}`, 'content-length': '100' },
+    });
+    req.on('error', () => undefined);
+    req.write('{"amount":');
+    await new Promise((r) => setTimeout(r, 100));
+    req.destroy();
+    let now = await hungUp();
+    for (let i = 0; i < 50 && now === before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      now = await hungUp();
+    }
+    expect(now - before).to.equal(1);
   });
 });

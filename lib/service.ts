@@ -4,6 +4,7 @@ import type { Broker } from './events/broker';
 import type { ChannelPool } from './grpc/client';
 import type { Lifecycle } from './lifecycle';
 import type { Logger } from './log';
+import type { Metrics } from './metrics/registry';
 
 export interface ServiceContext {
   config: Config;
@@ -14,6 +15,8 @@ export interface ServiceContext {
   channels: ChannelPool;
   /** The process's one AMQP connection (opened on first use). */
   broker: Broker;
+  /** The process's one Prometheus registry, served at /metrics; shared by all its services. */
+  metrics: Metrics;
 }
 
 /** Starts one service; resolves once it is listening. Returns the port it bound. */

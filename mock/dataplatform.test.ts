@@ -5,6 +5,7 @@ import { Broker } from '../lib/events/broker';
 import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
+import { Metrics } from '../lib/metrics/registry';
 import type { ServiceContext } from '../lib/service';
 import { freePort } from '../test/support/mesh';
 import { DataplatformMock, startDataplatformMock, type MockDeliveries } from './dataplatform';
@@ -204,6 +205,7 @@ describe('startDataplatformMock', () => {
       channels: new ChannelPool(1000),
       // Never connects: the mock does not use the broker.
       broker: new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log),
+      metrics: new Metrics({ defaultMetrics: false }),
     };
   };
 

@@ -11,6 +11,7 @@ import {
 } from '../../lib/telemetry/telemetry';
 import { newId } from '../../lib/ids';
 import type { Logger } from '../../lib/log';
+import type { TxMetrics } from '../../lib/metrics';
 import { writeTxContext, type TxMode } from '../../lib/participant/context';
 import { backoffDelay, classify, sleep, type Backoff, type CallResult } from './calls';
 import {
@@ -65,6 +66,7 @@ export class Engine {
     private readonly phase2: PhaseTwo,
     private readonly opts: EngineOptions,
     private readonly log: Logger,
+    private readonly metrics: TxMetrics,
   ) {}
 
   register(...flows: AnyFlow[]): void {
@@ -123,6 +125,7 @@ export class Engine {
   private finished(tx: TxRun, outcome: Outcome): void {
     const result = outcome.ok ? 'committed' : outcome.reason;
     trace.getActiveSpan()?.setAttribute('tx.outcome', result);
+    this.metrics.transactions.inc({ flow: tx.flow, mode: tx.mode, outcome: result });
     this.log.info(
       { gid: tx.gid, flow: tx.flow, mode: tx.mode, outcome: result },
       'transaction finished',
@@ -152,6 +155,7 @@ export class Engine {
       },
       (span) => {
         span.addEvent('recovery', { state: rec.state, attempts: rec.attempts });
+        this.metrics.recoveryActions.inc({ state: rec.state, action: recoveryAction(rec, flow) });
         return this.recoverTraced(rec, flow);
       },
     );
@@ -341,6 +345,7 @@ export class Engine {
         );
         return;
       }
+      this.metrics.compensations.inc({ flow: tx.flow, step: step.id });
     }
     await this.txLog.transition(tx.gid, 'COMPENSATING', 'ABORTED', new Date(), {
       outcome,
@@ -559,6 +564,7 @@ export class Engine {
       const delay = backoffDelay(attempt, this.opts.backoff);
       if (Date.now() + delay >= until) return r;
       span.addEvent('retry', { attempt: attempt + 1, delay_ms: delay, error: describe(r) });
+      this.metrics.branchRetries.inc({ flow: tx.flow, participant: step.participant, action });
       this.log.warn(
         { gid: tx.gid, step: step.id, action, attempt: attempt + 1, error: describe(r) },
         'branch call will be retried',
@@ -656,6 +662,23 @@ function doneState(action: string): string {
       action
     ] ?? 'DONE'
   );
+}
+
+/** What recovery will do with a transaction in this state (a bounded metric label). */
+function recoveryAction(rec: TxRecord, flow: AnyFlow): string {
+  switch (rec.state) {
+    case 'COMMITTING':
+      return 'commit';
+    case 'ABORTING':
+      return 'rollback';
+    case 'COMPENSATING':
+      return 'compensate';
+    default:
+      if (rec.mode === 'xa') return 'abort';
+      return Date.now() < rec.deadlineAt.getTime() || recoversForward(flow)
+        ? 'resume'
+        : 'compensate';
+  }
 }
 
 function refusal(err: DomainError): Outcome {

@@ -4,6 +4,8 @@
 // idempotent by event id (see processed.ts): a message can arrive more than once.
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../log';
+import { DLQ_PARKED } from '../metrics/catalog';
+import type { Metrics } from '../metrics/registry';
 import type { Broker } from './broker';
 import { ATTEMPTS, LAST_ERROR, decodeEnvelope, type EventEnvelope } from './envelope';
 
@@ -48,6 +50,7 @@ export class EventConsumer {
   private reattach: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private failures = 0;
+  private unregister: (() => void) | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -61,11 +64,32 @@ export class EventConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unregister?.();
     if (this.reattach) clearTimeout(this.reattach);
     const ch = this.channel;
     this.channel = undefined;
     await Promise.allSettled([...this.inFlight]);
     await ch?.close().catch(() => undefined);
+  }
+
+  /**
+   * Exposes dlq_parked_messages{queue} (queue: this consumer's queue), read on scrape, until
+   * stop(). Only while attached: then the parked queue exists and the broker answers; otherwise
+   * the series is left out rather than connecting from the scrape.
+   */
+  registerMetrics(metrics: Metrics): void {
+    const queue = this.spec.queue;
+    this.unregister = metrics.gaugeOnScrape(DLQ_PARKED, queue, async () => {
+      if (!this.channel) return [];
+      // A channel of its own: a failed check closes the channel it runs on.
+      const ch = await this.broker.confirmChannel();
+      try {
+        const { messageCount } = await ch.checkQueue(parkedQueue(queue));
+        return [{ labels: { queue }, value: messageCount }];
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    });
   }
 
   private async attach(): Promise<void> {

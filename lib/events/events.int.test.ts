@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createLogger } from '../log';
+import { Metrics } from '../metrics/registry';
 import { insertEvent } from '../participant/outbox';
 import { ParticipantTables1763700000100 } from '../participant/migrations';
 import {
@@ -9,6 +10,7 @@ import {
   type TestVhost,
 } from '../../test/support/infra';
 import { freePort } from '../../test/support/mesh';
+import { valueOf } from '../../test/support/metrics';
 import { TcpProxy } from '../../test/support/proxy';
 import { Broker } from './broker';
 import { EventConsumer } from './consumer';
@@ -33,6 +35,9 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
   let broker: Broker;
   let relay: OutboxRelay;
   const exchange = 'boxoffice.events';
+  const metrics = new Metrics({ defaultMetrics: false });
+  const gauge = async (name: string, labels: Record<string, string>) =>
+    valueOf(await metrics.text(), name, labels);
 
   before(async () => {
     t = await testDatabase('point', [ParticipantTables1763700000100]);
@@ -46,6 +51,7 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
     target.host = `127.0.0.1:${proxy.port}`;
     broker = new Broker({ url: target.toString(), exchange }, log);
     relay = new OutboxRelay(t.db, broker, { batch: 50, pollMs: 50, maxBackoffMs: 200 }, log);
+    relay.registerMetrics(metrics, 'point');
   });
   after(async () => {
     await relay.stop();
@@ -108,12 +114,15 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
       },
       log,
     );
+    consumer.registerMetrics(metrics);
     consumer.start();
     await new Promise((r) => setTimeout(r, 300));
+    expect(await gauge('dlq_parked_messages', { queue: 'test.flaky' })).to.equal(0);
     await emit('Flaky', 1);
     relay.wake();
     await until(async () => (await listParked(broker, 'test.flaky')).length === 1);
     expect(attempts).to.have.length(3);
+    expect(await gauge('dlq_parked_messages', { queue: 'test.flaky' })).to.equal(1);
     const [parked] = await listParked(broker, 'test.flaky');
     expect(parked).to.include({ type: 'Flaky', attempts: 3, lastError: 'downstream says no' });
     expect(await listParked(broker, 'test.flaky')).to.have.length(1); // listing removes nothing
@@ -123,7 +132,10 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
     await new Promise((r) => setTimeout(r, 300));
     expect(handled).to.deep.equal([parked.eventId]);
     expect(await listParked(broker, 'test.flaky')).to.have.length(0);
+    expect(await gauge('dlq_parked_messages', { queue: 'test.flaky' })).to.equal(0);
     await consumer.stop();
+    // A stopped consumer's series goes with it.
+    expect(await gauge('dlq_parked_messages', { queue: 'test.flaky' })).to.equal(undefined);
   });
 
   it('keeps events in the outbox while the broker is unreachable and drains it after', async () => {
@@ -139,16 +151,27 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
       },
       log,
     );
+    consumer.registerMetrics(metrics);
     consumer.start();
     await new Promise((r) => setTimeout(r, 300));
+    expect(await gauge('dlq_parked_messages', { queue: 'test.outage' })).to.equal(0);
     await proxy.close();
     await emit('Outage', 20);
     relay.wake();
     await new Promise((r) => setTimeout(r, 500));
     expect((await relay.backlog()).unsent).to.equal(20);
+    // The outbox gauges show the backlog; the parked queue, unreachable, is left out at once.
+    const started = Date.now();
+    const text = await metrics.text();
+    expect(Date.now() - started).to.be.lessThan(1500);
+    expect(valueOf(text, 'outbox_unsent_events', { service: 'point' })).to.equal(20);
+    expect(valueOf(text, 'outbox_lag_seconds', { service: 'point' })).to.be.greaterThan(0.3);
+    expect(valueOf(text, 'dlq_parked_messages', { queue: 'test.outage' })).to.equal(undefined);
     await proxy.open();
     await until(() => seen.size === 20, 20_000);
     expect((await relay.backlog()).unsent).to.equal(0);
+    expect(await gauge('outbox_unsent_events', { service: 'point' })).to.equal(0);
+    expect(await gauge('outbox_lag_seconds', { service: 'point' })).to.equal(0);
     await consumer.stop();
   });
 });

@@ -16,6 +16,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { DomainError } from '../errors';
 import type { Logger } from '../log';
+import { GRPC_SERVER_DURATION } from '../metrics/catalog';
+import type { Metrics } from '../metrics/registry';
 import { PROTO_INCLUDE_DIRS } from '../paths';
 import { identityFromMetadata, type Identity } from './identity';
 import { asDomainError, isServiceError, statusError, toServiceError } from './status';
@@ -67,6 +69,8 @@ export interface GrpcServerOptions {
   /** Dependencies answer? Polled; health is SERVING only while it resolves true. */
   ready: () => Promise<boolean>;
   readyPollMs?: number;
+  /** Where grpc_server_duration_seconds{service=name} is recorded (none: not recorded). */
+  metrics?: Metrics;
 }
 
 export class GrpcServer {
@@ -144,13 +148,23 @@ export class GrpcServer {
     for (const s of this.opts.services) this.health.setStatus(s.fullName, st);
   }
 
+  // Only the services' own methods come through here: health and reflection are added apart,
+  // so probes neither count as traffic nor crowd the duration histogram.
   private adapt(binding: ServiceBinding): UntypedServiceImplementation {
     const impl: UntypedServiceImplementation = {};
+    const duration = this.opts.metrics?.histogram(GRPC_SERVER_DURATION);
     for (const [method, handler] of Object.entries(binding.handlers)) {
+      const rpc = rpcName(binding, method);
+      const done = (started: bigint, code: Status) =>
+        duration?.observe(
+          { service: this.opts.name, method: rpc, code: Status[code] },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
       impl[method] = (
         call: ServerUnaryCall<unknown, unknown>,
         callback: sendUnaryData<unknown>,
       ) => {
+        const started = process.hrtime.bigint();
         const ctx: CallContext = {
           metadata: call.metadata,
           identity: identityFromMetadata(call.metadata, this.opts.meshSecret),
@@ -161,9 +175,15 @@ export class GrpcServer {
           },
         };
         handler(call.request as never, ctx).then(
-          (res) => callback(null, res),
-          (err: unknown) =>
-            callback(this.toGrpcError(binding.fullName, method, err) as never, null),
+          (res) => {
+            done(started, Status.OK);
+            callback(null, res);
+          },
+          (err: unknown) => {
+            const error = this.toGrpcError(binding.fullName, method, err);
+            done(started, error.code ?? Status.UNKNOWN);
+            callback(error, null);
+          },
         );
       };
     }
@@ -193,6 +213,12 @@ export class GrpcServer {
       metadata: {},
     });
   }
+}
+
+/** The RPC's name as declared in the proto (`Charge`), from its method path. */
+function rpcName(binding: ServiceBinding, method: string): string {
+  const path = (binding.definition[method] as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path.slice(path.lastIndexOf('/') + 1) : method;
 }
 
 /** The caller's verified identity, or UNAUTHENTICATED. */

@@ -34,6 +34,10 @@ export function startTelemetry(cfg: Config['telemetry']): void {
   sdk = new NodeSDK({
     serviceName: cfg.serviceName,
     spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
+    // Traces only: metrics are Prometheus (lib/metrics) and logs are pino. Left to their env
+    // defaults, the SDK would start OTLP metric and log exporters (and stall shutdown on them).
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => PROBE_PATHS.has((req.url ?? '').split('?')[0] ?? ''),

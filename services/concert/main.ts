@@ -30,6 +30,7 @@ export const startConcert: StartService = async (ctx) => {
     rankingConsumer(db, config.events, serviceLog),
     serviceLog,
   );
+  consumer.registerMetrics(ctx.metrics);
   // Attaches in the background and keeps retrying: a down broker must not keep concert down.
   consumer.start();
   // Registered after the database, so it stops first and in-flight events finish.
@@ -43,6 +44,7 @@ export const startConcert: StartService = async (ctx) => {
     meshSecret: config.meshSecret,
     log: serviceLog,
     ready: () => db.ping(),
+    metrics: ctx.metrics,
   });
   lifecycle.onStop('concert grpc', () => server.stop());
   return server.start();

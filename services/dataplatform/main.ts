@@ -36,6 +36,7 @@ export const startDataplatform: StartService = async (ctx) => {
     },
     log,
   );
+  consumer.registerMetrics(ctx.metrics);
   // Attaches in the background and keeps retrying: a down broker must not stop the mesh.
   consumer.start();
   // Registered after the database, so it stops first and in-flight deliveries finish.

@@ -24,6 +24,7 @@ export const startPayment: StartService = async (ctx) => {
     meshSecret: config.meshSecret,
     log: log.child({ service: 'payment' }),
     ready: () => db.ping(),
+    metrics: ctx.metrics,
   });
   lifecycle.onStop('payment grpc', () => server.stop());
   return server.start();

@@ -22,6 +22,7 @@ export const startPoint: StartService = async (ctx) => {
     meshSecret: config.meshSecret,
     log: log.child({ service: 'point' }),
     ready: () => db.ping(),
+    metrics: ctx.metrics,
   });
   lifecycle.onStop('point grpc', () => server.stop());
   return server.start();

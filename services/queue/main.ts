@@ -8,14 +8,17 @@ import type { StartService } from '../../lib/service';
 import { WaitingRoom } from './data/waitingRoom';
 import { endTokenConsumer } from './events';
 import { queueService } from './grpc';
+import { registerWaitingRoomMetrics } from './metrics';
 
-export const startQueue: StartService = async ({ config, log, lifecycle, broker }) => {
+export const startQueue: StartService = async ({ config, log, lifecycle, broker, metrics }) => {
   const qlog = log.child({ service: 'queue' });
   const redis = createRedis(config.redis.url, config.redis.keyPrefix);
   lifecycle.onStop('queue redis', async () => {
     await redis.quit();
   });
   const room = new WaitingRoom(redis, config.queue);
+  const unregisterRoom = registerWaitingRoomMetrics(metrics, room);
+  lifecycle.onStop('queue metrics', unregisterRoom);
 
   // Every instance ticks; the admission script is atomic, so extra instances only tick more
   // often, never admit past the cap or out of order. A slow tick is not overlapped by the next.
@@ -36,6 +39,7 @@ export const startQueue: StartService = async ({ config, log, lifecycle, broker 
   lifecycle.onStop('queue admission', () => clearInterval(timer));
 
   const consumer = new EventConsumer(broker, endTokenConsumer(room, config.events, qlog), qlog);
+  consumer.registerMetrics(metrics);
   // Attaches in the background and keeps retrying: a down broker must not keep the queue down.
   consumer.start();
   // Registered after Redis, so it stops first and in-flight events finish on a live connection.
@@ -50,6 +54,7 @@ export const startQueue: StartService = async ({ config, log, lifecycle, broker 
     meshSecret: config.meshSecret,
     log: qlog,
     ready: async () => (await redis.ping()) === 'PONG',
+    metrics,
   });
   lifecycle.onStop('queue grpc', () => server.stop());
   return server.start();

@@ -33,6 +33,7 @@ export const startReservation: StartService = async (ctx) => {
     meshSecret: config.meshSecret,
     log: serviceLog,
     ready: () => db.ping(),
+    metrics: ctx.metrics,
   });
   lifecycle.onStop('reservation grpc', () => server.stop());
   const port = await server.start();

@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { CoordinatorServiceService, TxState } from '../../gen/boxoffice/coordinator/v1/coordinator';
 import { ChannelPool } from '../../lib/grpc/client';
-import { startMesh, type Mesh } from '../support/mesh';
+import { scrape, valueOf } from '../support/metrics';
+import { freePort, startMesh, type Mesh } from '../support/mesh';
 import {
   Person,
   createConcert,
@@ -23,8 +24,12 @@ for (const mode of ['saga', 'xa'] as const) {
     let seatCursor = 0;
     const nextSeat = () => ++seatCursor;
 
+    let metricsUrl: string;
+
     before(async () => {
-      mesh = await startMesh({ TX_MODE: mode });
+      const metricsPort = await freePort();
+      metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+      mesh = await startMesh({ TX_MODE: mode, METRICS_PORT: String(metricsPort) });
       concertId = await createConcert(mesh, {
         title: `Flows ${mode}`,
         dates: [day],
@@ -308,6 +313,61 @@ for (const mode of ['saga', 'xa'] as const) {
                 ['reservation', 'DONE'],
                 ['reservation', 'PREPARED'],
               ],
+        );
+      });
+    });
+
+    describe('metrics', () => {
+      it('exposes every listed series and counts transactions by exactly the traffic', async () => {
+        const text = await scrape(metricsUrl);
+        for (const series of [
+          'process_cpu_seconds_total',
+          'nodejs_eventloop_lag_seconds',
+          'grpc_server_duration_seconds_count',
+          'http_server_duration_seconds_count',
+          'outbox_unsent_events',
+          'outbox_lag_seconds',
+          'dlq_parked_messages',
+          'waiting_room_waiting',
+          'waiting_room_active',
+        ]) {
+          expect(valueOf(text, series), series).to.be.a('number');
+        }
+        const committed = { flow: 'pay', mode, outcome: 'committed' };
+        const refused = { flow: 'pay', mode, outcome: 'INSUFFICIENT_POINTS' };
+        const before = [
+          valueOf(text, 'tx_total', committed) ?? 0,
+          valueOf(text, 'tx_total', refused) ?? 0,
+        ];
+        const compBefore = valueOf(text, 'tx_compensations_total', { flow: 'pay' }) ?? 0;
+        const payRoute = { route: '/api/v1/payments', code: '201' };
+        const httpBefore = valueOf(text, 'http_server_duration_seconds_count', payRoute) ?? 0;
+
+        const pia = await Person.join(mesh, `pia-${mode}`, 2500);
+        const a = (await pia.reserve(concertId, day, nextSeat())).body;
+        const b = (await pia.reserve(concertId, day, nextSeat())).body;
+        expect((await pia.pay(a.reservationId)).status).to.equal(201);
+        await pia.enterQueue().catch(() => undefined);
+        const again = await eventually(
+          async () => {
+            await pia.enterQueue();
+            return pia.pay(b.reservationId);
+          },
+          (r) => r.status !== 401,
+        );
+        expect(again.status).to.equal(400); // 500 points left for a 2,000 seat
+
+        const after = await scrape(metricsUrl);
+        expect([
+          valueOf(after, 'tx_total', committed),
+          valueOf(after, 'tx_total', refused),
+        ]).to.deep.equal([before[0] + 1, before[1] + 1]);
+        expect(valueOf(after, 'http_server_duration_seconds_count', payRoute)).to.equal(
+          httpBefore + 1,
+        );
+        // A saga compensates the refused step and the one before it; XA rolls back instead.
+        expect(valueOf(after, 'tx_compensations_total', { flow: 'pay' }) ?? 0).to.equal(
+          compBefore + (mode === 'saga' ? 2 : 0),
         );
       });
     });

@@ -1,10 +1,12 @@
 // What cmd/mesh.ts hands a service, for tests that start one service in-process: its own
-// RabbitMQ vhost, a silent logger, a lifecycle, shared channels and a broker connection.
+// RabbitMQ vhost, a silent logger, a lifecycle, shared channels, a broker connection and a
+// metrics registry.
 import { loadConfig, type Config } from '../../lib/config';
 import { Broker } from '../../lib/events/broker';
 import { ChannelPool } from '../../lib/grpc/client';
 import { Lifecycle } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/log';
+import { Metrics } from '../../lib/metrics/registry';
 import type { ServiceContext } from '../../lib/service';
 import { testVhost } from './infra';
 
@@ -30,6 +32,8 @@ export async function testContext(
     lifecycle,
     channels,
     broker,
+    // A registry of the test's own; a test that scrapes serves it itself (serveMetrics).
+    metrics: new Metrics(),
     async stop() {
       await lifecycle.stop();
       channels.close();

@@ -253,6 +253,8 @@ export async function meshEnv(
     DATAPLATFORM_URL: `http://127.0.0.1:${await freePort()}/events`,
     EVENTS_RELAY_POLL_MS: '100',
     EVENTS_RETRY_DELAYS_MS: '200,400,800',
+    // Several processes of one mesh (and several meshes) must not fight over one port.
+    METRICS_PORT: '0',
   });
   for (const svc of GRPC_SERVICES) env[`${svc.toUpperCase()}_GRPC_PORT`] = String(await freePort());
   for (const svc of GRPC_SERVICES) delete env[`${svc.toUpperCase()}_GRPC_TARGET`];
