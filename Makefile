@@ -118,8 +118,51 @@ test-int: $(GEN_STAMP) infra ## Integration tests against MariaDB/Redis/RabbitMQ
 test-e2e: $(BUILD_STAMP) infra ## End-to-end tests that start the real mesh (npm run test:e2e)
 	npm run test:e2e
 
+.PHONY: k8s-validate kind-up kind-down
+
+k8s-validate: $(INSTALL_STAMP) ## Render every deploy/k8s overlay offline; check schemas and project rules (self-test first)
+	node scripts/k8s-validate.mjs --self-test
+	node scripts/k8s-validate.mjs
+
 # Everything CI runs (.ci/run), in order, stopping at the first failure; append new suites.
-test: install infra lint test-unit test-int test-e2e ## Everything CI runs
+test: install infra lint test-unit test-int test-e2e k8s-validate ## Everything CI runs
 
 clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 	rm -rf dist gen $(INSTALL_STAMP)
+
+# ------------------------------------------------------------------------------ kind
+
+# The kind cluster of deploy/kind/cluster.yaml running deploy/k8s/overlays/$(K8S_OVERLAY)
+# (kind, kind-xa or kind-saga). Needs Docker, kind and kubectl; docs/kubernetes.md.
+# The image keeps its tag (boxoffice:dev), so on a cluster that already runs the mesh kind-up
+# restarts the boxoffice Deployments onto the image it just loaded.
+KIND_CLUSTER ?= boxoffice
+K8S_OVERLAY ?= kind
+KIND_IMAGE := boxoffice:dev
+KUBECTL_KIND = kubectl --context kind-$(KIND_CLUSTER) --namespace boxoffice
+
+kind-up: ## Create the kind cluster, build + load the image, apply K8S_OVERLAY (default kind), wait for rollout
+	@for tool in docker kind kubectl; do command -v $$tool >/dev/null || \
+		{ echo "kind-up: $$tool not found (needs Docker, kind and kubectl; see docs/kubernetes.md)" >&2; exit 1; }; done
+	@clusters=$$(kind get clusters 2>/dev/null || true); \
+	if grep -qx '$(KIND_CLUSTER)' <<<"$$clusters"; then \
+		echo '[kind-up] cluster $(KIND_CLUSTER) exists'; \
+	else \
+		echo 'kind create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml'; \
+		kind create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml; \
+	fi
+	docker build -t $(KIND_IMAGE) .
+	kind load docker-image $(KIND_IMAGE) --name $(KIND_CLUSTER)
+	@running=$$($(KUBECTL_KIND) get deployments -o name 2>/dev/null | wc -l || true); \
+	echo 'kubectl apply -k deploy/k8s/overlays/$(K8S_OVERLAY)'; \
+	kubectl --context kind-$(KIND_CLUSTER) apply -k deploy/k8s/overlays/$(K8S_OVERLAY); \
+	if ((running > 0)); then \
+		$(KUBECTL_KIND) rollout restart deployment \
+			-l 'app.kubernetes.io/component in (grpc-service,coordinator,consumer,mock,gateway)'; \
+	fi
+	@for r in $$($(KUBECTL_KIND) get statefulsets,deployments -o name); do \
+		echo "kubectl rollout status $$r"; $(KUBECTL_KIND) rollout status "$$r" --timeout=10m; done
+	@echo '[kind-up] gateway: http://127.0.0.1:8080 (Swagger UI at /docs); Jaeger UI: http://127.0.0.1:16686'
+
+kind-down: ## Delete the kind cluster (its volumes go with it)
+	kind delete cluster --name $(KIND_CLUSTER)

@@ -123,6 +123,8 @@ export interface Config {
     tokenSecret: string;
   };
   dataplatformUrl: string;
+  /** Interface the bundled data-platform mock listens on (0.0.0.0 in containers). */
+  dataplatformMockHost: string;
   seed: 'demo' | '';
   telemetry: {
     /** OTEL_TRACES_EXPORTER: otlp (Jaeger >= 1.35 ingests it), jaeger, or none. */
@@ -324,6 +326,7 @@ export function loadConfig(env: Env = process.env): Config {
       tokenSecret,
     },
     dataplatformUrl: str(env, 'DATAPLATFORM_URL', 'http://127.0.0.1:8090/events'),
+    dataplatformMockHost: str(env, 'DATAPLATFORM_MOCK_HOST', '127.0.0.1'),
     seed: oneOf(env, 'SEED', ['demo', ''] as const, ''),
     telemetry: {
       exporter: oneOf(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'jaeger', 'none'] as const, 'none'),

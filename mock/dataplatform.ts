@@ -243,14 +243,14 @@ export class DataplatformMock {
   }
 }
 
-/** Hosts the mock on 127.0.0.1 at the port and path of DATAPLATFORM_URL. */
+/** Hosts the mock on DATAPLATFORM_MOCK_HOST at the port and path of DATAPLATFORM_URL. */
 export const startDataplatformMock: StartService = async (ctx) => {
   const url = mockUrl(ctx.config.dataplatformUrl);
   const mock = new DataplatformMock({
     path: url.pathname,
     log: ctx.log.child({ service: 'dataplatform-mock' }),
   });
-  const port = await mock.listen('127.0.0.1', Number(url.port || 80));
+  const port = await mock.listen(ctx.config.dataplatformMockHost, Number(url.port || 80));
   ctx.lifecycle.onStop('dataplatform mock', () => mock.close());
   return port;
 };

@@ -11,6 +11,8 @@ const FAST_RECOVERY = {
   XA_RESOLVER_INTERVAL_MS: '300',
   XA_RESOLVER_SAFETY_MS: '500',
   COORDINATOR_ID: 'coordinator-under-test',
+  // A client that waits while a participant restarts (it retries with jittered backoff).
+  GRPC_DEADLINE_MS: '15000',
 };
 const REST = 'queue,concert,reservation,payment,gateway';
 

@@ -1,0 +1,1639 @@
+#!/usr/bin/env node
+// Offline check of deploy/k8s (make k8s-validate, part of make test). No cluster, no network:
+// renders every overlay with `kubectl kustomize`, validates each object against the Kubernetes
+// schemas of the npm package kubernetes-models (plus an unknown-field check built from the
+// same package's type declarations), then checks the project's own rules: probes, limits and
+// a non-root security context everywhere; only the project image and a short list of pinned
+// third-party images; every Service selects a pod template and a port it has; every process
+// gets what lib/config.ts needs to reach its peers, database, broker and Redis in the cluster
+// (checked by running loadConfig on each container's resolved environment); secrets only in
+// the Secret; the mode overlays differ only in TX_MODE; kind's host ports match the NodePorts.
+//
+//   node scripts/k8s-validate.mjs [--overlay NAME]...   check the base and every overlay
+//   node scripts/k8s-validate.mjs --self-test           prove broken manifests fail each rule
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const K8S_DIR = join(ROOT, 'deploy/k8s');
+const OVERLAYS_DIR = join(K8S_DIR, 'overlays');
+const KIND_CONFIG = join(ROOT, 'deploy/kind/cluster.yaml');
+const CONFIG_TS = join(ROOT, 'lib/config.ts');
+
+const NAMESPACE = 'boxoffice';
+/** The one image every boxoffice process runs (kind loads it; never pulled). */
+const PROJECT_IMAGE = 'boxoffice:dev';
+/** The only other images allowed, each pinned to a version. */
+const THIRD_PARTY_IMAGES = new Map([
+  ['mariadb:10.11', 'service databases (XA needs MariaDB >= 10.5)'],
+  ['redis:7.2', 'the waiting room'],
+  ['rabbitmq:3.13', 'the event broker'],
+  ['jaegertracing/all-in-one:1.62.0', 'traces over OTLP'],
+]);
+const RECOMMENDED_LABELS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/managed-by',
+];
+const SELECTOR_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance'];
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass']);
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
+const METRICS_PORT_NAME = 'metrics';
+
+/**
+ * What each process (SERVICES=<name>) needs from the cluster: `grpc` it serves gRPC (native
+ * grpc probes), `http` its HTTP port, `db` it owns a database (migrated by an init container),
+ * `amqp` it publishes or consumes events, `redis` it uses Redis, `dials` the gRPC services it
+ * calls, `dataplatform` it uses DATAPLATFORM_URL, `participant` it holds XA branches.
+ */
+const GRPC = ['queue', 'concert', 'reservation', 'payment', 'point', 'coordinator'];
+const PROCESSES = {
+  queue: { grpc: true, redis: true, amqp: true },
+  concert: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
+  reservation: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
+  payment: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
+  point: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
+  coordinator: { grpc: true, db: true, dials: ['concert', 'reservation', 'payment', 'point'] },
+  dataplatform: { db: true, amqp: true, dataplatform: true },
+  'dataplatform-mock': { http: 'http', dataplatform: true },
+  gateway: { http: 'http', dials: GRPC },
+};
+/** Read by the processes but not (yet) by lib/config.ts: a warning, not a violation. */
+const PENDING_ENV = new Map([
+  ['DATAPLATFORM_MOCK_HOST', 'bind address of the data platform mock (it binds 127.0.0.1)'],
+]);
+/** Env vars named like this hold secrets: they must come from a Secret. */
+const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN_SECRET|PRIVATE_KEY/;
+/** Characters a password may hold and still be spliced into a URL unescaped. */
+const URL_SAFE = /^[A-Za-z0-9._~-]+$/;
+
+const require = createRequire(import.meta.url);
+
+// ------------------------------------------------------------------------ dependencies
+
+class SetupError extends Error {}
+
+async function loadDeps() {
+  let YAML;
+  try {
+    YAML = await import('yaml');
+  } catch (err) {
+    throw new SetupError(
+      `cannot load the YAML parser "yaml" (${err.message}); add it as a devDependency ` +
+        '(npm install --save-dev yaml) and run npm ci',
+    );
+  }
+  let ts;
+  try {
+    ts = require('typescript');
+  } catch (err) {
+    throw new SetupError(`cannot load typescript (${err.message}); run npm ci`);
+  }
+  let kmDir;
+  try {
+    kmDir = dirname(findInNodeModules(ROOT, 'kubernetes-models/package.json'));
+  } catch (err) {
+    throw new SetupError(`cannot find kubernetes-models (${err.message}); run npm ci`);
+  }
+  let config;
+  try {
+    const { tsImport } = await import('tsx/esm/api');
+    config = await tsImport(pathToFileURL(CONFIG_TS).href, import.meta.url);
+  } catch (err) {
+    throw new SetupError(`cannot load lib/config.ts through tsx: ${err.message}`);
+  }
+  return { YAML: YAML.default ?? YAML, ts, kmDir, config };
+}
+
+function findInNodeModules(from, rel) {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', rel);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`no node_modules/${rel} above ${from}`);
+  }
+}
+
+// --------------------------------------------------------------------------- rendering
+
+function kubectlAvailable() {
+  const run = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  if (run.error?.code === 'ENOENT') {
+    throw new SetupError(
+      'kubectl is not installed: it renders the kustomizations offline (kubectl kustomize). ' +
+        'Install the kubectl client (no cluster needed); see docs/kubernetes.md',
+    );
+  }
+  if (run.status !== 0) throw new SetupError(`kubectl version --client failed: ${run.stderr}`);
+}
+
+/** `kubectl kustomize <dir>`: the rendered YAML stream. */
+function render(dir) {
+  const run = spawnSync('kubectl', ['kustomize', dir], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.status !== 0) {
+    throw new Error(`kubectl kustomize ${relative(ROOT, dir)} failed:\n${run.stderr}`);
+  }
+  return run.stdout;
+}
+
+function parseStream(YAML, text, what) {
+  const objects = [];
+  for (const doc of YAML.parseAllDocuments(text)) {
+    if (doc.errors.length) throw new Error(`${what}: ${doc.errors[0].message}`);
+    const obj = doc.toJS();
+    if (obj !== null && obj !== undefined) objects.push(obj);
+  }
+  return objects;
+}
+
+/** Every directory under deploy/k8s/overlays with a kustomization, plus the base. */
+function targets(only) {
+  const found = [{ name: 'base', dir: join(K8S_DIR, 'base') }];
+  for (const e of readdirSync(OVERLAYS_DIR, { withFileTypes: true })) {
+    if (e.isDirectory() && existsSync(join(OVERLAYS_DIR, e.name, 'kustomization.yaml'))) {
+      found.push({ name: e.name, dir: join(OVERLAYS_DIR, e.name) });
+    }
+  }
+  found.sort((a, b) =>
+    a.name === 'base' ? -1 : b.name === 'base' ? 1 : a.name.localeCompare(b.name),
+  );
+  if (!only.length) return found;
+  const missing = only.filter((n) => !found.some((t) => t.name === n));
+  if (missing.length) throw new SetupError(`no such overlay: ${missing.join(', ')}`);
+  return found.filter((t) => only.includes(t.name));
+}
+
+// -------------------------------------------------------------- schema and unknown fields
+
+/** Validates one object with the kubernetes-models class of its apiVersion/kind. */
+async function schemaCheck(obj) {
+  const { apiVersion, kind } = obj;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    return ['apiVersion and kind must be strings'];
+  }
+  let mod;
+  try {
+    mod = await import(`kubernetes-models/${apiVersion}/${kind}`);
+  } catch {
+    return [`${apiVersion} ${kind} is not a built-in Kubernetes kind known to kubernetes-models`];
+  }
+  const Model = mod[kind];
+  try {
+    new Model(obj).validate();
+    return [];
+  } catch (err) {
+    return [String(err.message ?? err).trim()];
+  }
+}
+
+/**
+ * The fields each Kubernetes type allows, read from kubernetes-models' .d.ts files with the
+ * TypeScript parser (its runtime validators ignore unknown fields; the API server in strict
+ * mode does not, so a typo like `readinessprobe` would pass offline and fail at apply).
+ */
+class FieldShapes {
+  constructor(ts, kmDir) {
+    this.ts = ts;
+    this.kmDir = kmDir;
+    this.files = new Map();
+    this.shapes = new Map();
+  }
+
+  file(path) {
+    let f = this.files.get(path);
+    if (f) return f;
+    const { ts } = this;
+    const sf = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+    f = { path, imports: new Map(), decls: new Map(), aliases: new Map() };
+    for (const st of sf.statements) {
+      if (ts.isImportDeclaration(st) && st.importClause?.namedBindings) {
+        const spec = st.moduleSpecifier.text;
+        const nb = st.importClause.namedBindings;
+        if (ts.isNamedImports(nb)) {
+          for (const el of nb.elements) {
+            f.imports.set(el.name.text, { spec, name: (el.propertyName ?? el.name).text });
+          }
+        }
+      } else if (ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st)) {
+        f.decls.set(st.name.text, st);
+      } else if (
+        ts.isExportDeclaration(st) &&
+        st.exportClause &&
+        ts.isNamedExports(st.exportClause)
+      ) {
+        for (const el of st.exportClause.elements) {
+          f.aliases.set(el.name.text, (el.propertyName ?? el.name).text);
+        }
+      }
+    }
+    this.files.set(path, f);
+    return f;
+  }
+
+  resolveSpec(fromFile, spec) {
+    if (spec.startsWith('.')) return resolve(dirname(fromFile), `${spec}.d.ts`);
+    try {
+      return findInNodeModules(dirname(fromFile), `${spec}.d.ts`);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The declaration a type name refers to in a file: [file, declaration] or undefined. */
+  lookup(f, name) {
+    const local = f.aliases.get(name) ?? name;
+    if (f.decls.has(local)) return [f, f.decls.get(local)];
+    const imp = f.imports.get(name);
+    if (!imp) return undefined;
+    const target = this.resolveSpec(f.path, imp.spec);
+    if (!target || !existsSync(target)) return undefined;
+    const tf = this.file(target);
+    const tlocal = tf.aliases.get(imp.name) ?? imp.name;
+    return tf.decls.has(tlocal) ? [tf, tf.decls.get(tlocal)] : undefined;
+  }
+
+  /** The shape of a top-level object, or undefined when the kind has no declaration. */
+  top(apiVersion, kind) {
+    const path = join(this.kmDir, apiVersion, `${kind}.d.ts`);
+    if (!existsSync(path)) return undefined;
+    const f = this.file(path);
+    const decl = f.decls.get(`I${kind}`);
+    return decl ? this.ofDecl(f, decl) : undefined;
+  }
+
+  ofDecl(f, decl) {
+    const key = decl;
+    if (this.shapes.has(key)) return this.shapes.get(key);
+    const { ts } = this;
+    let shape = { kind: 'leaf' };
+    if (ts.isInterfaceDeclaration(decl)) {
+      shape = { kind: 'object', props: new Map() };
+      this.shapes.set(key, shape); // before members: types may be recursive
+      this.addMembers(f, decl.members, shape.props);
+      if (decl.heritageClauses?.length) {
+        for (const name of ['apiVersion', 'kind']) {
+          if (!shape.props.has(name)) shape.props.set(name, () => ({ kind: 'leaf' }));
+        }
+      }
+      return shape;
+    }
+    this.shapes.set(key, shape);
+    const resolved = this.ofType(f, decl.type);
+    this.shapes.set(key, resolved);
+    return resolved;
+  }
+
+  addMembers(f, members, props) {
+    const { ts } = this;
+    for (const m of members) {
+      if (!ts.isPropertySignature(m) || !m.type) continue;
+      const name = ts.isStringLiteral(m.name) || ts.isIdentifier(m.name) ? m.name.text : undefined;
+      if (name === undefined) continue;
+      let memo;
+      props.set(name, () => (memo ??= this.ofType(f, m.type)));
+    }
+  }
+
+  ofType(f, node) {
+    const { ts } = this;
+    if (ts.isParenthesizedTypeNode(node)) return this.ofType(f, node.type);
+    if (ts.isArrayTypeNode(node))
+      return { kind: 'array', item: () => this.ofType(f, node.elementType) };
+    if (ts.isTypeReferenceNode(node)) {
+      const name = node.typeName.getText();
+      if (name === 'Array' && node.typeArguments?.length === 1) {
+        const arg = node.typeArguments[0];
+        return { kind: 'array', item: () => this.ofType(f, arg) };
+      }
+      const found = this.lookup(f, name);
+      return found ? this.ofDecl(found[0], found[1]) : { kind: 'leaf' };
+    }
+    if (ts.isTypeLiteralNode(node)) {
+      const index = node.members.find((m) => ts.isIndexSignatureDeclaration(m));
+      if (index) return { kind: 'map', value: () => this.ofType(f, index.type) };
+      const shape = { kind: 'object', props: new Map() };
+      this.addMembers(f, node.members, shape.props);
+      return shape;
+    }
+    if (ts.isUnionTypeNode(node)) {
+      for (const t of node.types) {
+        const s = this.ofType(f, t);
+        if (s.kind !== 'leaf') return s;
+      }
+    }
+    return { kind: 'leaf' };
+  }
+
+  /** Paths of fields the type does not declare. */
+  unknownFields(obj) {
+    const shape = this.top(obj.apiVersion, obj.kind);
+    const out = [];
+    if (shape) this.walk(obj, shape, '', out);
+    return out;
+  }
+
+  walk(data, shape, path, out) {
+    if (data === null || data === undefined) return;
+    if (shape.kind === 'object' && typeof data === 'object' && !Array.isArray(data)) {
+      for (const [k, v] of Object.entries(data)) {
+        const sub = shape.props.get(k);
+        const p = path ? `${path}.${k}` : k;
+        if (!sub) out.push(p);
+        else this.walk(v, sub(), p, out);
+      }
+    } else if (shape.kind === 'array' && Array.isArray(data)) {
+      data.forEach((v, i) => this.walk(v, shape.item(), `${path}[${i}]`, out));
+    } else if (shape.kind === 'map' && typeof data === 'object' && !Array.isArray(data)) {
+      for (const [k, v] of Object.entries(data)) this.walk(v, shape.value(), `${path}.${k}`, out);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ helpers
+
+const idOf = (o) => `${o.kind}/${o.metadata?.name ?? '?'}`;
+const labelsOf = (o) => o.metadata?.labels ?? {};
+
+function podSpecOf(o) {
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.spec;
+  return WORKLOAD_KINDS.has(o.kind) ? o.spec?.template?.spec : undefined;
+}
+
+function podLabelsOf(o) {
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.metadata?.labels ?? {};
+  return o.spec?.template?.metadata?.labels ?? {};
+}
+
+const containersOf = (spec) => spec?.containers ?? [];
+const initContainersOf = (spec) => spec?.initContainers ?? [];
+
+function envValue(container, name) {
+  return (container.env ?? []).find((e) => e.name === name);
+}
+
+/** The process a container runs: its literal SERVICES value, when it runs the project image. */
+function processOf(container) {
+  if (!isProjectImage(container.image)) return undefined;
+  return envValue(container, 'SERVICES')?.value;
+}
+
+function isProjectImage(image) {
+  return typeof image === 'string' && image.split(/[:@]/)[0].split('/').pop() === 'boxoffice';
+}
+
+function decodeSecret(secret) {
+  const out = {};
+  for (const [k, v] of Object.entries(secret.data ?? {})) {
+    out[k] = Buffer.from(String(v), 'base64').toString('utf8');
+  }
+  return { ...out, ...(secret.stringData ?? {}) };
+}
+
+/** The cluster objects of one rendering, indexed. */
+class Cluster {
+  constructor(objects) {
+    this.objects = objects;
+    this.byKind = new Map();
+    for (const o of objects) {
+      if (!this.byKind.has(o.kind)) this.byKind.set(o.kind, new Map());
+      this.byKind.get(o.kind).set(o.metadata?.name, o);
+    }
+  }
+
+  get(kind, name) {
+    return this.byKind.get(kind)?.get(name);
+  }
+
+  all(kind) {
+    return [...(this.byKind.get(kind)?.values() ?? [])];
+  }
+
+  workloads() {
+    return this.objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+  }
+
+  /** The Service a host name means (`svc`, `svc.ns`, `svc.ns.svc[.cluster.local]`). */
+  serviceForHost(host) {
+    const parts = String(host).split('.');
+    if (parts.length > 1 && parts[1] !== NAMESPACE) return undefined;
+    if (parts.length > 2 && parts[2] !== 'svc') return undefined;
+    return this.get('Service', parts[0]);
+  }
+
+  /** Workloads whose pod template carries every label of the selector. */
+  selected(selector) {
+    const entries = Object.entries(selector ?? {});
+    if (!entries.length) return [];
+    return this.workloads().filter((w) => {
+      const labels = podLabelsOf(w);
+      return entries.every(([k, v]) => labels[k] === v);
+    });
+  }
+
+  /**
+   * A container's environment as the kubelet builds it: envFrom sources, then env in order,
+   * with $(VAR) expanded from what is defined before it. Problems name what cannot resolve.
+   */
+  resolveEnv(container) {
+    const vars = new Map();
+    const problems = [];
+    for (const src of container.envFrom ?? []) {
+      const prefix = src.prefix ?? '';
+      if (src.configMapRef) {
+        const cm = this.get('ConfigMap', src.configMapRef.name);
+        if (!cm) {
+          if (!src.configMapRef.optional)
+            problems.push(`envFrom ConfigMap ${src.configMapRef.name} does not exist`);
+          continue;
+        }
+        for (const [k, v] of Object.entries(cm.data ?? {})) vars.set(prefix + k, String(v));
+      } else if (src.secretRef) {
+        const s = this.get('Secret', src.secretRef.name);
+        if (!s) {
+          if (!src.secretRef.optional)
+            problems.push(`envFrom Secret ${src.secretRef.name} does not exist`);
+          continue;
+        }
+        for (const [k, v] of Object.entries(decodeSecret(s))) vars.set(prefix + k, v);
+      }
+    }
+    for (const e of container.env ?? []) {
+      if (e.valueFrom) {
+        const ref = e.valueFrom.secretKeyRef ?? e.valueFrom.configMapKeyRef;
+        if (ref) {
+          const isSecret = Boolean(e.valueFrom.secretKeyRef);
+          const obj = this.get(isSecret ? 'Secret' : 'ConfigMap', ref.name);
+          const data = obj ? (isSecret ? decodeSecret(obj) : (obj.data ?? {})) : undefined;
+          if (!data || !(ref.key in data)) {
+            if (!ref.optional) {
+              problems.push(
+                `${e.name}: ${isSecret ? 'Secret' : 'ConfigMap'} ${ref.name} ` +
+                  (data ? `has no key ${ref.key}` : 'does not exist'),
+              );
+            }
+            continue;
+          }
+          vars.set(e.name, String(data[ref.key]));
+        } else {
+          vars.set(e.name, `<${Object.keys(e.valueFrom)[0]}>`);
+        }
+        continue;
+      }
+      const raw = String(e.value ?? '');
+      const expanded = raw.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => {
+        if (m === '$$') return '$';
+        if (vars.has(name)) return vars.get(name);
+        problems.push(`${e.name}: $(${name}) is not defined before it`);
+        return m;
+      });
+      vars.set(e.name, expanded);
+    }
+    return { vars, problems };
+  }
+}
+
+/** Container port number for a name or number on a pod spec (undefined if none). */
+function containerPort(spec, portRef) {
+  for (const c of [...containersOf(spec)]) {
+    for (const p of c.ports ?? []) {
+      if (typeof portRef === 'number' ? p.containerPort === portRef : p.name === portRef) {
+        return p.containerPort;
+      }
+    }
+  }
+  return undefined;
+}
+
+function parseUrl(raw) {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+// -------------------------------------------------------------------------------- rules
+
+/**
+ * Checks one rendering. Returns { violations: [{ rule, where, message }], warnings: [...] }.
+ * `ctx` carries what does not come from the rendering: the config module and field shapes.
+ */
+async function checkRendering(objects, ctx) {
+  const violations = [];
+  const warnings = [];
+  const bad = (rule, where, message) => violations.push({ rule, where, message });
+  const warn = (where, message) => warnings.push({ where, message });
+  const cluster = new Cluster(objects);
+
+  // --- schema, unknown fields, names, namespace, labels
+  const seen = new Set();
+  for (const o of objects) {
+    const id = idOf(o);
+    for (const msg of await schemaCheck(o)) bad('schema', id, msg);
+    for (const p of ctx.shapes.unknownFields(o)) bad('unknown-field', id, `unknown field ${p}`);
+    const key = `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+    if (seen.has(key)) bad('unique', id, 'defined twice');
+    seen.add(key);
+    if (CLUSTER_SCOPED.has(o.kind)) {
+      if (o.kind === 'Namespace' && o.metadata?.name !== NAMESPACE) {
+        bad('namespace', id, `only the ${NAMESPACE} namespace belongs here`);
+      }
+    } else if (o.metadata?.namespace !== NAMESPACE) {
+      bad(
+        'namespace',
+        id,
+        `must be in namespace ${NAMESPACE}, is in ${o.metadata?.namespace ?? '(none)'}`,
+      );
+    }
+    const missing = RECOMMENDED_LABELS.filter((l) => !labelsOf(o)[l]);
+    if (missing.length) bad('labels', id, `missing recommended labels: ${missing.join(', ')}`);
+    if (
+      labelsOf(o)['app.kubernetes.io/part-of'] &&
+      labelsOf(o)['app.kubernetes.io/part-of'] !== 'boxoffice'
+    ) {
+      bad('labels', id, 'app.kubernetes.io/part-of must be boxoffice');
+    }
+  }
+  if (!cluster.get('Namespace', NAMESPACE)) bad('namespace', `Namespace/${NAMESPACE}`, 'missing');
+
+  // --- workloads: probes, resources, security, images, labels of pod templates
+  for (const w of cluster.workloads()) {
+    const id = idOf(w);
+    const spec = podSpecOf(w);
+    const podLabels = podLabelsOf(w);
+    const missing = RECOMMENDED_LABELS.filter((l) => !podLabels[l]);
+    if (missing.length)
+      bad('labels', id, `pod template lacks recommended labels: ${missing.join(', ')}`);
+    const sel = w.spec?.selector?.matchLabels ?? {};
+    for (const l of SELECTOR_LABELS) {
+      if (!sel[l]) bad('labels', id, `selector must match on ${l}`);
+    }
+    if (spec?.automountServiceAccountToken !== false) {
+      bad(
+        'security',
+        id,
+        'automountServiceAccountToken must be false (nothing here calls the API server)',
+      );
+    }
+    if (spec?.enableServiceLinks !== false) {
+      bad(
+        'env',
+        id,
+        'enableServiceLinks must be false (service links inject e.g. GATEWAY_PORT=tcp://…, which lib/config.ts rejects)',
+      );
+    }
+    if (spec?.hostNetwork || spec?.hostPID || spec?.hostIPC)
+      bad('security', id, 'host namespaces are not allowed');
+    const podSc = spec?.securityContext ?? {};
+    const all = [
+      ...initContainersOf(spec).map((c) => ({ c, init: true })),
+      ...containersOf(spec).map((c) => ({ c, init: false })),
+    ];
+    for (const { c, init } of all) {
+      const cid = `${id} ${init ? 'initContainer' : 'container'} ${c.name}`;
+      if (!init) {
+        if (!c.readinessProbe) bad('probes', cid, 'no readinessProbe');
+        if (!c.livenessProbe) bad('probes', cid, 'no livenessProbe');
+      }
+      for (const kind of ['requests', 'limits']) {
+        for (const r of ['cpu', 'memory']) {
+          if (c.resources?.[kind]?.[r] === undefined)
+            bad('resources', cid, `no resources.${kind}.${r}`);
+        }
+      }
+      const sc = c.securityContext ?? {};
+      const runAsNonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
+      const runAsUser = sc.runAsUser ?? podSc.runAsUser;
+      if (runAsNonRoot !== true)
+        bad('security', cid, 'runAsNonRoot must be true (pod or container)');
+      if (runAsUser === undefined || runAsUser === 0) {
+        bad(
+          'security',
+          cid,
+          'runAsUser must be set to a non-zero uid (images name users, which the kubelet cannot verify)',
+        );
+      }
+      if (sc.allowPrivilegeEscalation !== false)
+        bad('security', cid, 'allowPrivilegeEscalation must be false');
+      if (sc.privileged) bad('security', cid, 'privileged is not allowed');
+      if (!(sc.capabilities?.drop ?? []).includes('ALL'))
+        bad('security', cid, 'capabilities.drop must include ALL');
+      if ((sc.capabilities?.add ?? []).length) bad('security', cid, 'no capabilities may be added');
+      const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
+      if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') {
+        bad('security', cid, 'seccompProfile must be RuntimeDefault (pod or container)');
+      }
+      // Images: the project image, or a pinned third-party one.
+      if (isProjectImage(c.image)) {
+        if (c.image !== PROJECT_IMAGE)
+          bad('image', cid, `project image must be ${PROJECT_IMAGE}, is ${c.image}`);
+        if (c.imagePullPolicy !== 'IfNotPresent') {
+          bad(
+            'image',
+            cid,
+            'the project image is loaded into the cluster, never pulled: imagePullPolicy IfNotPresent',
+          );
+        }
+        if (sc.readOnlyRootFilesystem !== true)
+          bad('security', cid, 'project containers run with readOnlyRootFilesystem');
+      } else if (!THIRD_PARTY_IMAGES.has(c.image)) {
+        bad(
+          'image',
+          cid,
+          `image ${c.image} is neither ${PROJECT_IMAGE} nor one of the pinned ${[...THIRD_PARTY_IMAGES.keys()].join(', ')}`,
+        );
+      }
+    }
+  }
+
+  // --- Services select pod templates, with the ports they forward to
+  for (const svc of cluster.all('Service')) {
+    const id = idOf(svc);
+    const sel = svc.spec?.selector;
+    if (!sel || !Object.keys(sel).length) {
+      bad('service', id, 'has no selector');
+      continue;
+    }
+    const targets = cluster.selected(sel);
+    if (!targets.length) {
+      bad('service', id, `selector ${JSON.stringify(sel)} matches no pod template`);
+      continue;
+    }
+    for (const p of svc.spec?.ports ?? []) {
+      const ref = p.targetPort ?? p.port;
+      for (const t of targets) {
+        if (containerPort(podSpecOf(t), ref) === undefined) {
+          bad('service', id, `port ${p.name ?? p.port}: ${idOf(t)} has no container port ${ref}`);
+        }
+      }
+    }
+  }
+  for (const sts of cluster.all('StatefulSet')) {
+    const svc = cluster.get('Service', sts.spec?.serviceName);
+    if (!svc)
+      bad('service', idOf(sts), `serviceName ${sts.spec?.serviceName} is not a Service here`);
+    else if (svc.spec?.clusterIP !== 'None')
+      bad('service', idOf(sts), `Service ${svc.metadata.name} must be headless`);
+  }
+
+  // --- ConfigMaps and Secrets: secrets only in Secrets
+  const devSecrets = ctx.devSecrets;
+  for (const cm of cluster.all('ConfigMap')) {
+    for (const [k, v] of Object.entries(cm.data ?? {})) {
+      if (SECRET_NAME.test(k))
+        bad('secrets', idOf(cm), `${k} is a secret: it belongs in the Secret`);
+      const u = parseUrl(v);
+      if (u?.password && !u.password.startsWith('$('))
+        bad('secrets', idOf(cm), `${k} carries a password in its URL`);
+    }
+  }
+  for (const s of cluster.all('Secret')) {
+    const placeholders = [];
+    for (const [k, v] of Object.entries(decodeSecret(s))) {
+      if (devSecrets.has(v))
+        bad(
+          'secrets',
+          idOf(s),
+          `${k} holds a development default of lib/config.ts (refused when NODE_ENV=production)`,
+        );
+      if (!URL_SAFE.test(v))
+        bad(
+          'secrets',
+          idOf(s),
+          `${k} must be URL-safe (letters, digits, - _ . ~): passwords are spliced into URLs`,
+        );
+      if (/change-me/i.test(v)) placeholders.push(k);
+    }
+    if (placeholders.length) {
+      warn(
+        idOf(s).replace(/-[a-z0-9]{10}$/, ''),
+        `${placeholders.length} placeholder values ("change-me"): fine for a kind cluster, replace them anywhere else`,
+      );
+    }
+  }
+
+  // --- every container's environment
+  const knownEnv = ctx.knownEnv;
+  for (const w of cluster.workloads()) {
+    const spec = podSpecOf(w);
+    for (const c of [...initContainersOf(spec), ...containersOf(spec)]) {
+      const cid = `${idOf(w)} ${c.name}`;
+      const { problems } = cluster.resolveEnv(c);
+      for (const p of problems) bad('env', cid, p);
+      for (const e of c.env ?? []) {
+        if (
+          SECRET_NAME.test(e.name) &&
+          !e.valueFrom?.secretKeyRef &&
+          !/^\$\([A-Za-z0-9_]+\)$/.test(e.value ?? '')
+        ) {
+          bad('secrets', cid, `${e.name} must come from the Secret (secretKeyRef), not a literal`);
+        }
+        const u = parseUrl(e.value ?? '');
+        if (u?.password && !decodeURIComponent(u.password).startsWith('$(')) {
+          bad(
+            'secrets',
+            cid,
+            `${e.name} carries a literal password; compose it from a Secret-backed $(VAR)`,
+          );
+        }
+      }
+      if (!isProjectImage(c.image)) continue;
+      const defined = (c.env ?? []).map((e) => e.name);
+      for (const name of defined) {
+        if (name.startsWith('K8S_')) {
+          const used = (c.env ?? []).some((e) => (e.value ?? '').includes(`$(${name})`));
+          if (!used) bad('env', cid, `${name} is a K8S_ helper no value uses`);
+        } else if (PENDING_ENV.has(name) && !knownEnv.has(name)) {
+          warn(cid, `${name} is not read by lib/config.ts yet (${PENDING_ENV.get(name)})`);
+        } else if (!knownEnv.has(name) && !name.startsWith('OTEL_')) {
+          bad('env', cid, `${name} is not read by lib/config.ts (typo?)`);
+        }
+      }
+      for (const cm of (c.envFrom ?? [])
+        .map((s) => s.configMapRef && cluster.get('ConfigMap', s.configMapRef.name))
+        .filter(Boolean)) {
+        for (const name of Object.keys(cm.data ?? {})) {
+          if (!knownEnv.has(name) && !name.startsWith('OTEL_') && !PENDING_ENV.has(name)) {
+            bad('env', idOf(cm), `${name} is not read by lib/config.ts (typo?)`);
+          }
+        }
+      }
+    }
+  }
+
+  // --- the processes: one Deployment each, and what lib/config.ts makes of its environment
+  checkProcesses(cluster, ctx, bad);
+
+  return { violations: dedupe(violations), warnings: dedupe(warnings) };
+}
+
+function dedupe(list) {
+  const seen = new Set();
+  return list.filter((v) => {
+    const k = JSON.stringify(v);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function checkProcesses(cluster, ctx, bad) {
+  const { config } = ctx;
+  const byProcess = new Map();
+  for (const w of cluster.workloads()) {
+    for (const c of containersOf(podSpecOf(w))) {
+      const proc = processOf(c);
+      if (proc === undefined) {
+        if (isProjectImage(c.image))
+          bad(
+            'processes',
+            `${idOf(w)} ${c.name}`,
+            'runs the project image without a literal SERVICES=<process>',
+          );
+        continue;
+      }
+      if (!byProcess.has(proc)) byProcess.set(proc, []);
+      byProcess.get(proc).push({ w, c });
+    }
+  }
+  for (const name of config.SERVICE_NAMES) {
+    if (!PROCESSES[name])
+      bad(
+        'processes',
+        name,
+        `lib/config.ts knows process ${name}; scripts/k8s-validate.mjs does not (add it to PROCESSES)`,
+      );
+    const runs = byProcess.get(name) ?? [];
+    if (runs.length !== 1)
+      bad(
+        'processes',
+        name,
+        `needs exactly one Deployment running SERVICES=${name}, found ${runs.length}`,
+      );
+  }
+  for (const [proc] of byProcess) {
+    if (!PROCESSES[proc])
+      bad('processes', proc, `SERVICES=${proc} is not a single process of lib/config.ts`);
+  }
+
+  const txModes = new Set();
+  for (const [proc, runs] of byProcess) {
+    const need = PROCESSES[proc];
+    if (!need || runs.length !== 1) continue;
+    const { w, c } = runs[0];
+    const id = `${idOf(w)} ${c.name}`;
+    const spec = podSpecOf(w);
+    if (w.kind !== 'Deployment') bad('processes', id, 'boxoffice processes run as Deployments');
+
+    // Static: the names this process needs, present.
+    const { vars } = cluster.resolveEnv(c);
+    const required = [
+      'NODE_ENV',
+      'SERVICES',
+      'AUTH_JWT_SECRET',
+      'MESH_SECRET',
+      'QUEUE_TOKEN_SECRET',
+    ];
+    required.push(
+      'METRICS_HOST',
+      'METRICS_PORT',
+      'OTEL_TRACES_EXPORTER',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_SERVICE_NAME',
+    );
+    if (need.grpc) required.push('GRPC_HOST', `${proc.toUpperCase()}_GRPC_PORT`);
+    for (const d of need.dials ?? []) required.push(`${d.toUpperCase()}_GRPC_TARGET`);
+    if (need.db) required.push(`${proc.toUpperCase()}_DB_URL`, 'DB_MIGRATE_ON_START');
+    if (need.amqp) required.push('AMQP_URL');
+    if (need.redis) required.push('REDIS_URL');
+    if (need.dataplatform) required.push('DATAPLATFORM_URL');
+    if (proc === 'gateway') required.push('GATEWAY_HOST', 'GATEWAY_PORT');
+    if (proc === 'dataplatform-mock') required.push('DATAPLATFORM_MOCK_HOST');
+    if (need.participant || proc === 'coordinator') required.push('TX_MODE');
+    for (const n of required) if (!vars.has(n)) bad('env-required', id, `${n} is not set`);
+
+    // Semantic: what lib/config.ts makes of it.
+    let cfg;
+    try {
+      cfg = config.loadConfig(Object.fromEntries(vars));
+    } catch (err) {
+      bad('env-required', id, `lib/config.ts refuses this environment: ${err.message}`);
+      continue;
+    }
+    const expect = (ok, message) => ok || bad('env-required', id, message);
+    txModes.add(cfg.txMode);
+    expect(cfg.nodeEnv === 'production', `NODE_ENV must be production, is ${cfg.nodeEnv}`);
+    expect(
+      cfg.services.length === 1 && cfg.services[0] === proc,
+      `SERVICES must be exactly ${proc}`,
+    );
+    expect(
+      String(vars.get('OTEL_SERVICE_NAME') ?? '').includes(proc),
+      'OTEL_SERVICE_NAME must name the process',
+    );
+    if (cfg.telemetry)
+      expect(
+        cfg.telemetry.exporter === 'otlp',
+        `OTEL_TRACES_EXPORTER must be otlp, is ${cfg.telemetry.exporter}`,
+      );
+    const otlp = parseUrl(vars.get('OTEL_EXPORTER_OTLP_ENDPOINT') ?? '');
+    const otlpSvc = otlp && cluster.serviceForHost(otlp.hostname);
+    expect(
+      otlpSvc && (otlpSvc.spec?.ports ?? []).some((p) => p.port === Number(otlp.port || 80)),
+      `OTEL_EXPORTER_OTLP_ENDPOINT ${vars.get('OTEL_EXPORTER_OTLP_ENDPOINT')} is not a Service port here`,
+    );
+
+    // Metrics: served on the pod IP, on the declared port, announced to Prometheus.
+    const metricsPort = containerPort(spec, METRICS_PORT_NAME);
+    const metricsHost = cfg.metricsHost ?? vars.get('METRICS_HOST');
+    const metricsNumber = cfg.metricsPort ?? Number(vars.get('METRICS_PORT'));
+    expect(
+      metricsHost === '0.0.0.0',
+      `METRICS_HOST must be 0.0.0.0 (is ${metricsHost}): Prometheus scrapes the pod IP`,
+    );
+    expect(
+      metricsPort === metricsNumber,
+      `METRICS_PORT ${metricsNumber} must be the container port named ${METRICS_PORT_NAME} (${metricsPort})`,
+    );
+    const ann = w.spec?.template?.metadata?.annotations ?? {};
+    expect(
+      ann['prometheus.io/scrape'] === 'true' && Number(ann['prometheus.io/port']) === metricsNumber,
+      'pod template needs prometheus.io/scrape "true" and prometheus.io/port = METRICS_PORT',
+    );
+
+    if (need.grpc) {
+      const port = cfg.grpcPorts[proc];
+      expect(
+        cfg.grpcHost === '0.0.0.0',
+        `GRPC_HOST must be 0.0.0.0 (the pod IP), is ${cfg.grpcHost}`,
+      );
+      expect(
+        containerPort(spec, 'grpc') === port,
+        `container port "grpc" must be ${proc.toUpperCase()}_GRPC_PORT ${port}`,
+      );
+      for (const probe of ['readinessProbe', 'livenessProbe']) {
+        const p = c[probe];
+        if (!p?.grpc) bad('probes', id, `${probe} must be a native grpc probe (grpc.health.v1)`);
+        else if (p.grpc.port !== port)
+          bad('probes', id, `${probe} checks port ${p.grpc.port}, the service listens on ${port}`);
+      }
+      const svc = cluster.get('Service', proc);
+      expect(
+        svc && (svc.spec?.ports ?? []).some((p) => p.port === port),
+        `Service ${proc} must expose port ${port}`,
+      );
+    }
+    for (const d of need.dials ?? []) {
+      const target = cfg.grpcTargets[d];
+      const [host, portText] = target.split(/:(?=\d+$)/);
+      const svc = cluster.serviceForHost(host);
+      const peer = byProcess.get(d)?.[0];
+      const peerPort = peer && containerPort(podSpecOf(peer.w), 'grpc');
+      const svcPort = svc && (svc.spec?.ports ?? []).find((p) => p.port === Number(portText));
+      expect(
+        svc &&
+          svcPort &&
+          peer &&
+          cluster.selected(svc.spec.selector).includes(peer.w) &&
+          containerPort(podSpecOf(peer.w), svcPort.targetPort ?? svcPort.port) === peerPort,
+        `${d.toUpperCase()}_GRPC_TARGET ${target} must be the ${d} Service, forwarding to its gRPC port`,
+      );
+    }
+    if (need.db) {
+      checkDatabase(cluster, cfg.db[proc], `${proc.toUpperCase()}_DB_URL`, (m) =>
+        bad('env-required', id, m),
+      );
+      expect(
+        cfg.db.migrateOnStart === false,
+        'DB_MIGRATE_ON_START must be false: the migrate init container migrates',
+      );
+      const init = initContainersOf(spec).find((ic) =>
+        (ic.command ?? [])
+          .concat(ic.args ?? [])
+          .join(' ')
+          .includes(`dist/cmd/migrate.js ${proc}`),
+      );
+      if (!init) {
+        bad('migrations', id, `no init container runs node dist/cmd/migrate.js ${proc}`);
+      } else {
+        const ie = cluster.resolveEnv(init).vars;
+        let icfg;
+        try {
+          icfg = config.loadConfig(Object.fromEntries(ie));
+        } catch (err) {
+          bad(
+            'migrations',
+            `${idOf(w)} ${init.name}`,
+            `lib/config.ts refuses this environment: ${err.message}`,
+          );
+        }
+        if (icfg) {
+          const a = cfg.db[proc];
+          const b = icfg.db[proc];
+          const same = ['host', 'port', 'user', 'password', 'database'].every((k) => a[k] === b[k]);
+          if (!same)
+            bad(
+              'migrations',
+              `${idOf(w)} ${init.name}`,
+              `migrates another database than ${proc} uses`,
+            );
+        }
+      }
+    }
+    if (need.amqp) {
+      const u = parseUrl(cfg.amqpUrl);
+      const svc = u && cluster.serviceForHost(u.hostname);
+      const broker =
+        svc &&
+        cluster
+          .selected(svc.spec.selector)
+          .find((x) => containersOf(podSpecOf(x)).some((cc) => cc.image?.startsWith('rabbitmq:')));
+      if (!broker) {
+        bad('env-required', id, `AMQP_URL ${cfg.amqpUrl} does not point at the RabbitMQ Service`);
+      } else {
+        const rc = containersOf(podSpecOf(broker)).find((cc) => cc.image?.startsWith('rabbitmq:'));
+        const re = cluster.resolveEnv(rc).vars;
+        expect(
+          decodeURIComponent(u.username) === (re.get('RABBITMQ_DEFAULT_USER') ?? 'guest') &&
+            decodeURIComponent(u.password) === (re.get('RABBITMQ_DEFAULT_PASS') ?? 'guest'),
+          "AMQP_URL credentials must be the broker's RABBITMQ_DEFAULT_USER/PASS",
+        );
+        expect(
+          (svc.spec.ports ?? []).some((p) => p.port === Number(u.port || 5672)),
+          `AMQP_URL port ${u.port} is not a port of Service ${svc.metadata.name}`,
+        );
+      }
+    }
+    if (need.redis) {
+      const u = parseUrl(cfg.redis.url);
+      const svc = u && cluster.serviceForHost(u.hostname);
+      const redis =
+        svc &&
+        cluster
+          .selected(svc.spec.selector)
+          .find((x) => containersOf(podSpecOf(x)).some((cc) => cc.image?.startsWith('redis:')));
+      if (!redis) {
+        bad('env-required', id, `REDIS_URL ${cfg.redis.url} does not point at the Redis Service`);
+      } else {
+        const rc = containersOf(podSpecOf(redis)).find((cc) => cc.image?.startsWith('redis:'));
+        expect(
+          decodeURIComponent(u.password) ===
+            (cluster.resolveEnv(rc).vars.get('REDIS_PASSWORD') ?? ''),
+          "REDIS_URL password must be Redis's REDIS_PASSWORD",
+        );
+      }
+    }
+    if (need.dataplatform) {
+      const u = parseUrl(cfg.dataplatformUrl);
+      const svc = u && cluster.serviceForHost(u.hostname);
+      const mock = byProcess.get('dataplatform-mock')?.[0];
+      const svcPort = svc && (svc.spec.ports ?? []).find((p) => p.port === Number(u.port || 80));
+      expect(
+        svc && svcPort && mock && cluster.selected(svc.spec.selector).includes(mock.w),
+        `DATAPLATFORM_URL ${cfg.dataplatformUrl} must be a port of the dataplatform-mock Service`,
+      );
+      if (proc === 'dataplatform-mock') {
+        expect(
+          containerPort(spec, 'http') === Number(u?.port || 80),
+          'the mock listens on the port of DATAPLATFORM_URL: container port "http" must match',
+        );
+        const host = cfg.dataplatformMockHost ?? vars.get('DATAPLATFORM_MOCK_HOST');
+        expect(host === '0.0.0.0', 'DATAPLATFORM_MOCK_HOST must be 0.0.0.0 (the pod IP)');
+      }
+    }
+    if (!need.grpc && !need.http) {
+      // No port of its own: the probes use the /metrics server (the process and its event loop).
+      for (const probe of ['readinessProbe', 'livenessProbe']) {
+        const g = c[probe]?.httpGet;
+        if (!g || containerPort(spec, g.port) !== metricsNumber) {
+          bad(
+            'probes',
+            id,
+            `${probe} must GET the metrics port (a consumer has no port of its own)`,
+          );
+        }
+      }
+    }
+    if (proc === 'gateway') {
+      expect(
+        cfg.gateway.host === '0.0.0.0',
+        `GATEWAY_HOST must be 0.0.0.0, is ${cfg.gateway.host}`,
+      );
+      expect(
+        containerPort(spec, 'http') === cfg.gateway.port,
+        `container port "http" must be GATEWAY_PORT ${cfg.gateway.port}`,
+      );
+      const r = c.readinessProbe?.httpGet;
+      const l = c.livenessProbe?.httpGet;
+      if (r?.path !== '/readyz') bad('probes', id, 'gateway readinessProbe must be GET /readyz');
+      if (l?.path !== '/healthz') bad('probes', id, 'gateway livenessProbe must be GET /healthz');
+    }
+    if (need.participant) {
+      if ((w.spec?.replicas ?? 1) !== 1 || w.spec?.strategy?.type !== 'Recreate') {
+        bad(
+          'processes',
+          id,
+          'XA participants run one replica with strategy Recreate: phase 2 must reach the process holding the prepared branch',
+        );
+      }
+    }
+  }
+  if (txModes.size > 1)
+    bad('env-required', 'TX_MODE', `processes disagree on TX_MODE: ${[...txModes].join(', ')}`);
+}
+
+/** A process's database: a MariaDB StatefulSet behind a headless Service, same credentials. */
+function checkDatabase(cluster, db, varName, fail) {
+  if (LOOPBACK.has(db.host)) return fail(`${varName} is not set: the database would be ${db.host}`);
+  const svc = cluster.serviceForHost(db.host);
+  if (!svc) return fail(`${varName} host ${db.host} is not a Service here`);
+  if (svc.spec?.clusterIP !== 'None')
+    fail(`${varName}: Service ${svc.metadata.name} should be the StatefulSet's headless Service`);
+  const svcPort = (svc.spec?.ports ?? []).find((p) => p.port === db.port);
+  if (!svcPort)
+    return fail(`${varName} port ${db.port} is not a port of Service ${svc.metadata.name}`);
+  const sts = cluster.selected(svc.spec.selector).find((w) => w.kind === 'StatefulSet');
+  if (!sts) return fail(`${varName}: Service ${svc.metadata.name} selects no StatefulSet`);
+  const mc = containersOf(podSpecOf(sts)).find((c) => c.image?.startsWith('mariadb:'));
+  if (!mc) return fail(`${varName}: ${idOf(sts)} runs no MariaDB`);
+  const env = cluster.resolveEnv(mc).vars;
+  if (env.get('MARIADB_DATABASE') !== db.database)
+    fail(
+      `${varName}: ${idOf(sts)} creates database ${env.get('MARIADB_DATABASE')}, the process uses ${db.database}`,
+    );
+  if (env.get('MARIADB_USER') !== db.user || env.get('MARIADB_PASSWORD') !== db.password) {
+    fail(`${varName}: user or password differ from ${idOf(sts)}'s MARIADB_USER/MARIADB_PASSWORD`);
+  }
+  if (
+    !(mc.args ?? []).some(
+      (a) => /^--max[-_]connections=(\d+)$/.test(a) && Number(a.split('=')[1]) >= 500,
+    )
+  ) {
+    fail(
+      `${idOf(sts)}: MariaDB needs --max-connections >= 500 (prepared XA branches pin connections)`,
+    );
+  }
+  // lib/db.ts creates databases utf8mb4_bin; the image creates them with the server default.
+  if (!(mc.args ?? []).includes('--collation-server=utf8mb4_bin')) {
+    fail(
+      `${idOf(sts)}: MariaDB needs --collation-server=utf8mb4_bin (as lib/db.ts creates databases)`,
+    );
+  }
+  if (
+    (mc.volumeMounts ?? []).every((m) => m.mountPath !== '/var/lib/mysql') ||
+    !(sts.spec?.volumeClaimTemplates ?? []).length
+  ) {
+    fail(`${idOf(sts)}: the data directory needs a volume claim`);
+  }
+}
+
+// ----------------------------------------------------------------- across renderings
+
+/** The objects with generated-name hashes removed, so two renderings compare by content. */
+function normalized(objects) {
+  const names = new Map();
+  for (const o of objects) {
+    const n = o.metadata?.name ?? '';
+    const m = /^(.*)-[a-z0-9]{10}$/.exec(n);
+    if (m && (o.kind === 'ConfigMap' || o.kind === 'Secret')) names.set(n, m[1]);
+  }
+  let text = JSON.stringify(objects);
+  for (const [hashed, plain] of names) text = text.split(`"${hashed}"`).join(`"${plain}"`);
+  return JSON.parse(text);
+}
+
+/** Paths where two JSON values differ. */
+function differences(a, b, path = '', out = []) {
+  if (JSON.stringify(a) === JSON.stringify(b)) return out;
+  if (
+    a &&
+    b &&
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    Array.isArray(a) === Array.isArray(b)
+  ) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) differences(a[k], b[k], path ? `${path}.${k}` : k, out);
+    return out;
+  }
+  out.push(path || '(root)');
+  return out;
+}
+
+/** The mode overlays (`xa`/`saga`, also within a name like kind-xa) differ only in TX_MODE. */
+/** `partial`: only some renderings were asked for, so a missing counterpart is no fault. */
+function checkModePairs(renderings, partial = false) {
+  const violations = [];
+  const byName = new Map(renderings.map((r) => [r.name, r.objects]));
+  const pairs = [];
+  for (const name of byName.keys()) {
+    const parts = name.split('-');
+    const i = parts.indexOf('xa');
+    if (i < 0) continue;
+    const saga = [...parts.slice(0, i), 'saga', ...parts.slice(i + 1)].join('-');
+    if (byName.has(saga)) pairs.push([name, saga]);
+    else if (!partial)
+      violations.push({
+        rule: 'mode-diff',
+        where: name,
+        message: `no saga counterpart (${saga}) to compare with`,
+      });
+  }
+  const diff = (x, y) => {
+    const a = indexByKindName(normalized(byName.get(x)));
+    const b = indexByKindName(normalized(byName.get(y)));
+    const diffs = [];
+    for (const key of new Set([...a.keys(), ...b.keys()])) {
+      for (const p of differences(a.get(key), b.get(key)))
+        diffs.push(`${key}${p === '(root)' ? ' (only in one)' : ` ${p}`}`);
+    }
+    return { a, b, diffs };
+  };
+  // Without a mode component, an overlay runs the base's default, saga: it equals its -saga twin.
+  for (const name of byName.keys()) {
+    const parts = name.split('-');
+    if (parts.includes('xa') || parts.includes('saga')) continue;
+    const twin = name === 'base' ? 'saga' : `${name}-saga`;
+    if (!byName.has(twin)) continue;
+    pairs.push([name, twin]);
+    for (const d of diff(name, twin).diffs) {
+      violations.push({ rule: 'mode-diff', where: `${name} vs ${twin}`, message: `differ: ${d}` });
+    }
+  }
+  for (const [xa, saga] of pairs.filter(([x]) => x.split('-').includes('xa'))) {
+    const { a, b, diffs } = diff(xa, saga);
+    const allowed = (d) => /^ConfigMap\/boxoffice-config data\.TX_MODE$/.test(d);
+    for (const d of diffs.filter((x) => !allowed(x))) {
+      violations.push({
+        rule: 'mode-diff',
+        where: `${xa} vs ${saga}`,
+        message: `differ beyond TX_MODE: ${d}`,
+      });
+    }
+    const modeOf = (m) => m.get('ConfigMap/boxoffice-config')?.data?.TX_MODE;
+    if (modeOf(a) !== 'xa')
+      violations.push({ rule: 'mode-diff', where: xa, message: `TX_MODE is ${modeOf(a)}, not xa` });
+    if (modeOf(b) !== 'saga')
+      violations.push({
+        rule: 'mode-diff',
+        where: saga,
+        message: `TX_MODE is ${modeOf(b)}, not saga`,
+      });
+  }
+  return { violations, pairs };
+}
+
+function indexByKindName(objects) {
+  return new Map(objects.map((o) => [idOf(o), o]));
+}
+
+/** Every NodePort of a kind overlay is published by deploy/kind/cluster.yaml, and back. */
+function checkKindPorts(renderings, kindConfig) {
+  const violations = [];
+  const bad = (where, message) => violations.push({ rule: 'kind-ports', where, message });
+  const mappings = new Map();
+  if (kindConfig?.kind !== 'Cluster' || kindConfig?.apiVersion !== 'kind.x-k8s.io/v1alpha4') {
+    bad('deploy/kind/cluster.yaml', 'must be a kind Cluster (kind.x-k8s.io/v1alpha4)');
+  }
+  for (const node of kindConfig?.nodes ?? []) {
+    for (const m of node.extraPortMappings ?? []) mappings.set(m.containerPort, m);
+  }
+  for (const r of renderings.filter((x) => x.name.split('-').includes('kind'))) {
+    const nodePorts = new Set();
+    for (const svc of r.objects.filter(
+      (o) => o.kind === 'Service' && o.spec?.type === 'NodePort',
+    )) {
+      for (const p of svc.spec.ports ?? []) {
+        if (p.nodePort === undefined) continue;
+        nodePorts.add(p.nodePort);
+        if (!mappings.has(p.nodePort)) {
+          bad(
+            `${r.name} ${idOf(svc)}`,
+            `nodePort ${p.nodePort} is not in deploy/kind/cluster.yaml extraPortMappings`,
+          );
+        }
+      }
+    }
+    for (const [port, m] of mappings) {
+      if (!nodePorts.has(port))
+        bad(
+          r.name,
+          `cluster.yaml maps containerPort ${port} (host ${m.hostPort}), which no NodePort uses`,
+        );
+    }
+    for (const want of ['gateway', 'jaeger-ui']) {
+      const svc = r.objects.find((o) => o.kind === 'Service' && o.metadata?.name === want);
+      if (svc?.spec?.type !== 'NodePort')
+        bad(`${r.name} Service/${want}`, 'must be a NodePort on kind (published on a host port)');
+    }
+  }
+  return violations;
+}
+
+// ------------------------------------------------------------------------------- driving
+
+async function makeContext(deps) {
+  const { config } = deps;
+  // The exact names loadConfig reads, recorded through a Proxy (it reads every one, always).
+  const knownEnv = new Set();
+  const probe = new Proxy(
+    { NODE_ENV: 'development', SERVICES: 'all' },
+    {
+      get(t, k) {
+        if (typeof k === 'string') knownEnv.add(k);
+        return t[k];
+      },
+    },
+  );
+  config.loadConfig(probe);
+  // Development defaults of the secrets (refused in production, so never in the Secret).
+  const source = readFileSync(CONFIG_TS, 'utf8');
+  const devSecrets = new Set(
+    [...source.matchAll(/const DEV_[A-Z_]+\s*=\s*'([^']+)'/g)].map((m) => m[1]),
+  );
+  for (const v of ['guest', 'root', '']) devSecrets.add(v);
+  return { config, knownEnv, devSecrets, shapes: new FieldShapes(deps.ts, deps.kmDir) };
+}
+
+async function renderAll(deps, only = []) {
+  kubectlAvailable();
+  const out = [];
+  for (const t of targets(only)) {
+    out.push({ name: t.name, objects: parseStream(deps.YAML, render(t.dir), t.name) });
+  }
+  return out;
+}
+
+async function checkAll(renderings, ctx, kindConfig, partial = false) {
+  const results = [];
+  for (const r of renderings)
+    results.push({ name: r.name, objects: r.objects, ...(await checkRendering(r.objects, ctx)) });
+  const modes = checkModePairs(renderings, partial);
+  const kind = checkKindPorts(renderings, kindConfig);
+  return { results, cross: [...modes.violations, ...kind], pairs: modes.pairs };
+}
+
+function summary(objects) {
+  const counts = new Map();
+  for (const o of objects) counts.set(o.kind, (counts.get(o.kind) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+async function main(argv) {
+  const only = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--overlay') only.push(argv[++i]);
+    else if (argv[i] !== '--self-test') throw new SetupError(`unknown argument ${argv[i]}`);
+  }
+  const deps = await loadDeps();
+  const ctx = await makeContext(deps);
+  const kindConfig = deps.YAML.parse(readFileSync(KIND_CONFIG, 'utf8'));
+  if (argv.includes('--self-test')) return selfTest(deps, ctx, kindConfig);
+
+  const renderings = await renderAll(deps, only);
+  const { results, cross, pairs } = await checkAll(renderings, ctx, kindConfig, only.length > 0);
+  let failures = 0;
+  const warned = new Set();
+  for (const r of results) {
+    const status = r.violations.length ? 'FAIL' : 'ok  ';
+    console.log(
+      `${status} ${r.name.padEnd(10)} ${r.objects.length} objects (${summary(r.objects)})`,
+    );
+    for (const v of r.violations) console.log(`       [${v.rule}] ${v.where}: ${v.message}`);
+    for (const w of r.warnings) {
+      const line = `${w.where}: ${w.message}`;
+      if (!warned.has(line)) console.log(`       warning: ${line}`);
+      warned.add(line);
+    }
+    failures += r.violations.length;
+  }
+  const same = pairs.map(
+    ([a, b]) => `${a} = ${b}${a.split('-').includes('xa') ? ' but TX_MODE' : ''}`,
+  );
+  const modeStatus = cross.some((v) => v.rule === 'mode-diff') ? 'FAIL' : 'ok  ';
+  console.log(
+    `${modeStatus} modes      ${same.join('; ') || '(no xa/saga pair among these renderings)'}`,
+  );
+  console.log(
+    `${cross.some((v) => v.rule === 'kind-ports') ? 'FAIL' : 'ok  '} kind ports deploy/kind/cluster.yaml publishes every kind NodePort`,
+  );
+  for (const v of cross) console.log(`       [${v.rule}] ${v.where}: ${v.message}`);
+  failures += cross.length;
+  const checked = results.reduce((n, r) => n + r.objects.length, 0);
+  if (failures) {
+    console.error(`k8s-validate: ${failures} violation(s) in ${results.length} renderings`);
+    process.exitCode = 1;
+  } else {
+    console.log(
+      `k8s-validate: ${results.length} renderings, ${checked} objects: schemas (kubernetes-models), ` +
+        'unknown fields, probes, limits, security, images, Services, env (lib/config.ts), secrets, modes, kind ports: no violations',
+    );
+  }
+}
+
+// ------------------------------------------------------------------------------ self-test
+
+/**
+ * Renders the real overlays, proves they pass, then breaks one thing at a time in memory and
+ * proves the rule that should catch it does (and that the unbroken copy still passes).
+ */
+async function selfTest(deps, ctx, kindConfig) {
+  const renderings = await renderAll(deps);
+  const clean = await checkAll(renderings, ctx, kindConfig);
+  const failing = [...clean.results.flatMap((r) => r.violations), ...clean.cross];
+  assert.deepEqual(
+    failing,
+    [],
+    'the manifests as committed must pass before they are broken on purpose',
+  );
+
+  const base = renderings.find((r) => r.name === 'kind').objects;
+  const find = (objects, kind, name) =>
+    objects.find((o) => o.kind === kind && o.metadata.name.startsWith(name));
+  const container = (objects, name) =>
+    find(objects, 'Deployment', name).spec.template.spec.containers[0];
+  const envOf = (objects, name) => container(objects, name).env;
+  const cases = [
+    ['probes', 'no readiness probe', (o) => delete container(o, 'concert').readinessProbe],
+    [
+      'probes',
+      'liveness probe on the wrong port',
+      (o) => (container(o, 'point').livenessProbe.grpc.port = 1),
+    ],
+    [
+      'probes',
+      'gateway readiness not on /readyz',
+      (o) => (container(o, 'gateway').readinessProbe.httpGet.path = '/healthz'),
+    ],
+    ['resources', 'no memory limit', (o) => delete container(o, 'queue').resources.limits.memory],
+    [
+      'security',
+      'runs as root',
+      (o) => (find(o, 'Deployment', 'payment').spec.template.spec.securityContext.runAsUser = 0),
+    ],
+    [
+      'security',
+      'privilege escalation',
+      (o) => (container(o, 'gateway').securityContext.allowPrivilegeEscalation = true),
+    ],
+    ['image', 'another image', (o) => (container(o, 'coordinator').image = 'node:20')],
+    [
+      'image',
+      'project image, wrong tag',
+      (o) => (container(o, 'coordinator').image = 'boxoffice:latest'),
+    ],
+    [
+      'image',
+      'unpinned third-party image',
+      (o) =>
+        (find(o, 'StatefulSet', 'point-db').spec.template.spec.containers[0].image =
+          'mariadb:latest'),
+    ],
+    [
+      'service',
+      'selector matches nothing',
+      (o) => (find(o, 'Service', 'payment').spec.selector['app.kubernetes.io/name'] = 'payments'),
+    ],
+    [
+      'service',
+      'target port the pods lack',
+      (o) => (find(o, 'Service', 'gateway').spec.ports[0].targetPort = 'web'),
+    ],
+    [
+      'env-required',
+      'database URL missing',
+      (o) => {
+        const e = envOf(o, 'concert');
+        e.splice(
+          e.findIndex((x) => x.name === 'CONCERT_DB_URL'),
+          1,
+        );
+      },
+    ],
+    [
+      'env-required',
+      'target pointing at the wrong Service',
+      (o) =>
+        (find(o, 'ConfigMap', 'boxoffice-config').data.COORDINATOR_GRPC_TARGET =
+          'coordinator-db:50056'),
+    ],
+    [
+      'env-required',
+      'gRPC server bound to loopback',
+      (o) => (find(o, 'ConfigMap', 'boxoffice-config').data.GRPC_HOST = '127.0.0.1'),
+    ],
+    [
+      'env-required',
+      "database password differs from MariaDB's",
+      (o) =>
+        (envOf(o, 'reservation').find(
+          (x) => x.name === 'K8S_DB_PASSWORD',
+        ).valueFrom.secretKeyRef.key = 'POINT_DB_PASSWORD'),
+    ],
+    [
+      'env',
+      'unresolved $(VAR)',
+      (o) =>
+        (envOf(o, 'queue').find((x) => x.name === 'REDIS_URL').value =
+          'redis://:$(NOPE)@redis:6379'),
+    ],
+    [
+      'env',
+      'typo in a variable name',
+      (o) => envOf(o, 'gateway').push({ name: 'GATEWAY_PROT', value: '8080' }),
+    ],
+    [
+      'env',
+      'missing Secret key',
+      (o) =>
+        (envOf(o, 'gateway').find((x) => x.name === 'MESH_SECRET').valueFrom.secretKeyRef.key =
+          'NOPE'),
+    ],
+    [
+      'secrets',
+      'secret in the ConfigMap',
+      (o) => (find(o, 'ConfigMap', 'boxoffice-config').data.AUTH_JWT_SECRET = 'x'.repeat(20)),
+    ],
+    [
+      'secrets',
+      'development default secret',
+      (o) =>
+        (find(o, 'Secret', 'boxoffice-secrets').data.AUTH_JWT_SECRET = Buffer.from(
+          'boxoffice-dev-secret-change-me',
+        ).toString('base64')),
+    ],
+    [
+      'env-required',
+      'MariaDB collation unlike lib/db.ts',
+      (o) => {
+        const a = find(o, 'StatefulSet', 'payment-db').spec.template.spec.containers[0].args;
+        a[a.indexOf('--collation-server=utf8mb4_bin')] = '--collation-server=utf8mb4_general_ci';
+      },
+    ],
+    [
+      'probes',
+      'consumer probe on a port it lacks',
+      (o) => (container(o, 'dataplatform').livenessProbe.httpGet.port = 8080),
+    ],
+    [
+      'migrations',
+      'no migrate init container',
+      (o) => delete find(o, 'Deployment', 'point').spec.template.spec.initContainers,
+    ],
+    [
+      'processes',
+      'a participant scaled out',
+      (o) => (find(o, 'Deployment', 'reservation').spec.replicas = 2),
+    ],
+    [
+      'processes',
+      'a process without a Deployment',
+      (o) => o.splice(o.indexOf(find(o, 'Deployment', 'dataplatform-mock')), 1),
+    ],
+    [
+      'env',
+      'service links on',
+      (o) => (find(o, 'Deployment', 'gateway').spec.template.spec.enableServiceLinks = true),
+    ],
+    [
+      'security',
+      'service account token mounted',
+      (o) =>
+        delete find(o, 'StatefulSet', 'rabbitmq').spec.template.spec.automountServiceAccountToken,
+    ],
+    [
+      'unknown-field',
+      'misspelt field',
+      (o) => {
+        const c = container(o, 'concert');
+        c.readinessprobe = c.readinessProbe;
+      },
+    ],
+    [
+      'unknown-field',
+      'misspelt metadata field',
+      (o) => (find(o, 'Service', 'point').metadata.annotation = { a: 'b' }),
+    ],
+    [
+      'unknown-field',
+      'misspelt probe field',
+      (o) => (container(o, 'gateway').livenessProbe.httpGet.paht = '/x'),
+    ],
+    ['schema', 'wrong type', (o) => (find(o, 'Deployment', 'queue').spec.replicas = 'two')],
+    [
+      'labels',
+      'missing recommended label',
+      (o) => delete find(o, 'Service', 'redis').metadata.labels['app.kubernetes.io/component'],
+    ],
+    [
+      'namespace',
+      'wrong namespace',
+      (o) => (find(o, 'Service', 'jaeger').metadata.namespace = 'default'),
+    ],
+  ];
+  let n = 0;
+  for (const [rule, what, mutate] of cases) {
+    const broken = structuredClone(base);
+    mutate(broken);
+    const { violations } = await checkRendering(broken, ctx);
+    const rules = new Set(violations.map((v) => v.rule));
+    assert.ok(
+      rules.has(rule),
+      `"${what}" should fail rule ${rule}; got ${JSON.stringify(violations, null, 1)}`,
+    );
+    console.log(
+      `ok   self-test: ${what} -> [${rule}] ${violations.find((v) => v.rule === rule).message}`,
+    );
+    n++;
+  }
+
+  // Across renderings: a mode overlay that changes more than TX_MODE, a NodePort kind lacks.
+  const xaBroken = renderings.map((r) => ({ name: r.name, objects: structuredClone(r.objects) }));
+  find(xaBroken.find((r) => r.name === 'xa').objects, 'Deployment', 'gateway').spec.replicas = 3;
+  const modes = checkModePairs(xaBroken);
+  assert.ok(
+    modes.violations.some((v) => v.rule === 'mode-diff'),
+    'an xa overlay changing replicas must fail mode-diff',
+  );
+  console.log(
+    `ok   self-test: xa overlay changes replicas -> [mode-diff] ${modes.violations[0].message}`,
+  );
+  const kindBroken = structuredClone(kindConfig);
+  kindBroken.nodes[0].extraPortMappings.pop();
+  const ports = checkKindPorts(renderings, kindBroken);
+  assert.ok(
+    ports.some((v) => v.rule === 'kind-ports'),
+    'an unmapped NodePort must fail kind-ports',
+  );
+  console.log(
+    `ok   self-test: NodePort without a host mapping -> [kind-ports] ${ports[0].message}`,
+  );
+  n += 2;
+
+  // And a broken kustomization fails to render at all.
+  assert.throws(() => render(join(K8S_DIR, 'no-such-overlay')), /kubectl kustomize .* failed/);
+  console.log('ok   self-test: a kustomization that does not build -> render error');
+  console.log(`k8s-validate --self-test: ${n + 1} broken manifests, each caught by its rule`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await main(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof SetupError || err instanceof assert.AssertionError) {
+      console.error(`k8s-validate: ${err.message}`);
+    } else {
+      console.error(err);
+    }
+    process.exitCode = 1;
+  }
+}
