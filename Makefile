@@ -13,7 +13,7 @@ SHELL := bash
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 
 # Stamps: a target is redone only when what it is made from changed. The install stamp lives in
-# node_modules/, so deleting node_modules (or npm ci) also forgets it; likewise gen/ and dist/.
+# node_modules/, so deleting node_modules also forgets it; likewise gen/ and dist/.
 INSTALL_STAMP := node_modules/.boxoffice-installed
 GEN_STAMP := gen/.boxoffice-generated
 BUILD_STAMP := dist/.boxoffice-built
@@ -44,17 +44,20 @@ help: ## List the targets (the default)
 
 # ------------------------------------------------------------------------------------ build
 
-install: $(BUILD_STAMP) ## npm ci (only if node_modules is missing or older than package-lock.json), gen, build
+install: $(BUILD_STAMP) ## npm install from the lockfile (only if node_modules is missing or older), gen, build
 
 # npm writes node_modules/.package-lock.json at the end of every install: when it is newer than
 # package-lock.json, node_modules already matches the lockfile and only the stamp is missing.
+# `npm install`, not `npm ci`: the reachable registry lacks buf's other-platform optional
+# packages, so the lockfile cannot list them and `npm ci` refuses it as out of sync. With every
+# dependency pinned, `npm install` installs exactly the locked versions and leaves the lock as is.
 $(INSTALL_STAMP): package-lock.json
 	@if [[ node_modules/.package-lock.json -nt package-lock.json ]]; then \
-		echo '[install] node_modules is newer than package-lock.json: no npm ci needed'; \
+		echo '[install] node_modules is newer than package-lock.json: nothing to install'; \
 	else \
-		echo '[install] npm ci (node_modules missing or older than package-lock.json)'; \
-		echo 'npm ci --no-audit --no-fund'; \
-		npm ci --no-audit --no-fund; \
+		echo '[install] npm install (node_modules missing or older than package-lock.json)'; \
+		echo 'npm install --no-audit --no-fund'; \
+		npm install --no-audit --no-fund; \
 	fi
 	@touch $@
 
