@@ -112,7 +112,10 @@ export class GrpcServer {
     await this.checkReady();
     this.pollTimer = setInterval(() => void this.checkReady(), this.opts.readyPollMs ?? 2000);
     this.pollTimer.unref();
-    this.opts.log.info({ grpcServer: this.opts.name, port: this.boundPort }, 'gRPC server listening');
+    this.opts.log.info(
+      { grpcServer: this.opts.name, port: this.boundPort },
+      'gRPC server listening',
+    );
     return this.boundPort;
   }
 
