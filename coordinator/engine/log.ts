@@ -223,7 +223,19 @@ export class TxLog {
    * claiming at the same moment are skipped (SKIP LOCKED), so concurrent claimers take
    * disjoint batches and each transaction is claimed exactly once.
    */
-  claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+    try {
+      return await this.claim(owner, now, leaseUntil, limit);
+    } catch (err) {
+      // Concurrent claimers can still collide on the due-index entries they move: that round
+      // claims nothing and the next tick tries again.
+      const errno = (err as { errno?: number }).errno;
+      if (errno === 1213 || errno === 1205) return [];
+      throw err;
+    }
+  }
+
+  private claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
     return this.db.transaction(async (sql) => {
       const due = await sql.query<{ gid: string }>(
         `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
