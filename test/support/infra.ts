@@ -1,17 +1,11 @@
 // Per-run isolation on the real MariaDB and Redis of this machine: every test run gets its own
-// databases and key prefix, and removes them afterwards.
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+// databases and key prefix, and removes them afterwards (the shared part is ops/isolation.ts).
 import { loadConfig, type DbConfig, type DbServiceName } from '../../lib/config';
 import { Database, createPool, dropDatabase, migrate, type Migration } from '../../lib/db';
-import { REPO_ROOT } from '../../lib/paths';
 import { createRedis, type Redis } from '../../lib/redis';
+import { deleteKeys, runId } from '../../ops/isolation';
 
-/** A name unique to this test run, usable in database names and key prefixes. */
-export function runId(): string {
-  return `bt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-}
+export { deleteKeys, runId };
 
 export interface TestDatabase {
   db: Database;
@@ -59,43 +53,5 @@ export async function testRedis(): Promise<TestRedis> {
   };
 }
 
-/** Deletes every key under a prefix (SCAN, never KEYS). */
-export async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const raw = createRedis(url, '');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await raw.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    raw.disconnect();
-  }
-}
-
-export interface TestVhost {
-  /** AMQP URL of the run's own vhost on the configured broker. */
-  url: string;
-  name: string;
-  drop(): Promise<void>;
-}
-
-/** A RabbitMQ vhost of this run's own (scripts/infra.sh vhost), deleted afterwards. */
-export async function testVhost(name = runId()): Promise<TestVhost> {
-  const base = new URL(loadConfig().amqpUrl);
-  await infraVhost('add', name);
-  base.pathname = `/${encodeURIComponent(name)}`;
-  return { url: base.toString(), name, drop: () => infraVhost('delete', name) };
-}
-
-function infraVhost(action: 'add' | 'delete', name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'bash',
-      [join(REPO_ROOT, 'scripts', 'infra.sh'), 'vhost', action, name],
-      (err, _out, stderr) =>
-        err ? reject(new Error(`vhost ${action} ${name}: ${stderr || err.message}`)) : resolve(),
-    );
-  });
-}
+/** A RabbitMQ vhost of this run's own (scripts/infra.sh vhost), deleted by drop(). */
+export { runVhost as testVhost, type RunVhost as TestVhost } from '../../ops/isolation';

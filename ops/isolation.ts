@@ -1,0 +1,129 @@
+// Per-run isolation on the shared MariaDB, Redis and RabbitMQ of a machine: a run (a test, a
+// chaos run) gets its own databases, key prefix and vhost, and removes them again afterwards.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { DB_SERVICES, loadConfig, type Config, type DbConfig } from '../lib/config';
+import { dropDatabase } from '../lib/db';
+import { REPO_ROOT } from '../lib/paths';
+import { createRedis } from '../lib/redis';
+
+/** A name unique to this run, usable in database names, key prefixes and vhost names. */
+export function runId(): string {
+  return `bt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** A TCP port nobody listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() =>
+        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Deletes every key under a prefix (SCAN, never KEYS). */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const raw = createRedis(url, '');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await raw.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    raw.disconnect();
+  }
+}
+
+export interface RunVhost {
+  /** AMQP URL of the run's own vhost on the configured broker. */
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** A RabbitMQ vhost of this run's own (scripts/infra.sh vhost), deleted by drop(). */
+export async function runVhost(name = runId()): Promise<RunVhost> {
+  await infraVhost('add', name);
+  return existingVhost(name);
+}
+
+/** A handle on a vhost made earlier (by a run kept for inspection). */
+export function existingVhost(name: string): RunVhost {
+  const base = new URL(loadConfig().amqpUrl);
+  base.pathname = `/${encodeURIComponent(name)}`;
+  return { url: base.toString(), name, drop: () => infraVhost('delete', name) };
+}
+
+function infraVhost(action: 'add' | 'delete', name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      [join(REPO_ROOT, 'scripts', 'infra.sh'), 'vhost', action, name],
+      (err, _out, stderr) =>
+        err ? reject(new Error(`vhost ${action} ${name}: ${stderr || err.message}`)) : resolve(),
+    );
+  });
+}
+
+export interface PreparedBranch {
+  gid: string;
+  bqual: string;
+  formatID: number;
+}
+
+/** `XA RECOVER` on a server, split into gid and bqual (the participant's database name). */
+export async function preparedBranches(conn: mysql.Connection): Promise<PreparedBranch[]> {
+  const [rows] = await conn.query('XA RECOVER');
+  return (
+    rows as { formatID: number; gtrid_length: number; bqual_length: number; data: Buffer }[]
+  ).map((r) => {
+    const data = Buffer.from(r.data);
+    return {
+      gid: data.subarray(0, r.gtrid_length).toString(),
+      bqual: data.subarray(r.gtrid_length, r.gtrid_length + r.bqual_length).toString(),
+      formatID: r.formatID,
+    };
+  });
+}
+
+/**
+ * Rolls back the prepared branches of these databases (bquals): a prepared branch holds
+ * metadata locks, so DROP DATABASE would wait on it for a day.
+ */
+export async function rollbackPrepared(server: DbConfig, bquals: Set<string>): Promise<void> {
+  const conn = await mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+  });
+  try {
+    for (const b of await preparedBranches(conn)) {
+      if (bquals.has(b.bqual))
+        await conn
+          .query('XA ROLLBACK ?, ?, ?', [b.gid, b.bqual, b.formatID])
+          .catch(() => undefined);
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Removes what a run made on the servers: its prepared branches, databases, keys and vhost. */
+export async function removeRun(config: Config, vhost: RunVhost | undefined): Promise<void> {
+  await vhost?.drop();
+  await rollbackPrepared(config.db.concert, new Set(DB_SERVICES.map((s) => config.db[s].database)));
+  for (const svc of DB_SERVICES) await dropDatabase(config.db[svc]);
+  await deleteKeys(config.redis.url, config.redis.keyPrefix);
+}
