@@ -1,14 +1,39 @@
 // The auditor: checks the invariants that must hold across every service database once the
 // mesh is quiet. Used by the test suites, `make chaos`, and operators (`node dist/cmd/audit.js`).
+import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
 import type { Config } from '../lib/config';
+import { parkedQueue } from '../lib/events/consumer';
+import { RANKING_QUEUE } from '../services/concert/events';
+import { DELIVERIES_QUEUE } from '../services/dataplatform/main';
+import { END_TOKEN_QUEUE } from '../services/queue/events';
+import { preparedBranches } from './isolation';
 
 export interface Check {
   name: string;
   ok: boolean;
-  /** Offending rows, at most a few, when not ok. */
+  /** How many offending rows there are. */
+  count: number;
+  /** Offending rows, the first few, when not ok. */
   details: string[];
 }
+
+export interface AuditOptions {
+  /**
+   * The event pipeline's checks: every outbox drained, every completed reservation delivered to
+   * the data platform exactly once and nothing else delivered. Needs the dataplatform database.
+   */
+  events?: boolean;
+  /** Base URL of the data-platform mock (the origin of DATAPLATFORM_URL): check what it accepted. */
+  mockUrl?: string;
+  /** Check that no consumer queue has parked messages on this broker (an AMQP URL). */
+  amqpUrl?: string;
+}
+
+/** Every consumer queue of the mesh; each parks what keeps failing in `<queue>.parked`. */
+export const CONSUMER_QUEUES = [END_TOKEN_QUEUE, RANKING_QUEUE, DELIVERIES_QUEUE];
+
+const MAX_DETAILS = 50;
 
 type Conn = mysql.Connection;
 
@@ -21,12 +46,17 @@ function check(name: string, offenders: unknown[]): Check {
   return {
     name,
     ok: offenders.length === 0,
-    details: offenders.slice(0, 5).map((o) => JSON.stringify(o)),
+    count: offenders.length,
+    details: offenders.slice(0, MAX_DETAILS).map((o) => JSON.stringify(o)),
   };
 }
 
-/** Runs every check; each database is read with a plain connection to the service's server. */
-export async function audit(config: Config): Promise<Check[]> {
+/**
+ * Runs every check; the databases are read through one connection to the concert database's
+ * server (they share one in every deployment the auditor supports). The core checks always run;
+ * `opts` adds the event pipeline, the mock's record and the broker's parked queues.
+ */
+export async function audit(config: Config, opts: AuditOptions = {}): Promise<Check[]> {
   const db = config.db;
   const conn = await mysql.createConnection({
     host: db.concert.host,
@@ -36,12 +66,13 @@ export async function audit(config: Config): Promise<Check[]> {
     supportBigNumbers: true,
     dateStrings: true,
   });
-  const [c, r, pay, pt, co] = [
+  const [c, r, pay, pt, co, dp] = [
     db.concert,
     db.reservation,
     db.payment,
     db.point,
     db.coordinator,
+    db.dataplatform,
   ].map((d) => `\`${d.database}\``);
   try {
     const checks: Check[] = [];
@@ -75,6 +106,27 @@ export async function audit(config: Config): Promise<Check[]> {
           `SELECT x.id, x.status, s.status AS seat_status, s.held_by FROM ${r}.reservation x
            JOIN ${c}.seat s ON s.schedule_id = x.schedule_id AND s.seat_number = x.seat_number
            WHERE x.status IN ('HELD','PAYING','CONFIRMED') AND (s.held_by IS NULL OR s.held_by <> x.id)`,
+        ),
+      ),
+    );
+    checks.push(
+      check(
+        'every taken seat is taken by a live reservation (no leaked hold)',
+        await rows(
+          conn,
+          `SELECT s.schedule_id, s.seat_number, s.status, s.held_by, x.status AS reservation_status
+           FROM ${c}.seat s LEFT JOIN ${r}.reservation x ON x.id = s.held_by
+           WHERE (s.status = 'HELD' AND (x.status IS NULL OR x.status NOT IN ('HELD','PAYING')))
+              OR (s.status = 'SOLD' AND (x.status IS NULL OR x.status <> 'CONFIRMED'))`,
+        ),
+      ),
+    );
+    checks.push(
+      check(
+        'no reservation is left PAYING',
+        await rows(
+          conn,
+          `SELECT id, payment_id, updated_at FROM ${r}.reservation WHERE status = 'PAYING'`,
         ),
       ),
     );
@@ -115,32 +167,148 @@ export async function audit(config: Config): Promise<Check[]> {
     const names = new Set(
       [db.concert, db.reservation, db.payment, db.point].map((d) => d.database),
     );
-    const prepared = (
-      await rows<{ formatID: number; gtrid_length: number; bqual_length: number; data: Buffer }>(
-        conn,
-        'XA RECOVER',
-      )
-    )
-      .map((x) => {
-        const data = Buffer.from(x.data);
-        return {
-          gid: data.subarray(0, x.gtrid_length).toString(),
-          bqual: data.subarray(x.gtrid_length, x.gtrid_length + x.bqual_length).toString(),
-        };
-      })
-      .filter((x) => names.has(x.bqual));
+    const prepared = (await preparedBranches(conn))
+      .filter((x) => names.has(x.bqual))
+      .map(({ gid, bqual }) => ({ gid, bqual }));
     checks.push(check('no XA branch is left prepared', prepared));
+
+    if (opts.events) checks.push(...(await eventChecks(conn, config, { r, pay, dp })));
+    if (opts.mockUrl) checks.push(await mockCheck(conn, opts.mockUrl, { r, pay, dp }));
+    if (opts.amqpUrl) checks.push(await parkedCheck(opts.amqpUrl));
     return checks;
   } finally {
     await conn.end();
   }
 }
 
-export function report(checks: Check[]): string {
+/**
+ * The reservations that completed: CONFIRMED, or CANCELLED by a refund of their payment (a
+ * refund comes after the completion, which stays delivered). Columns: id, status.
+ */
+const completed = (t: { r: string; pay: string }) =>
+  `SELECT x.id, x.status FROM ${t.r}.reservation x WHERE x.status = 'CONFIRMED'
+   UNION ALL
+   SELECT x.id, x.status FROM ${t.r}.reservation x JOIN ${t.pay}.payment p ON p.id = x.payment_id
+   WHERE x.status = 'CANCELLED' AND p.status = 'REFUNDED'`;
+
+async function eventChecks(
+  conn: Conn,
+  config: Config,
+  t: { r: string; pay: string; dp: string },
+): Promise<Check[]> {
+  const db = config.db;
+  const unsent: unknown[] = [];
+  for (const d of [db.concert, db.reservation, db.payment, db.point]) {
+    const [row] = await rows<{ unsent: number; oldest: string | null }>(
+      conn,
+      `SELECT COUNT(*) AS unsent, MIN(occurred_at) AS oldest FROM \`${d.database}\`.outbox WHERE sent_at IS NULL`,
+    );
+    if (Number(row.unsent) > 0) unsent.push({ database: d.database, ...row });
+  }
+  return [
+    check("every participant's outbox is drained", unsent),
+    check(
+      'every completed reservation reached the data platform exactly once',
+      await rows(
+        conn,
+        `SELECT k.id AS reservation_id, k.status,
+           (SELECT COUNT(*) FROM ${t.dp}.delivery d WHERE d.reservation_id = k.id AND d.delivered_at IS NOT NULL) AS delivered
+         FROM (${completed(t)}) k HAVING delivered <> 1`,
+      ),
+    ),
+    check(
+      'nothing reached the data platform for a reservation that never completed',
+      await rows(
+        conn,
+        `SELECT d.event_id, d.reservation_id, x.status AS reservation_status,
+           (SELECT GROUP_CONCAT(p.status) FROM ${t.pay}.payment p WHERE p.reservation_id = d.reservation_id) AS payments
+         FROM ${t.dp}.delivery d LEFT JOIN ${t.r}.reservation x ON x.id = d.reservation_id
+         WHERE d.delivered_at IS NOT NULL
+           AND d.reservation_id NOT IN (SELECT k.id FROM (${completed(t)}) k)`,
+      ),
+    ),
+  ];
+}
+
+interface MockDelivery {
+  eventId: string;
+  accepted: number;
+  body: { reservationId?: unknown };
+}
+
+/** What the mock accepted: each completed reservation under exactly one eventId, nothing else. */
+async function mockCheck(
+  conn: Conn,
+  mockUrl: string,
+  t: { r: string; pay: string; dp: string },
+): Promise<Check> {
+  const url = new URL('/deliveries', mockUrl);
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => {
+    throw new Error(`cannot read the mock's deliveries at ${url.href}: ${err.message}`);
+  });
+  if (res.status !== 200) throw new Error(`GET ${url.href} answered ${res.status}`);
+  const { deliveries } = (await res.json()) as { deliveries: MockDelivery[] };
+  const accepted = new Map<string, string[]>();
+  for (const d of deliveries) {
+    if (d.accepted < 1) continue;
+    const id = String(d.body.reservationId);
+    accepted.set(id, [...(accepted.get(id) ?? []), d.eventId]);
+  }
+  const done = await rows<{ id: string; status: string }>(conn, completed(t));
+  const recorded = new Map(
+    (
+      await rows<{ reservation_id: string; event_id: string }>(
+        conn,
+        `SELECT reservation_id, event_id FROM ${t.dp}.delivery WHERE delivered_at IS NOT NULL`,
+      )
+    ).map((x) => [x.reservation_id, x.event_id]),
+  );
+  const offenders: unknown[] = [];
+  for (const { id, status } of done) {
+    const eventIds = accepted.get(id) ?? [];
+    const mine = recorded.get(id);
+    if (eventIds.length !== 1 || (mine !== undefined && eventIds[0] !== mine))
+      offenders.push({ reservationId: id, status, acceptedEventIds: eventIds, recorded: mine });
+    accepted.delete(id);
+  }
+  for (const [id, eventIds] of accepted)
+    offenders.push({ reservationId: id, status: 'not completed', acceptedEventIds: eventIds });
+  return check(
+    'the data platform accepted each completed reservation under exactly one eventId, and nothing else',
+    offenders,
+  );
+}
+
+/** Depth of every consumer's parked queue (a queue that was never declared holds nothing). */
+async function parkedCheck(amqpUrl: string): Promise<Check> {
+  const connection = await amqp.connect(amqpUrl);
+  const offenders: unknown[] = [];
+  try {
+    for (const queue of CONSUMER_QUEUES) {
+      const ch = await connection.createChannel();
+      // A missing queue closes the channel with 404: that is "nothing parked".
+      ch.on('error', () => undefined);
+      try {
+        const { messageCount } = await ch.checkQueue(parkedQueue(queue));
+        if (messageCount > 0) offenders.push({ queue: parkedQueue(queue), messages: messageCount });
+      } catch (err) {
+        if (!/NOT_FOUND|404/.test(err instanceof Error ? err.message : String(err))) throw err;
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+  return check('no message is parked in a dead-letter queue', offenders);
+}
+
+export function report(checks: Check[], shown = 5): string {
   return checks
-    .map(
-      (c) =>
-        `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok ? '' : `\n       ${c.details.join('\n       ')}`}`,
-    )
+    .map((c) => {
+      if (c.ok) return `ok   ${c.name}`;
+      const more = c.count > shown ? [`… ${c.count - shown} more (${c.count} in all)`] : [];
+      return `FAIL ${c.name}\n       ${[...c.details.slice(0, shown), ...more].join('\n       ')}`;
+    })
     .join('\n');
 }
