@@ -133,6 +133,37 @@ test: install infra lint test-unit test-int test-e2e k8s-validate ## Everything 
 clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 	rm -rf dist gen $(INSTALL_STAMP)
 
+# ------------------------------------------------------------------------------ chaos
+# kill -9 under load, then the auditor over every database (docs/chaos.md). The full run is
+# manual; chaos-smoke is the short one for make test. Extra options: CHAOS_ARGS='--seed 7 --modes xa'.
+
+.PHONY: chaos chaos-smoke
+
+CHAOS_ARGS ?=
+
+chaos: $(BUILD_STAMP) infra ## Chaos: 50 kill -9 faults per TX_MODE under load, then audit (manual, ~15 min)
+	node dist/cmd/chaos.js --faults 50 $(CHAOS_ARGS)
+
+chaos-smoke: $(BUILD_STAMP) infra ## Short chaos run (3 faults per TX_MODE, fixed seed), so the full one cannot rot
+	node dist/cmd/chaos.js --faults 3 --duration-per-fault 1500 --seed 20261121 $(CHAOS_ARGS)
+
+# ------------------------------------------------------------------------------ bench
+# Load through the gateway in each TX_MODE beside the monolith, raw-database and bare-HTTP
+# baselines of the same run (docs/performance.md). The full run is manual; bench-smoke is the
+# short one for make test: it fails on a correctness check, never on a number.
+# Extra options: BENCH_ARGS='--duration 30s --users 32' (node dist/bench/run.js --help).
+
+.PHONY: bench bench-smoke
+
+BENCH_ARGS ?=
+
+bench: $(BUILD_STAMP) infra ## Benchmark: saga, xa and the baselines, 20 s a phase (manual, ~10 min) → bench/results/
+	node dist/bench/run.js $(BENCH_ARGS)
+
+bench-smoke: $(BUILD_STAMP) infra ## The bench's unit tests, then every bench scenario for a moment (→ bench/results/tmp/)
+	npx mocha "bench/**/*.test.ts"
+	node dist/bench/run.js --smoke $(BENCH_ARGS)
+
 # ------------------------------------------------------------------------------ kind
 
 # The kind cluster of deploy/kind/cluster.yaml running deploy/k8s/overlays/$(K8S_OVERLAY)

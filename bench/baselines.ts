@@ -1,0 +1,102 @@
+// The HTTP baselines, each in a process of its own: the monolith (bench/monolith.ts) as a flow
+// target, and the bare status server (bench/bare.ts).
+import { join } from 'node:path';
+import type { Database } from '../lib/db';
+import { REPO_ROOT } from '../lib/paths';
+import {
+  Databases,
+  MONOLITH_MIGRATIONS,
+  UserIds,
+  dbConfig,
+  seedSeats,
+  seedWallets,
+  signUsers,
+  type Hold,
+  type Seat,
+  type User,
+} from './fixtures';
+import { startChild, type ChildServer } from './lib/child';
+import { HttpClient } from './lib/http';
+import { call, type Answer, type FlowTarget } from './target';
+
+const DIST = join(REPO_ROOT, 'dist', 'bench');
+
+export class MonolithTarget implements FlowTarget {
+  readonly name = 'monolith' as const;
+  readonly client: HttpClient;
+  private readonly ids: UserIds;
+
+  private constructor(
+    private readonly server: ChildServer,
+    private readonly dbs: Databases,
+    private readonly db: Database,
+    tag: string,
+    users: number,
+  ) {
+    this.client = new HttpClient(server.url, Math.max(64, users * 2));
+    this.ids = new UserIds(`${tag}m`);
+  }
+
+  static async start(tag: string, users: number): Promise<MonolithTarget> {
+    const dbs = new Databases();
+    try {
+      const cfg = dbConfig(`${tag}_monolith`, 4);
+      const db = await dbs.create(cfg, MONOLITH_MIGRATIONS);
+      const server = await startChild(join(DIST, 'monolith.js'), {
+        BENCH_DB: cfg.database,
+        BENCH_POOL: String(users + 4),
+      });
+      return new MonolithTarget(server, dbs, db, tag, users);
+    } catch (err) {
+      await dbs.drop();
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  async users(n: number): Promise<User[]> {
+    const ids = this.ids.next(n);
+    await seedWallets(this.db, ids);
+    return signUsers(ids);
+  }
+
+  seats(n: number): Promise<Seat[]> {
+    return seedSeats(this.db, n, 'Bench Monolith Night');
+  }
+
+  reserve(user: User, seat: Seat): Promise<Answer> {
+    return call(
+      () =>
+        this.client.request('POST', '/reserve', {
+          headers: { authorization: `Bearer ${user.jwt}` },
+          body: { concertId: seat.concertId, date: seat.date, seatNumber: seat.seatNumber },
+        }),
+      201,
+    );
+  }
+
+  pay(hold: Hold): Promise<Answer> {
+    return call(
+      () =>
+        this.client.request('POST', '/pay', {
+          headers: { authorization: `Bearer ${hold.user.jwt}` },
+          body: { reservationId: hold.reservationId },
+        }),
+      201,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+    await this.server.stop();
+    await this.dbs.drop();
+  }
+}
+
+/** The bare node:http status server. */
+export function startBare(): Promise<ChildServer> {
+  return startChild(join(DIST, 'bare.js'), {});
+}

@@ -1,0 +1,229 @@
+// What a bench run records (the JSON file), the targets of the issue as ratios computed from it,
+// and the correctness checks that fail the run (never the performance targets).
+import type { LatencySummary } from './histogram';
+
+export type SystemName =
+  'saga' | 'xa' | 'monolith' | 'raw-monolith' | 'raw-saga' | 'raw-xa' | 'bare';
+export const STEPS = ['token', 'wait-active', 'seat-map', 'hold', 'pay'] as const;
+export type StepName = (typeof STEPS)[number];
+
+export interface PhaseResult {
+  label: string;
+  /** closed: `users` loops as fast as answers come; open: `rate` starts a second. */
+  kind: 'closed' | 'open';
+  users?: number;
+  rate?: number;
+  ok: number;
+  failed: number;
+  elapsedS: number;
+  /** Completed operations per second. */
+  throughput: number;
+  latency: LatencySummary;
+  /** The phase ended early: its stock (holds, seats, users) ran out. */
+  exhausted: boolean;
+  /** Failed answers by "<status> <reason>". */
+  errors: Record<string, number>;
+}
+
+export interface JourneyResult extends PhaseResult {
+  /** Per step of a journey; wait-active includes every status poll until ACTIVE. */
+  steps: Record<StepName, LatencySummary>;
+  /** Reserve = the hold request, Pay = the pay request, as seen inside journeys. */
+  flows: { reserve: LatencySummary; pay: LatencySummary };
+}
+
+export interface HotSeatResult {
+  holds: number;
+  /** 201 answers: must be exactly one. */
+  winners: number;
+  /** 409 SEAT_UNAVAILABLE answers: must be all the others. */
+  conflicts: number;
+  other: Record<string, number>;
+  /** Per request, from its own start. */
+  latency: LatencySummary;
+  /** From the burst's first request to the last answer. */
+  lastAnswerMs: number;
+}
+
+export interface SystemResult {
+  reserve?: PhaseResult;
+  pay?: PhaseResult;
+  /** The mode's own Pay at half its peak throughput (open loop). */
+  payHalf?: PhaseResult;
+  /** Monolith: Pay at each mode's half-peak rate, by mode. */
+  payAt?: Partial<Record<'saga' | 'xa', PhaseResult>>;
+  journey?: JourneyResult;
+  hotSeat?: HotSeatResult;
+  statusPoll?: PhaseResult;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface TargetResult {
+  id: string;
+  text: string;
+  /** The measured ratio (or ms, or count); null when a side was not measured. */
+  value: number | null;
+  op: '>=' | '<=';
+  threshold: number;
+  ok: boolean | null;
+  detail: string;
+}
+
+export interface BenchResults {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  smoke: boolean;
+  machine: Record<string, string | number>;
+  settings: Record<string, unknown>;
+  systems: Partial<Record<SystemName, SystemResult>>;
+  targets: TargetResult[];
+  checks: CheckResult[];
+}
+
+export const HOT_SEAT_DEADLINE_MS = 2000;
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  if (a === undefined || b === undefined || b === 0) return null;
+  return Math.round((a / b) * 1000) / 1000;
+}
+
+function target(
+  id: string,
+  text: string,
+  value: number | null,
+  op: '>=' | '<=',
+  threshold: number,
+  detail: string,
+): TargetResult {
+  const ok = value === null ? null : op === '>=' ? value >= threshold : value <= threshold;
+  return { id, text, value, op, threshold, ok, detail };
+}
+
+/** The issue's targets, as measured in this run (ok null: not measured). */
+export function targets(s: BenchResults['systems']): TargetResult[] {
+  const out: TargetResult[] = [];
+  const mono = s.monolith?.pay?.throughput;
+  for (const [mode, min] of [
+    ['saga', 0.4],
+    ['xa', 0.3],
+  ] as const) {
+    const pay = s[mode]?.pay?.throughput;
+    out.push(
+      target(
+        `pay-${mode}-vs-monolith`,
+        `Pay throughput, ${mode} / monolith`,
+        ratio(pay, mono),
+        '>=',
+        min,
+        `${fmt(pay)} / ${fmt(mono)} flows/s`,
+      ),
+    );
+  }
+  for (const mode of ['saga', 'xa'] as const) {
+    const pay = s[mode]?.pay?.throughput;
+    const raw = s[`raw-${mode}`]?.pay?.throughput;
+    out.push(
+      target(
+        `pay-${mode}-vs-raw`,
+        `Pay throughput, ${mode} / its raw database ceiling`,
+        ratio(pay, raw),
+        '>=',
+        0.6,
+        `${fmt(pay)} / ${fmt(raw)} flows/s`,
+      ),
+    );
+  }
+  for (const mode of ['saga', 'xa'] as const) {
+    const half = s[mode]?.payHalf;
+    const base = s.monolith?.payAt?.[mode];
+    out.push(
+      target(
+        `p99-${mode}-half-peak`,
+        `Pay p99 at half of ${mode}'s peak, ${mode} / monolith at the same rate`,
+        ratio(half?.latency.p99, base?.latency.p99),
+        '<=',
+        3,
+        `${fmt(half?.latency.p99)} / ${fmt(base?.latency.p99)} ms at ${fmt(half?.rate)} flows/s`,
+      ),
+    );
+  }
+  for (const mode of ['saga', 'xa'] as const) {
+    const h = s[mode]?.hotSeat;
+    const t = target(
+      `hot-seat-${mode}`,
+      `Hot seat, ${mode}: exactly 1 winner, every answer within ${HOT_SEAT_DEADLINE_MS / 1000} s (ms to the last answer)`,
+      h ? h.lastAnswerMs : null,
+      '<=',
+      HOT_SEAT_DEADLINE_MS,
+      h
+        ? `${h.holds} holds: ${h.winners} × 201, ${h.conflicts} × 409, last answer after ${fmt(h.lastAnswerMs)} ms`
+        : '-',
+    );
+    if (h && t.ok) t.ok = h.winners === 1 && h.conflicts === h.holds - 1;
+    out.push(t);
+  }
+  const poll = (['saga', 'xa'] as const).map((m) => s[m]?.statusPoll).find(Boolean);
+  const bare = s.bare?.statusPoll;
+  out.push(
+    target(
+      'status-poll-vs-bare',
+      'Queue status poll throughput, gateway / bare node:http server',
+      ratio(poll?.throughput, bare?.throughput),
+      '>=',
+      0.5,
+      `${fmt(poll?.throughput)} / ${fmt(bare?.throughput)} req/s`,
+    ),
+  );
+  return out;
+}
+
+/** Correctness facts of a run: what --smoke (and a full run) fails on. */
+export function checks(s: BenchResults['systems'], audits: CheckResult[]): CheckResult[] {
+  const out: CheckResult[] = [...audits];
+  for (const [name, sys] of Object.entries(s)) {
+    const phases: [string, PhaseResult | undefined][] = [
+      ['journeys', sys.journey],
+      ['reserve', sys.reserve],
+      ['pay', sys.pay],
+      ['pay at half peak', sys.payHalf],
+      ['status poll', sys.statusPoll],
+      ...Object.entries(sys.payAt ?? {}).map(
+        ([mode, p]) => [`pay at ${mode}'s half-peak rate`, p] as [string, PhaseResult],
+      ),
+    ];
+    for (const [what, p] of phases) {
+      if (!p) continue;
+      out.push({
+        name: `${name} ${what}: every operation succeeded`,
+        ok: p.failed === 0 && p.ok > 0,
+        detail: `${p.ok} ok, ${p.failed} failed${describeErrors(p.errors)}`,
+      });
+    }
+    const h = sys.hotSeat;
+    if (h) {
+      out.push({
+        name: `${name} hot seat: exactly one 201, every other hold 409`,
+        ok: h.winners === 1 && h.conflicts === h.holds - 1,
+        detail: `${h.winners} × 201, ${h.conflicts} × 409${describeErrors(h.other)}`,
+      });
+    }
+  }
+  return out;
+}
+
+function describeErrors(errors: Record<string, number>): string {
+  const parts = Object.entries(errors).map(([k, n]) => `${n} × ${k}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+export function fmt(n: number | undefined | null): string {
+  if (n === undefined || n === null || !Number.isFinite(n)) return '-';
+  if (Math.abs(n) >= 100) return String(Math.round(n));
+  return String(Math.round(n * 10) / 10);
+}

@@ -1,0 +1,114 @@
+// The monolith baseline: one process, one database holding every participant's tables, and a
+// bare node:http server with POST /reserve and POST /pay. Each request runs the same statements
+// as the mesh's flow (bench/flows.ts), in ONE local transaction. It authenticates the caller
+// with the gateway's own JWT verifier and answers in the gateway's JSON and error shapes; it has
+// no waiting room, no gRPC hop, no coordinator and no barrier or XA.
+//
+//   BENCH_DB=<database> BENCH_POOL=<size> node dist/bench/monolith.js   → "listening <port>"
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { loadConfig } from '../lib/config';
+import { Database, createPool } from '../lib/db';
+import { JwtVerifier } from '../gateway/auth';
+import { errorBody, invalidArgument, notFound, toApiError } from '../gateway/errors';
+import { monolithPay, monolithReserve } from './flows';
+
+const BODY_LIMIT = 64 * 1024;
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > BODY_LIMIT) reject(invalidArgument('body', 'body too large'));
+      else chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          throw new Error('not an object');
+        resolve(parsed as Record<string, unknown>);
+      } catch {
+        reject(invalidArgument('body', 'the body must be a JSON object'));
+      }
+    });
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(data),
+  });
+  res.end(data);
+}
+
+function text(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v === '') throw invalidArgument(field, `${field} is required`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const database = process.env.BENCH_DB;
+  if (!database) throw new Error('BENCH_DB is required');
+  const poolSize = Number(process.env.BENCH_POOL ?? '24');
+  const holdSeconds = Number(process.env.BENCH_HOLD_SECONDS ?? '7200');
+  const db = new Database(createPool({ ...config.db.concert, database, poolSize }), database);
+  const verifier = new JwtVerifier(config.jwtSecret);
+
+  const server = createServer((req, res) => {
+    const handle = async () => {
+      const caller = await verifier.fromHeader(req.headers.authorization);
+      if (req.method === 'POST' && req.url === '/reserve') {
+        const body = await readJson(req);
+        const seatNumber = body.seatNumber;
+        if (typeof seatNumber !== 'number') throw invalidArgument('seatNumber', 'required');
+        const reservation = await monolithReserve(
+          db,
+          {
+            userId: caller.userId,
+            concertId: text(body, 'concertId'),
+            date: text(body, 'date'),
+            seatNumber,
+          },
+          holdSeconds,
+        );
+        return send(res, 201, reservation);
+      }
+      if (req.method === 'POST' && req.url === '/pay') {
+        const body = await readJson(req);
+        const paid = await monolithPay(
+          db,
+          { userId: caller.userId, reservationId: text(body, 'reservationId') },
+          holdSeconds,
+        );
+        return send(res, 201, paid);
+      }
+      throw notFound();
+    };
+    handle().catch((err: unknown) => {
+      const { error, internal } = toApiError(err);
+      if (internal) process.stderr.write(`monolith: ${String(err)}\n`);
+      send(res, error.httpStatus, errorBody(error));
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    process.stdout.write(`listening ${typeof addr === 'object' && addr ? addr.port : 0}\n`);
+  });
+  process.once('SIGTERM', () => {
+    server.close();
+    server.closeAllConnections();
+    void db.close().finally(() => process.exit(0));
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`monolith: ${String(err)}\n`);
+  process.exit(1);
+});
