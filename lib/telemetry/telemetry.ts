@@ -1,7 +1,9 @@
 // OpenTelemetry for one process: W3C propagation and the instrumentations of every library we
 // do I/O with, exporting by OTEL_TRACES_EXPORTER (otlp | jaeger | none). The SDK reads the
-// standard OTEL_* variables (endpoints, batch delays) itself. It must start before those
-// libraries are first required: cmd/mesh.ts imports ./register first of all.
+// standard OTEL_* variables (endpoints, batch delays, OTEL_TRACES_SAMPLER) itself. It must start
+// before those libraries are first required: cmd/mesh.ts imports ./register first of all.
+// With `none` nothing starts: no spans and no propagation, because recording spans nobody reads
+// cost the bench's Pay flow a fifth of its throughput (docs/performance.md).
 import {
   context,
   propagation,
@@ -31,9 +33,10 @@ let sdk: NodeSDK | undefined;
 export function startTelemetry(cfg: Config['telemetry']): void {
   if (sdk) return;
   const exporter = makeExporter(cfg.exporter);
+  if (!exporter) return;
   sdk = new NodeSDK({
     serviceName: cfg.serviceName,
-    spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
+    spanProcessors: [new BatchSpanProcessor(exporter)],
     // Traces only: metrics are Prometheus (lib/metrics) and logs are pino. Left to their env
     // defaults, the SDK would start OTLP metric and log exporters (and stall shutdown on them).
     metricReaders: [],
