@@ -85,6 +85,8 @@ export interface Config {
     /** The topic exchange events go to; the routing key is the event type. */
     exchange: string;
     relayPollMs: number;
+    /** How long a woken relay waits for more commits before it publishes one batch. */
+    relayLingerMs: number;
     relayBatch: number;
     /** Delays of a failing consumer's retries; one more failure parks the message. */
     retryDelaysMs: number[];
@@ -297,6 +299,7 @@ export function loadConfig(env: Env = process.env): Config {
     events: {
       exchange: str(env, 'EVENTS_EXCHANGE', 'boxoffice.events'),
       relayPollMs: int(env, 'EVENTS_RELAY_POLL_MS', 500, 10, 60_000),
+      relayLingerMs: int(env, 'EVENTS_RELAY_LINGER_MS', 10, 0, 1000),
       relayBatch: int(env, 'EVENTS_RELAY_BATCH', 100, 1, 10_000),
       retryDelaysMs: intList(env, 'EVENTS_RETRY_DELAYS_MS', [1000, 5000, 30_000, 120_000]),
       prefetch: int(env, 'EVENTS_PREFETCH', 16, 1, 1000),

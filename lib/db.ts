@@ -20,17 +20,25 @@ export interface Sql {
   execute(sql: string, params?: SqlParam[]): Promise<ResultSetHeader>;
 }
 
-/** The Sql view of a pool or of one connection. */
+/** mysql2's callback interface, which the promise wrapper calls underneath. */
+interface CallbackQuery {
+  query(sql: string, params: SqlParam[], done: (err: Error | null, result: unknown) => void): void;
+}
+
+/**
+ * The Sql view of a pool or of one connection. Queries go to mysql2's callback interface: its
+ * promise wrapper captures a stack trace per query, a twentieth of the mesh's CPU under load
+ * (docs/performance.md), and our errors are classified by errno, never by stack.
+ */
 export function sqlOf(conn: Pool | PoolConnection): Sql {
+  const core = ('connection' in conn ? conn.connection : conn.pool) as unknown as CallbackQuery;
+  const run = <R>(sql: string, params: SqlParam[]): Promise<R> =>
+    new Promise((resolve, reject) => {
+      core.query(sql, params, (err, result) => (err ? reject(err) : resolve(result as R)));
+    });
   return {
-    async query<T>(sql: string, params: SqlParam[] = []) {
-      const [rows] = await conn.query<RowDataPacket[]>(sql, params);
-      return rows as T[];
-    },
-    async execute(sql: string, params: SqlParam[] = []) {
-      const [res] = await conn.query<ResultSetHeader>(sql, params);
-      return res;
-    },
+    query: <T>(sql: string, params: SqlParam[] = []) => run<T[]>(sql, params),
+    execute: (sql: string, params: SqlParam[] = []) => run<ResultSetHeader>(sql, params),
   };
 }
 
@@ -52,10 +60,19 @@ export class Database implements Sql {
     return this.sql.execute(sql, params);
   }
 
-  /** Runs fn in one local transaction; commits if it resolves, rolls back if it throws. */
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one local transaction; commits if it resolves, rolls back if it throws.
+   * `readCommitted` is for queue-like locking reads (FOR UPDATE SKIP LOCKED): under the default
+   * REPEATABLE READ they also lock the gap after the last row read, which blocks every writer
+   * appending to the queue until this transaction ends.
+   */
+  async transaction<T>(
+    fn: (tx: Sql) => Promise<T>,
+    opts: { readCommitted?: boolean } = {},
+  ): Promise<T> {
     const conn = await this.pool.getConnection();
     try {
+      if (opts.readCommitted) await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await conn.query('START TRANSACTION');
       const out = await fn(sqlOf(conn));
       await conn.query('COMMIT');

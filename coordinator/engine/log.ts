@@ -178,10 +178,13 @@ export class TxLog {
   }
 
   /**
-   * Moves the transaction from one state to another if it is still in `from`, writing the
-   * branches' latest view in the same local transaction. False when someone else moved it.
+   * Moves the transaction from one state to another if it is still in `from`, then records the
+   * branches' latest view. False when someone else moved it. The two writes are not one local
+   * transaction on purpose: the branch view is for operators (GetTransaction) and recovery never
+   * reads it, so a crash between them costs a stale view, while a transaction around them cost
+   * two more round trips on every flow (docs/performance.md).
    */
-  transition(
+  async transition(
     gid: string,
     from: TxState | TxState[],
     to: TxState,
@@ -189,23 +192,21 @@ export class TxLog {
     extra: { outcome?: Outcome; branches?: BranchRecord[]; nextAttemptAt?: Date } = {},
   ): Promise<boolean> {
     const froms = Array.isArray(from) ? from : [from];
-    return this.db.transaction(async (sql) => {
-      const res = await sql.execute(
-        `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
-           updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})`,
-        [
-          to,
-          extra.outcome ? JSON.stringify(extra.outcome) : null,
-          extra.nextAttemptAt ?? null,
-          now,
-          gid,
-          ...froms,
-        ],
-      );
-      if (res.affectedRows !== 1) return false;
-      if (extra.branches?.length) await writeBranches(sql, gid, extra.branches, now);
-      return true;
-    });
+    const res = await this.db.execute(
+      `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
+         updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})`,
+      [
+        to,
+        extra.outcome ? JSON.stringify(extra.outcome) : null,
+        extra.nextAttemptAt ?? null,
+        now,
+        gid,
+        ...froms,
+      ],
+    );
+    if (res.affectedRows !== 1) return false;
+    if (extra.branches?.length) await writeBranches(this.db, gid, extra.branches, now);
+    return true;
   }
 
   /** Notes a failed attempt on a branch (the rare path: retries and refusals). */
@@ -236,21 +237,25 @@ export class TxLog {
   }
 
   private claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
-    return this.db.transaction(async (sql) => {
-      const due = await sql.query<{ gid: string }>(
-        `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
+    return this.db.transaction(
+      async (sql) => {
+        const due = await sql.query<{ gid: string }>(
+          `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
            AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [now, limit],
-      );
-      if (due.length === 0) return [];
-      const gids = due.map((d) => d.gid);
-      await sql.execute(
-        `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
+          [now, limit],
+        );
+        if (due.length === 0) return [];
+        const gids = due.map((d) => d.gid);
+        await sql.execute(
+          `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
          WHERE gid IN (${gids.map(() => '?').join(', ')})`,
-        [owner, leaseUntil, now, ...gids],
-      );
-      return gids;
-    });
+          [owner, leaseUntil, now, ...gids],
+        );
+        return gids;
+        // Read committed: new transactions must not wait on the gap after the due rows.
+      },
+      { readCommitted: true },
+    );
   }
 
   /** At start-up: transactions this coordinator id owned before a restart are due now. */

@@ -50,7 +50,12 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
     await proxy.open();
     target.host = `127.0.0.1:${proxy.port}`;
     broker = new Broker({ url: target.toString(), exchange }, log);
-    relay = new OutboxRelay(t.db, broker, { batch: 50, pollMs: 50, maxBackoffMs: 200 }, log);
+    relay = new OutboxRelay(
+      t.db,
+      broker,
+      { batch: 50, pollMs: 50, lingerMs: 5, maxBackoffMs: 200 },
+      log,
+    );
     relay.registerMetrics(metrics, 'point');
   });
   after(async () => {

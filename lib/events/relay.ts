@@ -16,6 +16,11 @@ export interface RelayOptions {
   batch: number;
   /** Poll interval; a wake() after a commit publishes sooner. */
   pollMs: number;
+  /**
+   * After a wake(), wait this long for more commits: under load one batch then carries the
+   * events of many transactions instead of one each (docs/performance.md).
+   */
+  lingerMs: number;
   /** Longest wait between attempts while the broker is unreachable. */
   maxBackoffMs: number;
 }
@@ -35,7 +40,7 @@ export class OutboxRelay {
   private channel: ConfirmChannel | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private wakeUp: ((afterMs: number) => void) | undefined;
   private failures = 0;
   private readonly unregister: (() => void)[] = [];
 
@@ -52,13 +57,13 @@ export class OutboxRelay {
 
   /** Publish soon: an event was just committed. */
   wake(): void {
-    this.wakeUp?.();
+    this.wakeUp?.(this.opts.lingerMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const off of this.unregister.splice(0)) off();
-    this.wake();
+    this.wakeUp?.(0);
     await this.running;
     await this.channel?.close().catch(() => undefined);
   }
@@ -93,46 +98,50 @@ export class OutboxRelay {
   /** Publishes one batch; returns how many rows it sent. */
   async publishBatch(): Promise<number> {
     const ch = await this.openChannel();
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query<OutboxRow>(
-        `SELECT id, event_id, type, version, aggregate_id, payload, trace_context, occurred_at FROM outbox
+    return this.db.transaction(
+      async (tx) => {
+        const rows = await tx.query<OutboxRow>(
+          `SELECT id, event_id, type, version, aggregate_id, payload, trace_context, occurred_at FROM outbox
          WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [this.opts.batch],
-      );
-      if (rows.length === 0) return 0;
-      for (const r of rows) {
-        const payload =
-          typeof r.payload === 'string'
-            ? (JSON.parse(r.payload) as Record<string, unknown>)
-            : r.payload;
-        const body = encodeEnvelope({
-          eventId: r.event_id,
-          type: r.type,
-          version: r.version,
-          occurredAt: r.occurred_at.toISOString(),
-          aggregateId: r.aggregate_id,
-          payload,
-        });
-        // Published in the context of the request that produced it: the publish span (and so
-        // the consumers' spans) join that request's trace.
-        context.with(contextFrom(r.trace_context), () =>
-          ch.publish(this.broker.opts.exchange, r.type, body, {
-            persistent: true,
-            contentType: 'application/json',
-            messageId: r.event_id,
-            type: r.type,
-            timestamp: Math.floor(r.occurred_at.getTime() / 1000),
-            headers: r.trace_context ? { [TRACEPARENT]: r.trace_context } : {},
-          }),
+          [this.opts.batch],
         );
-      }
-      await ch.waitForConfirms();
-      await tx.execute(
-        `UPDATE outbox SET sent_at = ? WHERE id IN (${rows.map(() => '?').join(', ')})`,
-        [new Date(), ...rows.map((r) => r.id)],
-      );
-      return rows.length;
-    });
+        if (rows.length === 0) return 0;
+        for (const r of rows) {
+          const payload =
+            typeof r.payload === 'string'
+              ? (JSON.parse(r.payload) as Record<string, unknown>)
+              : r.payload;
+          const body = encodeEnvelope({
+            eventId: r.event_id,
+            type: r.type,
+            version: r.version,
+            occurredAt: r.occurred_at.toISOString(),
+            aggregateId: r.aggregate_id,
+            payload,
+          });
+          // Published in the context of the request that produced it: the publish span (and so
+          // the consumers' spans) join that request's trace.
+          context.with(contextFrom(r.trace_context), () =>
+            ch.publish(this.broker.opts.exchange, r.type, body, {
+              persistent: true,
+              contentType: 'application/json',
+              messageId: r.event_id,
+              type: r.type,
+              timestamp: Math.floor(r.occurred_at.getTime() / 1000),
+              headers: r.trace_context ? { [TRACEPARENT]: r.trace_context } : {},
+            }),
+          );
+        }
+        await ch.waitForConfirms();
+        await tx.execute(
+          `UPDATE outbox SET sent_at = ? WHERE id IN (${rows.map(() => '?').join(', ')})`,
+          [new Date(), ...rows.map((r) => r.id)],
+        );
+        return rows.length;
+        // Read committed: appends to the outbox must not wait for the broker's confirms.
+      },
+      { readCommitted: true },
+    );
   }
 
   private async openChannel(): Promise<ConfirmChannel> {
@@ -169,14 +178,22 @@ export class OutboxRelay {
     }
   }
 
+  /** Sleeps up to `ms`; a wake-up shortens what is left to its own delay. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      let until = Date.now() + ms;
+      let timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         resolve();
       }
-      this.wakeUp = done;
+      this.wakeUp = (afterMs) => {
+        if (afterMs <= 0) return done();
+        if (Date.now() + afterMs >= until) return;
+        until = Date.now() + afterMs;
+        clearTimeout(timer);
+        timer = setTimeout(done, afterMs);
+      };
     });
   }
 }

@@ -97,7 +97,12 @@ export async function startParticipant(
   const relay = new OutboxRelay(
     db,
     ctx.broker,
-    { batch: config.events.relayBatch, pollMs: config.events.relayPollMs, maxBackoffMs: 5000 },
+    {
+      batch: config.events.relayBatch,
+      pollMs: config.events.relayPollMs,
+      lingerMs: config.events.relayLingerMs,
+      maxBackoffMs: 5000,
+    },
     log.child({ component: 'outbox-relay' }),
   );
   relay.registerMetrics(ctx.metrics, name);
