@@ -128,7 +128,7 @@ k8s-validate: $(INSTALL_STAMP) ## Render every deploy/k8s overlay offline; check
 	node scripts/k8s-validate.mjs
 
 # Everything CI runs (.ci/run), in order, stopping at the first failure; append new suites.
-test: install infra lint test-unit test-int test-e2e k8s-validate ## Everything CI runs
+test: install infra lint test-unit test-int test-e2e bench-smoke chaos-smoke k8s-validate ## Everything CI runs
 
 clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 	rm -rf dist gen $(INSTALL_STAMP)

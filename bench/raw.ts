@@ -5,7 +5,7 @@
 //   raw-xa:       the XA branches (START … PREPARE, in parallel where the engine runs them in
 //                 parallel), the logged decision, phase 2 + the coordinator's log.
 import type { DbConfig } from '../lib/config';
-import { createPool, type Database } from '../lib/db';
+import { Database, createPool } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { Participant } from '../lib/participant/participant';
 import { XaBranches } from '../lib/participant/xa';
@@ -37,9 +37,12 @@ import {
   type PayInput,
   type ReserveInput,
 } from './flows';
+import { CONNECTION_BUDGET } from './mesh';
 import { failureOf, type Answer, type FlowTarget } from './target';
 
 const HOLD_SECONDS = 7200;
+/** Pool size of the shared participant databases: fixtures only, between phases. */
+const SETUP_POOL = 4;
 /** innodb_lock_wait_timeout of XA branch connections, as the mesh sets it (XA_LOCK_WAIT_TIMEOUT_SECONDS). */
 const XA_LOCK_WAIT_SECONDS = 1;
 
@@ -124,6 +127,7 @@ export class RawDatabases {
     readonly coordinator: Database,
     readonly cfg: Record<ParticipantName, DbConfig>,
     private readonly tag: string,
+    private readonly users: number,
   ) {}
 
   static async create(tag: string, users: number): Promise<RawDatabases> {
@@ -132,35 +136,50 @@ export class RawDatabases {
       const db = {} as Record<ParticipantName, Database>;
       const cfg = {} as Record<ParticipantName, DbConfig>;
       for (const p of PARTICIPANTS) {
-        cfg[p] = dbConfig(`${tag}_raw_${p}`, users + 4);
+        cfg[p] = dbConfig(`${tag}_raw_${p}`, SETUP_POOL);
         db[p] = await dbs.create(cfg[p], PARTICIPANT_MIGRATIONS[p]);
       }
       const coordinator = await dbs.create(
         dbConfig(`${tag}_raw_coordinator`, users + 4),
         COORDINATOR_MIGRATIONS,
       );
-      return new RawDatabases(dbs, db, coordinator, cfg, tag);
+      return new RawDatabases(dbs, db, coordinator, cfg, tag, users);
     } catch (err) {
       await dbs.drop();
       throw err;
     }
   }
 
-  /** The saga or XA shape on these databases. */
+  /**
+   * The saga or XA shape on these databases, with pools of its own, sized like the mesh's: a
+   * saga step holds one connection at a time; an XA branch holds one per participant until
+   * phase 2, within the server's connection budget.
+   */
   target(mode: 'saga' | 'xa'): RawTarget {
     const log = createLogger('silent');
-    const xaPools: { end(): Promise<void> }[] = [];
+    const pools: { end(): Promise<void> }[] = [];
     const branches = new Map<ParticipantName, XaBranches>();
     const participants = {} as Record<ParticipantName, Participant>;
+    const db = {} as Record<ParticipantName, Database>;
+    const shared = PARTICIPANTS.length * SETUP_POOL + this.users + 4;
+    const xaPool = Math.min(
+      this.users + 4,
+      Math.floor((CONNECTION_BUDGET - shared) / PARTICIPANTS.length),
+    );
     for (const p of PARTICIPANTS) {
       let xa: XaBranches | undefined;
-      if (mode === 'xa') {
+      if (mode === 'saga') {
+        const pool = createPool({ ...this.cfg[p], poolSize: this.users + 4 });
+        pools.push(pool);
+        db[p] = new Database(pool, this.cfg[p].database);
+      } else {
+        db[p] = this.db[p];
         // As lib/participant/runtime.ts sets up a participant's XA branches.
-        const pool = createPool(this.cfg[p]);
+        const pool = createPool({ ...this.cfg[p], poolSize: xaPool });
         pool.pool.on('connection', (conn) => {
           conn.query(`SET SESSION innodb_lock_wait_timeout = ${XA_LOCK_WAIT_SECONDS}`, () => {});
         });
-        xaPools.push(pool);
+        pools.push(pool);
         xa = new XaBranches(
           pool,
           { bqual: this.cfg[p].database, activeTimeoutMs: 30_000, holdTimeoutMs: 30_000 },
@@ -168,10 +187,10 @@ export class RawDatabases {
         );
         branches.set(p, xa);
       }
-      participants[p] = new Participant(p, this.db[p], xa);
+      participants[p] = new Participant(p, db[p], xa);
     }
     const d: Distributed = {
-      use: useCases(this.db, participants, HOLD_SECONDS),
+      use: useCases(db, participants, HOLD_SECONDS),
       log: new TxLog(this.coordinator),
       commit: (p, gid) => branches.get(p)!.commit(gid),
     };
@@ -187,7 +206,7 @@ export class RawDatabases {
       this.tag,
       async () => {
         for (const b of branches.values()) await b.close().catch(() => undefined);
-        await Promise.all(xaPools.map((pool) => pool.end().catch(() => undefined)));
+        await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
       },
     );
   }

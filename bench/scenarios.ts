@@ -61,7 +61,12 @@ function phase(
 function line(p: PhaseResult): string {
   const l = p.latency;
   const rate = p.kind === 'open' ? ` at ${fmt(p.rate)}/s` : '';
-  const err = p.failed ? `, ${p.failed} failed` : '';
+  const why = Object.entries(p.errors ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([label, n]) => `${n} × ${label}`)
+    .join(', ');
+  const err = p.failed ? `, ${p.failed} failed (${why})` : '';
   const cut = p.exhausted ? ' (ran out of work early)' : '';
   return `[bench] ${p.label}${rate}: ${fmt(p.throughput)}/s, p50 ${fmt(l.p50)} p95 ${fmt(l.p95)} p99 ${fmt(l.p99)} ms, ${p.ok} ok${err} in ${p.elapsedS}s${cut}`;
 }
@@ -130,11 +135,15 @@ export async function flowPhases(
     const missing = needed - holds.size;
     if (missing <= 0) return;
     await provision(missing - Math.min(users.size, seats.size));
+    const setUp = new Recorder();
     const made = await closedLoop(
       { label: `${t.name} set-up holds`, users: o.users, count: missing },
-      reserveOp(),
+      reserveOp(setUp),
     );
-    if (made.failed) throw new Error(`${t.name}: ${made.failed} set-up holds failed`);
+    if (made.failed)
+      throw new Error(
+        `${t.name}: ${made.failed} set-up holds failed (${line(phase(`${t.name} set-up holds`, made, setUp, { kind: 'closed' }))})`,
+      );
   };
   const out: SystemResult = {};
   const closed = { users: o.users, progress: o.progress };
