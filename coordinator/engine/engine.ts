@@ -113,6 +113,7 @@ export class Engine {
       mode: this.opts.mode,
       deadlineAt,
       branches: new Map(),
+      fresh: true,
     };
     const outcome =
       this.opts.mode === 'xa'
@@ -169,6 +170,7 @@ export class Engine {
       mode: rec.mode,
       deadlineAt: rec.deadlineAt,
       branches: new Map(),
+      fresh: false,
     };
     this.log.info(
       { gid, flow: rec.flow, mode: rec.mode, state: rec.state },
@@ -277,11 +279,25 @@ export class Engine {
         );
         return interrupted('the request was accepted and will complete shortly');
       }
-      // Refused, or unknown until the deadline: undo everything that may have run, this step included.
+      // Refused, or unknown until the deadline: undo everything that may have run.
       const outcome =
         r.kind === 'refused'
           ? refusal(r.error)
           : interrupted(`step ${step.id} did not answer in time: ${r.error}`);
+      const undo = flow.steps
+        .slice(0, refusedAlone(tx, step, r) ? i : i + 1)
+        .filter((s) => s.compensate !== undefined);
+      if (undo.length === 0) {
+        // Nothing ran that needs undoing (a first step refused): aborted in one write.
+        if (
+          !(await this.txLog.transition(tx.gid, from, 'ABORTED', new Date(), {
+            outcome,
+            branches: [...tx.branches.values()],
+          }))
+        )
+          return this.awaitOutcome(tx.gid);
+        return outcome;
+      }
       if (
         !(await this.txLog.transition(tx.gid, from, 'COMPENSATING', new Date(), {
           outcome,
@@ -290,13 +306,7 @@ export class Engine {
       ) {
         return this.awaitOutcome(tx.gid);
       }
-      await this.compensate(
-        input,
-        tx,
-        flow.steps.slice(0, i + 1),
-        outcome,
-        this.opts.inlineFinishMs,
-      );
+      await this.compensate(input, tx, undo, outcome, this.opts.inlineFinishMs);
       return outcome;
     }
     const outcome: Outcome = { ok: true, value: flow.output(input, results) };
@@ -425,8 +435,11 @@ export class Engine {
     outcome: Outcome,
     budgetMs: number,
   ): Promise<Outcome> {
+    const open = openBranches(flow, tx);
+    // With no branch left open anywhere (the first wave refused), aborted in one write.
+    const to = open.length === 0 ? 'ABORTED' : 'ABORTING';
     if (
-      !(await this.txLog.transition(tx.gid, 'RUNNING', 'ABORTING', new Date(), {
+      !(await this.txLog.transition(tx.gid, 'RUNNING', to, new Date(), {
         outcome,
         branches: [...tx.branches.values()],
       }))
@@ -434,12 +447,24 @@ export class Engine {
       const rec = await this.txLog.get(tx.gid);
       if (rec?.state === 'COMMITTING' || rec?.state === 'COMMITTED')
         return this.awaitOutcome(tx.gid);
+    } else if (to === 'ABORTED') {
+      return outcome;
     }
-    await this.finishXa(flow, tx.gid, 'rollback', tx, outcome, 'ABORTING', 'ABORTED', budgetMs);
+    await this.finishXa(
+      flow,
+      tx.gid,
+      'rollback',
+      tx,
+      outcome,
+      'ABORTING',
+      'ABORTED',
+      budgetMs,
+      open.length ? open : participantsOf(flow),
+    );
     return outcome;
   }
 
-  /** Phase 2 on every participant of the flow, in parallel, each retried until done. */
+  /** Phase 2 on the participants (every one of the flow), in parallel, each retried until done. */
   private async finishXa(
     flow: AnyFlow,
     gid: string,
@@ -449,10 +474,11 @@ export class Engine {
     from: TxState,
     to: TxState,
     budgetMs: number,
+    participants: string[] = participantsOf(flow),
   ): Promise<void> {
     const until = Date.now() + budgetMs;
     const results = await Promise.all(
-      participantsOf(flow).map((participant) => {
+      participants.map((participant) => {
         const step = {
           id: participant,
           participant,
@@ -650,6 +676,34 @@ interface TxRun {
   mode: TxMode;
   deadlineAt: Date;
   branches: Map<string, BranchRecord>;
+  /**
+   * This run began the transaction, so `branches` knows every call ever made. A recovery run
+   * does not: calls of the interrupted run may still be in flight.
+   */
+  fresh: boolean;
+}
+
+/**
+ * A step refused on the only call ever made to it rolled back its own local transaction: there
+ * is nothing of it to compensate and no late duplicate that a null compensation must block.
+ * After more than one call, or in a recovery run, an earlier call may still land: compensate it.
+ */
+function refusedAlone(tx: TxRun, step: Step<unknown>, r: CallResult<unknown>): boolean {
+  return (
+    tx.fresh && r.kind === 'refused' && tx.branches.get(branchKey(step, 'action'))?.attempts === 1
+  );
+}
+
+/**
+ * Participants that may hold an XA branch of this run. One never called has none; one whose
+ * every call was refused rolled its branch back itself. A recovery run knows no calls: all.
+ */
+function openBranches(flow: AnyFlow, tx: TxRun): string[] {
+  if (!tx.fresh) return participantsOf(flow);
+  const records = [...tx.branches.values()];
+  return participantsOf(flow).filter((p) =>
+    records.some((b) => b.participant === p && b.state !== 'REFUSED'),
+  );
 }
 
 function branchKey(step: Step<unknown>, action: string): string {
