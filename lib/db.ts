@@ -60,19 +60,10 @@ export class Database implements Sql {
     return this.sql.execute(sql, params);
   }
 
-  /**
-   * Runs fn in one local transaction; commits if it resolves, rolls back if it throws.
-   * `readCommitted` is for queue-like locking reads (FOR UPDATE SKIP LOCKED): under the default
-   * REPEATABLE READ they also lock the gap after the last row read, which blocks every writer
-   * appending to the queue until this transaction ends.
-   */
-  async transaction<T>(
-    fn: (tx: Sql) => Promise<T>,
-    opts: { readCommitted?: boolean } = {},
-  ): Promise<T> {
+  /** Runs fn in one local transaction; commits if it resolves, rolls back if it throws. */
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();
     try {
-      if (opts.readCommitted) await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await conn.query('START TRANSACTION');
       const out = await fn(sqlOf(conn));
       await conn.query('COMMIT');
@@ -95,8 +86,17 @@ export class Database implements Sql {
   }
 }
 
+/**
+ * Every session runs READ COMMITTED. Our transactions are short sequences of conditional writes
+ * by key and never rely on a repeatable snapshot, while REPEATABLE READ's extra locks cost us:
+ * a conditional UPDATE keeps its lock on a row it did not change (1,000 holds of one seat
+ * queued behind each other), and a locking read locks the gap after the last row it read
+ * (outbox appends waited for the relay's broker confirms). Under READ COMMITTED neither happens.
+ */
+const SESSION_SETUP = 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED';
+
 export function createPool(cfg: DbConfig, database: string | undefined = cfg.database): Pool {
-  return mysql.createPool({
+  const pool = mysql.createPool({
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,
@@ -112,6 +112,9 @@ export function createPool(cfg: DbConfig, database: string | undefined = cfg.dat
     enableKeepAlive: true,
     multipleStatements: false,
   });
+  // Queued on the new connection ahead of anything its first user sends.
+  pool.pool.on('connection', (conn) => conn.query(SESSION_SETUP, () => undefined));
+  return pool;
 }
 
 /** Creates the database if it is missing (utf8mb4). */

@@ -237,25 +237,21 @@ export class TxLog {
   }
 
   private claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
-    return this.db.transaction(
-      async (sql) => {
-        const due = await sql.query<{ gid: string }>(
-          `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
+    return this.db.transaction(async (sql) => {
+      const due = await sql.query<{ gid: string }>(
+        `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
            AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-          [now, limit],
-        );
-        if (due.length === 0) return [];
-        const gids = due.map((d) => d.gid);
-        await sql.execute(
-          `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
+        [now, limit],
+      );
+      if (due.length === 0) return [];
+      const gids = due.map((d) => d.gid);
+      await sql.execute(
+        `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
          WHERE gid IN (${gids.map(() => '?').join(', ')})`,
-          [owner, leaseUntil, now, ...gids],
-        );
-        return gids;
-        // Read committed: new transactions must not wait on the gap after the due rows.
-      },
-      { readCommitted: true },
-    );
+        [owner, leaseUntil, now, ...gids],
+      );
+      return gids;
+    });
   }
 
   /** At start-up: transactions this coordinator id owned before a restart are due now. */

@@ -98,50 +98,46 @@ export class OutboxRelay {
   /** Publishes one batch; returns how many rows it sent. */
   async publishBatch(): Promise<number> {
     const ch = await this.openChannel();
-    return this.db.transaction(
-      async (tx) => {
-        const rows = await tx.query<OutboxRow>(
-          `SELECT id, event_id, type, version, aggregate_id, payload, trace_context, occurred_at FROM outbox
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<OutboxRow>(
+        `SELECT id, event_id, type, version, aggregate_id, payload, trace_context, occurred_at FROM outbox
          WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
-          [this.opts.batch],
-        );
-        if (rows.length === 0) return 0;
-        for (const r of rows) {
-          const payload =
-            typeof r.payload === 'string'
-              ? (JSON.parse(r.payload) as Record<string, unknown>)
-              : r.payload;
-          const body = encodeEnvelope({
-            eventId: r.event_id,
+        [this.opts.batch],
+      );
+      if (rows.length === 0) return 0;
+      for (const r of rows) {
+        const payload =
+          typeof r.payload === 'string'
+            ? (JSON.parse(r.payload) as Record<string, unknown>)
+            : r.payload;
+        const body = encodeEnvelope({
+          eventId: r.event_id,
+          type: r.type,
+          version: r.version,
+          occurredAt: r.occurred_at.toISOString(),
+          aggregateId: r.aggregate_id,
+          payload,
+        });
+        // Published in the context of the request that produced it: the publish span (and so
+        // the consumers' spans) join that request's trace.
+        context.with(contextFrom(r.trace_context), () =>
+          ch.publish(this.broker.opts.exchange, r.type, body, {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: r.event_id,
             type: r.type,
-            version: r.version,
-            occurredAt: r.occurred_at.toISOString(),
-            aggregateId: r.aggregate_id,
-            payload,
-          });
-          // Published in the context of the request that produced it: the publish span (and so
-          // the consumers' spans) join that request's trace.
-          context.with(contextFrom(r.trace_context), () =>
-            ch.publish(this.broker.opts.exchange, r.type, body, {
-              persistent: true,
-              contentType: 'application/json',
-              messageId: r.event_id,
-              type: r.type,
-              timestamp: Math.floor(r.occurred_at.getTime() / 1000),
-              headers: r.trace_context ? { [TRACEPARENT]: r.trace_context } : {},
-            }),
-          );
-        }
-        await ch.waitForConfirms();
-        await tx.execute(
-          `UPDATE outbox SET sent_at = ? WHERE id IN (${rows.map(() => '?').join(', ')})`,
-          [new Date(), ...rows.map((r) => r.id)],
+            timestamp: Math.floor(r.occurred_at.getTime() / 1000),
+            headers: r.trace_context ? { [TRACEPARENT]: r.trace_context } : {},
+          }),
         );
-        return rows.length;
-        // Read committed: appends to the outbox must not wait for the broker's confirms.
-      },
-      { readCommitted: true },
-    );
+      }
+      await ch.waitForConfirms();
+      await tx.execute(
+        `UPDATE outbox SET sent_at = ? WHERE id IN (${rows.map(() => '?').join(', ')})`,
+        [new Date(), ...rows.map((r) => r.id)],
+      );
+      return rows.length;
+    });
   }
 
   private async openChannel(): Promise<ConfirmChannel> {
