@@ -1,6 +1,7 @@
 // Who is calling: the access token (HS256 JWT) checked strictly, then the route's audience.
 // Only HS256 with our secret is accepted — never `alg: none`, never another algorithm (which
 // would let a forged header pick how the signature is checked).
+import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { status as Status } from '@grpc/grpc-js';
 import type { Identity } from '../lib/grpc/identity';
@@ -12,10 +13,17 @@ const ALGORITHM = 'HS256';
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 export class JwtVerifier {
-  private readonly key: Uint8Array;
+  /** Imported once: given raw bytes, jose imports the key again on every verification. */
+  private readonly key: Promise<webcrypto.CryptoKey>;
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = webcrypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    );
   }
 
   /** The caller named by an `Authorization: Bearer` header, or a 401. */
@@ -39,7 +47,7 @@ export class JwtVerifier {
   async verify(token: string): Promise<Identity> {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: [ALGORITHM],
         requiredClaims: ['exp', 'sub'],
       }));
