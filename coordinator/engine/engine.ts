@@ -268,8 +268,10 @@ export class Engine {
         failpoint(`coordinator.saga.after-${step.id}`);
         continue;
       }
-      if (step.mustSucceed) {
-        // Past the pivot: the outcome is decided, recovery finishes the remaining steps.
+      // Past the pivot the outcome is decided: recovery finishes the remaining steps. And in a
+      // recovery run an earlier run may have got further than an unknown answer shows (up to
+      // a pivot whose effects are out): only a refusal proves a step never ran, so ask again.
+      if (step.mustSucceed || (r.kind === 'unknown' && !tx.fresh)) {
         const error = `step ${step.id} is not finished yet: ${describe(r)}`;
         await this.txLog.postpone(
           tx.gid,

@@ -1,5 +1,5 @@
 // Pay: lock the reservation (PAYING), debit points, record the payment, sell the seat, then
-// confirm. In XA mode the middle three prepare in parallel. Confirm's ReservationCompleted event
+// confirm, which must succeed once reached. In XA mode the middle three prepare in parallel. Confirm's ReservationCompleted event
 // ends the payer's waiting-room token (the queue service consumes it).
 import type { RecordPaymentResponse } from '../../gen/boxoffice/payment/v1/payment';
 import type { UsePointsResponse } from '../../gen/boxoffice/point/v1/point';
@@ -87,16 +87,16 @@ export const payFlow = (p: Participants) =>
           p.concert.unsellSeat({ seatId: '', reservationId: input.reservationId }, call),
       },
       {
+        // The pivot: once the four steps above are done the payment has happened, and confirm's
+        // ReservationCompleted leaves the system (the data platform, the payer's token) as soon
+        // as it commits. So confirm has no compensation and is retried until it runs, and an
+        // interrupted Pay recovers forward, past its deadline too (docs/transactions.md).
         id: 'confirm',
         participant: 'reservation',
         needs: ['begin-payment'],
+        mustSucceed: true,
         action: ({ input, call }) =>
           p.reservation.confirm(
-            { reservationId: input.reservationId, paymentId: input.paymentId },
-            call,
-          ),
-        compensate: ({ input, call }) =>
-          p.reservation.unconfirm(
             { reservationId: input.reservationId, paymentId: input.paymentId },
             call,
           ),

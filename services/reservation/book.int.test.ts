@@ -302,7 +302,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
     });
   });
 
-  describe('Confirm / Unconfirm', () => {
+  describe('Confirm', () => {
     it('confirms the payment in progress and writes ReservationCompleted with it', async () => {
       const { id, paymentId } = await paying();
       await book.confirm(action(), { reservationId: id, paymentId });
@@ -344,14 +344,6 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       expect(await statusOf(id)).to.equal('PAYING');
       expect(await events(id)).to.deep.equal([]);
       expect(await events(hold)).to.deep.equal([]);
-    });
-
-    it('undoes a confirmation back to PAYING under the same payment', async () => {
-      const { id, paymentId } = await paying();
-      const gid = newId();
-      await book.confirm(saga(gid), { reservationId: id, paymentId });
-      await book.unconfirm(saga(gid, 'compensate'));
-      expect(await row(id)).to.deep.include({ status: 'PAYING', paymentId });
     });
   });
 

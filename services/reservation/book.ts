@@ -125,7 +125,10 @@ export class ReservationBook {
     });
   }
 
-  /** Pay, last step: PAYING → CONFIRMED, and ReservationCompleted in the same transaction. */
+  /**
+   * Pay, last step: PAYING → CONFIRMED, and ReservationCompleted in the same transaction. It
+   * is Pay's pivot, never compensated: the event leaves the system once this commits.
+   */
   confirm(md: Metadata, ref: PaymentRef): Promise<PaymentRef> {
     return this.participant.action(md, async (tx) => {
       if (!(await rows.confirm(tx, ref.reservationId, ref.paymentId, this.clock()))) {
@@ -133,14 +136,6 @@ export class ReservationBook {
       }
       await tx.emit(reservationCompleted(await present(tx, ref.reservationId)));
       return { reservationId: ref.reservationId, paymentId: ref.paymentId };
-    });
-  }
-
-  /** Compensation of confirm: CONFIRMED → PAYING under the same payment. */
-  unconfirm(md: Metadata): Promise<void> {
-    return this.participant.compensate<PaymentRef>(md, async (tx, confirmed) => {
-      await rows.unconfirm(tx, confirmed.reservationId, confirmed.paymentId, this.clock());
-      await tx.retract('ReservationCompleted', confirmed.reservationId);
     });
   }
 

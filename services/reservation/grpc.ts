@@ -42,10 +42,6 @@ export function reservationService(book: ReservationBook): ServiceBinding {
       await book.confirm(ctx.metadata, req);
       return {};
     },
-    async unconfirm(_req, ctx) {
-      await book.unconfirm(ctx.metadata);
-      return {};
-    },
     async expire(req, ctx) {
       return book.expire(ctx.metadata, req.reservationId);
     },

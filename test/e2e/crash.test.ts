@@ -141,6 +141,26 @@ for (const mode of ['xa', 'saga'] as const) {
         if (final.body.status === 'CONFIRMED') expect(balance).to.equal(3500);
         else expect([final.body.status, balance]).to.deep.equal(['HELD', 5000]);
       });
+
+      it('keeps a payment whose confirmation ran when the coordinator comes back past the deadline', async () => {
+        // Confirm's ReservationCompleted may already be out (ending the token, reaching the data
+        // platform): recovery must finish the saga, not compensate it for being late.
+        const { p, reservationId } = await buyer('late-coordinator');
+        await arm('coordinator', 'coordinator.saga.after-confirm');
+        await p.pay(reservationId);
+        await mesh.exited('coordinator');
+        await new Promise((r) => setTimeout(r, Number(FAST_RECOVERY.TX_TTL_MS) + 1000));
+        mesh.restart('coordinator', { FAILPOINTS: '' });
+        await mesh.waitReady();
+        await eventually(
+          () => p.reservation(reservationId),
+          (r: ApiResponse) => r.body.status !== 'PAYING',
+          15_000,
+        );
+        await expectInvariants(mesh);
+        expect((await p.reservation(reservationId)).body.status).to.equal('CONFIRMED');
+        expect(await p.balance()).to.equal(3500);
+      });
     }
 
     it('retries a participant that is unavailable for a while, then finishes the payment', async () => {

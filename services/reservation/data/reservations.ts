@@ -141,21 +141,6 @@ export async function confirm(
   return changed(res);
 }
 
-/** CONFIRMED under this payment → PAYING: the confirmation was undone. */
-export async function unconfirm(
-  sql: Sql,
-  id: string,
-  paymentId: string,
-  now: Date,
-): Promise<boolean> {
-  const res = await sql.execute(
-    `UPDATE reservation SET status = 'PAYING', updated_at = ?
-     WHERE id = ? AND status = 'CONFIRMED' AND payment_id = ?`,
-    [now, id, paymentId],
-  );
-  return changed(res);
-}
-
 /** HELD and overdue at `now` → EXPIRED. A PAYING reservation is never expired. */
 export async function expire(sql: Sql, id: string, now: Date): Promise<boolean> {
   const res = await sql.execute(
