@@ -90,22 +90,28 @@ export class Engine {
     const gid = newId(now.getTime());
     trace.getActiveSpan()?.setAttribute('tx.gid', gid);
     const deadlineAt = new Date(now.getTime() + this.opts.ttlMs);
-    const begun = await this.txLog.begin(
-      {
-        gid,
-        flow: flow.name,
-        mode: this.opts.mode,
-        payload: input,
-        owner: this.opts.owner,
-        deadlineAt,
-        leaseUntil: new Date(deadlineAt.getTime() + this.opts.leaseGraceMs),
-        idempotencyKey: run.idempotencyKey,
-        requestHash: run.requestHash,
-        // Recovery, if it ever takes over, links its trace to this one.
-        traceContext: currentTraceparent(),
-      },
-      now,
-    );
+    const begin = () =>
+      this.txLog.begin(
+        {
+          gid,
+          flow: flow.name,
+          mode: this.opts.mode,
+          payload: input,
+          owner: this.opts.owner,
+          deadlineAt,
+          leaseUntil: new Date(deadlineAt.getTime() + this.opts.leaseGraceMs),
+          idempotencyKey: run.idempotencyKey,
+          requestHash: run.requestHash,
+          // Recovery, if it ever takes over, links its trace to this one.
+          traceContext: currentTraceparent(),
+        },
+        now,
+      );
+    let begun = await begin();
+    // A first attempt that was aborted as UNAVAILABLE changed nothing: the key runs again,
+    // instead of answering 503 for good to a client that retries as HTTP suggests.
+    if (!begun && (await this.txLog.releaseVoidKey(run.idempotencyKey!, run.requestHash)))
+      begun = await begin();
     if (!begun) return this.replay<O>(run.idempotencyKey!, run.requestHash);
     const tx: TxRun = {
       gid,
@@ -285,7 +291,7 @@ export class Engine {
       const outcome =
         r.kind === 'refused'
           ? refusal(r.error)
-          : interrupted(`step ${step.id} did not answer in time: ${r.error}`);
+          : interrupted(`step ${step.id} did not answer in time`);
       const undo = flow.steps
         .slice(0, refusedAlone(tx, step, r) ? i : i + 1)
         .filter((s) => s.compensate !== undefined);
@@ -387,7 +393,7 @@ export class Engine {
         const outcome =
           r.kind === 'refused'
             ? refusal(r.error)
-            : interrupted(`step ${step.id} failed: ${describe(r)}`);
+            : interrupted(`step ${step.id} could not be reached`);
         return this.abortXa(flow, tx, outcome, this.opts.inlineFinishMs);
       }
       for (const [step, r] of answers) results[step.id] = (r as { value: unknown }).value;

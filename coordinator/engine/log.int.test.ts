@@ -106,4 +106,26 @@ describe('transaction log (real MariaDB)', () => {
       },
     ]);
   });
+
+  it('frees an idempotency key only after an UNAVAILABLE abort of the same request, once', async () => {
+    const unavailable = { ok: false as const, reason: 'UNAVAILABLE', message: 'x', metadata: {} };
+    const refused = { ...unavailable, reason: 'INSUFFICIENT_POINTS' };
+    await begin('void1', 'k-void');
+    expect(await log.releaseVoidKey('k-void', 'h')).to.equal(false); // still RUNNING
+    await log.transition('void1', 'RUNNING', 'ABORTED', new Date(), { outcome: unavailable });
+    expect(await log.releaseVoidKey('k-void', 'other-hash')).to.equal(false);
+    const released = await Promise.all([1, 2, 3].map(() => log.releaseVoidKey('k-void', 'h')));
+    expect(released.filter(Boolean)).to.have.length(1);
+    expect(await begin('void2', 'k-void')).to.equal(true);
+    expect((await log.byIdempotencyKey('k-void'))?.gid).to.equal('void2');
+
+    await begin('refused1', 'k-refused');
+    await log.transition('refused1', 'RUNNING', 'ABORTED', new Date(), { outcome: refused });
+    expect(await log.releaseVoidKey('k-refused', 'h')).to.equal(false);
+    await begin('done1', 'k-done');
+    await log.transition('done1', 'RUNNING', 'COMMITTED', new Date(), {
+      outcome: { ok: true, value: {} },
+    });
+    expect(await log.releaseVoidKey('k-done', 'h')).to.equal(false);
+  });
 });

@@ -127,6 +127,20 @@ export class TxLog {
     }
   }
 
+  /**
+   * Frees an idempotency key whose transaction ended ABORTED as UNAVAILABLE (interrupted: it
+   * changed nothing) for the same request; true when it did. Concurrent callers free it once.
+   */
+  async releaseVoidKey(key: string, requestHash: string | undefined): Promise<boolean> {
+    const res = await this.db.execute(
+      `UPDATE global_tx SET idempotency_key = NULL
+       WHERE idempotency_key = ? AND request_hash <=> ? AND state = 'ABORTED'
+         AND JSON_VALUE(outcome, '$.reason') = 'UNAVAILABLE'`,
+      [key, requestHash ?? null],
+    );
+    return res.affectedRows === 1;
+  }
+
   async get(gid: string): Promise<TxRecord | undefined> {
     const [row] = await this.db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM global_tx WHERE gid = ?`, [
       gid,

@@ -165,8 +165,9 @@ for (const mode of ['xa', 'saga'] as const) {
 
     it('retries a participant that is unavailable for a while, then finishes the payment', async () => {
       const { p, reservationId } = await buyer('unavailable');
+      const key = `pay-${reservationId}`;
       await mesh.kill('point');
-      const paying = p.pay(reservationId);
+      const paying = p.pay(reservationId, key);
       await new Promise((r) => setTimeout(r, 1500));
       mesh.restart('point', { FAILPOINTS: '' });
       const answer = await paying;
@@ -175,11 +176,13 @@ for (const mode of ['xa', 'saga'] as const) {
         expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
         expect(await p.balance()).to.equal(3500);
       } else {
-        // XA never retries a prepare: the transaction aborts and the client may simply pay again.
+        // XA never retries a prepare: the transaction aborts, and the client may simply pay
+        // again — under the same Idempotency-Key, since the aborted attempt changed nothing.
         expect(answer.status).to.be.oneOf([201, 503]);
         if (answer.status !== 201) {
+          expect(JSON.stringify(answer.body)).not.to.match(/127\.0\.0\.1|ECONNREFUSED/);
           await expectInvariants(mesh);
-          const again = await p.pay(reservationId);
+          const again = await p.pay(reservationId, key);
           expect(again.status, JSON.stringify(again.body)).to.equal(201);
         }
         expect(await p.balance()).to.equal(3500);
