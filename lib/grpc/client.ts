@@ -24,6 +24,10 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
+  // A restarted peer is reached within a second: by default the reconnect backoff grows to
+  // minutes, and calls fail fast meanwhile although the peer is back (seen in the crash suite).
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
 };
 
 /** Channels by target, shared by every client of this process (one connection per target). */
