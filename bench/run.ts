@@ -15,7 +15,7 @@ import { Progress } from './lib/progress';
 import { markdown } from './lib/report';
 import {
   checks,
-  fmt,
+  fmtTarget,
   targets,
   type BenchResults,
   type CheckResult,
@@ -265,7 +265,7 @@ async function main(): Promise<number> {
     'targets (reported, never failing the run):',
     ...results.targets.map(
       (t) =>
-        `  ${t.ok === null ? '-' : t.ok ? '✓' : '✗'} ${t.text}: ${t.value === null ? '-' : fmt(t.value)} (${t.op} ${t.threshold}; ${t.detail})`,
+        `  ${t.ok === null ? '-' : t.ok ? '✓' : '✗'} ${t.text}: ${t.value === null ? '-' : fmtTarget(t.value)} (${t.op} ${t.threshold}; ${t.detail})`,
     ),
     'correctness checks:',
     ...results.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}${c.ok ? '' : `: ${c.detail}`}`),

@@ -3,6 +3,7 @@
 import {
   STEPS,
   fmt,
+  fmtTarget,
   type BenchResults,
   type PhaseResult,
   type SystemName,
@@ -74,7 +75,7 @@ export function markdown(r: BenchResults): string {
       ['target', 'measured', 'required', ''],
       r.targets.map((t) => [
         t.text,
-        `${t.value === null ? '-' : fmt(t.value)} (${t.detail})`,
+        `${t.value === null ? '-' : fmtTarget(t.value)} (${t.detail})`,
         `${t.op === '>=' ? '≥' : '≤'} ${t.threshold}`,
         mark(t.ok),
       ]),

@@ -222,6 +222,11 @@ function describeErrors(errors: Record<string, number>): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/** A target's ratio: two decimals below 10, so 0.14 does not read as 0.1. */
+export function fmtTarget(n: number): string {
+  return Math.abs(n) < 10 ? n.toFixed(2) : fmt(n);
+}
+
 export function fmt(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '-';
   if (Math.abs(n) >= 100) return String(Math.round(n));

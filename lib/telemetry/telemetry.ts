@@ -3,7 +3,7 @@
 // standard OTEL_* variables (endpoints, batch delays, OTEL_TRACES_SAMPLER) itself. It must start
 // before those libraries are first required: cmd/mesh.ts imports ./register first of all.
 // With `none` nothing starts: no spans and no propagation, because recording spans nobody reads
-// cost the bench's Pay flow a fifth of its throughput (docs/performance.md).
+// cost a fifth of Reserve's throughput in the bench (docs/performance.md).
 import {
   context,
   propagation,
