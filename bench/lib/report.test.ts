@@ -116,7 +116,7 @@ describe('bench report', () => {
     const md = markdown(results());
     expect(md).to.contain('# Bench run 2026-01-01T00:00:00.000Z');
     expect(md).to.contain(
-      '| Pay throughput, saga / monolith | 0.5 (300 / 600 flows/s) | ≥ 0.4 | ✓ |',
+      '| Pay throughput, saga / monolith | 0.50 (300 / 600 flows/s) | ≥ 0.4 | ✓ |',
     );
     expect(md).to.contain(
       '| saga (gateway) | 500 | 30 | 45 | 60 | 300 | 60 | 90 | 120 | 0.50× | 0.50× |',
