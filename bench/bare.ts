@@ -3,6 +3,7 @@
 //
 //   node dist/bench/bare.js   → "listening <port>"
 import { createServer } from 'node:http';
+import { serveAsChild } from './lib/child';
 
 const server = createServer((req, res) => {
   req.resume();
@@ -19,13 +20,4 @@ const server = createServer((req, res) => {
   res.end(body);
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  process.stdout.write(`listening ${typeof addr === 'object' && addr ? addr.port : 0}\n`);
-});
-
-process.once('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  process.exit(0);
-});
+serveAsChild(server);

@@ -1,6 +1,5 @@
 // Set-up work of the bench, done before a phase and never measured: the baselines' databases,
 // users' wallets, seats, and the clean-up of all of it.
-import mysql from 'mysql2/promise';
 import { loadConfig, type DbConfig } from '../lib/config';
 import {
   Database,
@@ -11,7 +10,7 @@ import {
   type SqlParam,
 } from '../lib/db';
 import { newId } from '../lib/ids';
-import { XA_FORMAT_ID } from '../lib/participant/xa';
+import { rollbackPrepared } from '../ops/isolation';
 import { COORDINATOR_MIGRATIONS } from '../coordinator/data/migrations';
 import { Concerts } from '../services/concert/data/concerts';
 import { CONCERT_MIGRATIONS } from '../services/concert/data/migrations';
@@ -96,34 +95,6 @@ export class Databases {
     if (all.length === 0) return;
     await rollbackPrepared(all[0], new Set(all.map((c) => c.database)));
     for (const cfg of all) await dropDatabase(cfg);
-  }
-}
-
-/** A prepared branch holds metadata locks: DROP DATABASE would wait on it for a day. */
-export async function rollbackPrepared(server: DbConfig, bquals: Set<string>): Promise<void> {
-  const conn = await mysql.createConnection({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-  });
-  try {
-    const [rows] = await conn.query('XA RECOVER');
-    for (const r of rows as {
-      formatID: number;
-      gtrid_length: number;
-      bqual_length: number;
-      data: Buffer;
-    }[]) {
-      if (Number(r.formatID) !== XA_FORMAT_ID) continue;
-      const data = Buffer.from(r.data);
-      const gid = data.subarray(0, r.gtrid_length).toString();
-      const bqual = data.subarray(r.gtrid_length, r.gtrid_length + r.bqual_length).toString();
-      if (bquals.has(bqual))
-        await conn.query('XA ROLLBACK ?, ?, ?', [gid, bqual, r.formatID]).catch(() => undefined);
-    }
-  } finally {
-    await conn.end();
   }
 }
 

@@ -1,8 +1,7 @@
 // The mesh under test: started per mode by the end-to-end tests' runner (its own databases, key
 // prefix and vhost on free ports), driven only through the gateway, as clients drive it.
-import mysql from 'mysql2/promise';
 import { DEV_JWT_SECRET, loadConfig } from '../lib/config';
-import { Database, createPool } from '../lib/db';
+import { Database, createPool, serverConnection } from '../lib/db';
 import { audit } from '../ops/audit';
 import { signAccessToken } from '../gateway/auth';
 import { startMesh, type Mesh } from '../test/support/mesh';
@@ -213,12 +212,7 @@ export class MeshTarget implements FlowTarget {
   async settle(timeoutMs = 20_000): Promise<void> {
     if (!this.opts.settle) return;
     const cfg = loadConfig(this.mesh.env).db;
-    const conn = await mysql.createConnection({
-      host: cfg.concert.host,
-      port: cfg.concert.port,
-      user: cfg.concert.user,
-      password: cfg.concert.password,
-    });
+    const conn = await serverConnection(cfg.concert);
     try {
       const sql = (['concert', 'reservation', 'payment', 'point'] as const)
         .map((s) => `SELECT COUNT(*) AS n FROM \`${cfg[s].database}\`.outbox WHERE sent_at IS NULL`)

@@ -11,6 +11,7 @@ import { Database, createPool } from '../lib/db';
 import { JwtVerifier } from '../gateway/auth';
 import { errorBody, invalidArgument, notFound, toApiError } from '../gateway/errors';
 import { monolithPay, monolithReserve } from './flows';
+import { serveAsChild } from './lib/child';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -97,15 +98,7 @@ async function main(): Promise<void> {
       send(res, error.httpStatus, errorBody(error));
     });
   });
-  server.listen(0, '127.0.0.1', () => {
-    const addr = server.address();
-    process.stdout.write(`listening ${typeof addr === 'object' && addr ? addr.port : 0}\n`);
-  });
-  process.once('SIGTERM', () => {
-    server.close();
-    server.closeAllConnections();
-    void db.close().finally(() => process.exit(0));
-  });
+  serveAsChild(server, () => db.close());
 }
 
 main().catch((err: unknown) => {

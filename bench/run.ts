@@ -5,8 +5,8 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join, resolve } from 'node:path';
-import mysql from 'mysql2/promise';
 import { loadConfig } from '../lib/config';
+import { serverConnection } from '../lib/db';
 import { REPO_ROOT } from '../lib/paths';
 import { MonolithTarget, startBare } from './baselines';
 import { USAGE, parseBenchArgs, type BenchArgs, type Mode } from './lib/args';
@@ -51,12 +51,7 @@ async function using<T extends { close(): Promise<void> }, R>(
 
 async function machine(): Promise<Record<string, string | number>> {
   const db = loadConfig().db.concert;
-  const conn = await mysql.createConnection({
-    host: db.host,
-    port: db.port,
-    user: db.user,
-    password: db.password,
-  });
+  const conn = await serverConnection(db);
   try {
     const [rows] = await conn.query(
       'SELECT VERSION() AS v, @@innodb_flush_log_at_trx_commit AS f, @@log_bin AS b, @@max_connections AS m, @@innodb_buffer_pool_size AS p',

@@ -117,14 +117,28 @@ export function createPool(cfg: DbConfig, database: string | undefined = cfg.dat
   return pool;
 }
 
-/** Creates the database if it is missing (utf8mb4). */
-export async function ensureDatabase(cfg: DbConfig): Promise<void> {
-  const conn = await mysql.createConnection({
+/**
+ * One connection to the server of `cfg` (the database only when given): for administration,
+ * audits and tests — services use their pools.
+ */
+export function serverConnection(
+  cfg: DbConfig,
+  opts: { database?: string; dateStrings?: boolean } = {},
+): Promise<mysql.Connection> {
+  return mysql.createConnection({
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,
     password: cfg.password,
+    database: opts.database,
+    supportBigNumbers: true,
+    dateStrings: opts.dateStrings,
   });
+}
+
+/** Creates the database if it is missing (utf8mb4). */
+export async function ensureDatabase(cfg: DbConfig): Promise<void> {
+  const conn = await serverConnection(cfg);
   try {
     await conn.query(
       `CREATE DATABASE IF NOT EXISTS \`${cfg.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
@@ -135,12 +149,7 @@ export async function ensureDatabase(cfg: DbConfig): Promise<void> {
 }
 
 export async function dropDatabase(cfg: DbConfig): Promise<void> {
-  const conn = await mysql.createConnection({
-    host: cfg.host,
-    port: cfg.port,
-    user: cfg.user,
-    password: cfg.password,
-  });
+  const conn = await serverConnection(cfg);
   try {
     await conn.query(`DROP DATABASE IF EXISTS \`${cfg.database}\``);
   } finally {

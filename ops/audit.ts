@@ -1,8 +1,9 @@
 // The auditor: checks the invariants that must hold across every service database once the
 // mesh is quiet. Used by the test suites, `make chaos`, and operators (`node dist/cmd/audit.js`).
 import amqp from 'amqplib';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import type { Config } from '../lib/config';
+import { serverConnection } from '../lib/db';
 import { parkedQueue } from '../lib/events/consumer';
 import { RANKING_QUEUE } from '../services/concert/events';
 import { DELIVERIES_QUEUE } from '../services/dataplatform/main';
@@ -58,14 +59,7 @@ function check(name: string, offenders: unknown[]): Check {
  */
 export async function audit(config: Config, opts: AuditOptions = {}): Promise<Check[]> {
   const db = config.db;
-  const conn = await mysql.createConnection({
-    host: db.concert.host,
-    port: db.concert.port,
-    user: db.concert.user,
-    password: db.concert.password,
-    supportBigNumbers: true,
-    dateStrings: true,
-  });
+  const conn = await serverConnection(db.concert, { dateStrings: true });
   const [c, r, pay, pt, co, dp] = [
     db.concert,
     db.reservation,

@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { DB_SERVICES, loadConfig, type Config, type DbConfig } from '../lib/config';
-import { dropDatabase } from '../lib/db';
+import { dropDatabase, serverConnection } from '../lib/db';
 import { REPO_ROOT } from '../lib/paths';
 import { createRedis } from '../lib/redis';
 
@@ -102,12 +102,7 @@ export async function preparedBranches(conn: mysql.Connection): Promise<Prepared
  * metadata locks, so DROP DATABASE would wait on it for a day.
  */
 export async function rollbackPrepared(server: DbConfig, bquals: Set<string>): Promise<void> {
-  const conn = await mysql.createConnection({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-  });
+  const conn = await serverConnection(server);
   try {
     for (const b of await preparedBranches(conn)) {
       if (bquals.has(b.bqual))

@@ -1,5 +1,6 @@
 // Command line of `node dist/bench/run.js`.
 import { parseArgs } from 'node:util';
+import { SERVICE_NAMES } from '../../lib/config';
 
 export type Mode = 'saga' | 'xa';
 export const SCENARIOS = ['journey', 'flows', 'hotseat', 'poll', 'baselines'] as const;
@@ -70,18 +71,8 @@ function list<T extends string>(name: string, raw: string, allowed: readonly T[]
   return [...new Set(items)] as T[];
 }
 
-/** Every service of the mesh, as SERVICES names them (lib/config.ts). */
-export const MESH_SERVICES = [
-  'queue',
-  'concert',
-  'reservation',
-  'payment',
-  'point',
-  'coordinator',
-  'dataplatform',
-  'dataplatform-mock',
-  'gateway',
-] as const;
+/** Every service of the mesh, as SERVICES names them. */
+export const MESH_SERVICES = SERVICE_NAMES;
 
 export interface ProcessGroup {
   name: string;

@@ -1,6 +1,7 @@
 // A baseline server in a process of its own (as the gateway is): started with node, it prints
 // "listening <port>" on stdout once it accepts connections; SIGTERM stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
 
 export interface ChildServer {
   url: string;
@@ -49,4 +50,17 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await gone;
   clearTimeout(timer);
+}
+
+/** The child's side: listens on a free port, says so, and on SIGTERM closes, cleans up, exits. */
+export function serveAsChild(server: Server, cleanup: () => Promise<void> = async () => {}): void {
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    process.stdout.write(`listening ${typeof addr === 'object' && addr ? addr.port : 0}\n`);
+  });
+  process.once('SIGTERM', () => {
+    server.close();
+    server.closeAllConnections();
+    void cleanup().finally(() => process.exit(0));
+  });
 }

@@ -1,8 +1,8 @@
 // Test users who act through the gateway like real clients: a JWT, points, an active
 // waiting-room token, and the booking calls of API.md.
 import { expect } from 'chai';
-import mysql from 'mysql2/promise';
 import { loadConfig, type DbServiceName } from '../../lib/config';
+import { serverConnection } from '../../lib/db';
 import { audit, report } from '../../ops/audit';
 import { jwtFor } from './jwt';
 import type { ApiResponse, Mesh } from './mesh';
@@ -131,13 +131,7 @@ export async function sql<T = Record<string, unknown>>(
   params: unknown[] = [],
 ): Promise<T[]> {
   const cfg = loadConfig(mesh.env).db[service];
-  const conn = await mysql.createConnection({
-    host: cfg.host,
-    port: cfg.port,
-    user: cfg.user,
-    password: cfg.password,
-    database: cfg.database,
-  });
+  const conn = await serverConnection(cfg, { database: cfg.database });
   try {
     const [rows] = await conn.query(query, params);
     return rows as T[];
