@@ -295,26 +295,18 @@ export class Engine {
       const undo = flow.steps
         .slice(0, refusedAlone(tx, step, r) ? i : i + 1)
         .filter((s) => s.compensate !== undefined);
-      if (undo.length === 0) {
-        // Nothing ran that needs undoing (a first step refused): aborted in one write.
-        if (
-          !(await this.txLog.transition(tx.gid, from, 'ABORTED', new Date(), {
-            outcome,
-            branches: [...tx.branches.values()],
-          }))
-        )
-          return this.awaitOutcome(tx.gid);
-        return outcome;
-      }
+      // With nothing to undo (a first step refused), aborted in one write.
+      const to = undo.length === 0 ? 'ABORTED' : 'COMPENSATING';
       if (
-        !(await this.txLog.transition(tx.gid, from, 'COMPENSATING', new Date(), {
+        !(await this.txLog.transition(tx.gid, from, to, new Date(), {
           outcome,
           branches: [...tx.branches.values()],
         }))
       ) {
         return this.awaitOutcome(tx.gid);
       }
-      await this.compensate(input, tx, undo, outcome, this.opts.inlineFinishMs);
+      if (to === 'COMPENSATING')
+        await this.compensate(input, tx, undo, outcome, this.opts.inlineFinishMs);
       return outcome;
     }
     const outcome: Outcome = { ok: true, value: flow.output(input, results) };
