@@ -74,6 +74,15 @@ function dlq(mesh: Mesh, ...args: string[]): Promise<string> {
   );
 }
 
+/** Rows of the reservation service's outbox not yet relayed. */
+async function unsentEvents(mesh: Mesh): Promise<number> {
+  const [row] = await sql<{ n: number }>(
+    mesh,
+    'reservation',
+    'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL',
+  );
+  return Number(row.n);
+}
 for (const mode of ['saga', 'xa'] as const) {
   describe(`events after commit (TX_MODE=${mode})`, function () {
     this.timeout(180_000);
@@ -216,21 +225,13 @@ for (const mode of ['saga', 'xa'] as const) {
       expect(got).to.have.length(3);
       // A consumer can see a message before the relay's "sent" mark (written after the
       // broker's confirms) commits: wait for the outbox to show drained.
-      const left = await eventually(
-        async () =>
-          Number(
-            (
-              await sql<{ n: number }>(
-                mesh,
-                'reservation',
-                'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL',
-              )
-            )[0].n,
-          ),
-        (n) => n === 0,
-        20_000,
-      );
-      expect(left).to.equal(0);
+      expect(
+        await eventually(
+          () => unsentEvents(mesh),
+          (n) => n === 0,
+          20_000,
+        ),
+      ).to.equal(0);
     });
 
     it('parks a delivery that keeps failing, and an operator replay delivers it once', async () => {
@@ -309,16 +310,7 @@ for (const mode of ['saga', 'xa'] as const) {
       ).to.equal(8);
       expect(
         await eventually(
-          async () =>
-            Number(
-              (
-                await sql<{ n: number }>(
-                  mesh,
-                  'reservation',
-                  'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL',
-                )
-              )[0].n,
-            ),
+          () => unsentEvents(mesh),
           (n) => n === 0,
           20_000,
         ),
