@@ -18,6 +18,12 @@ export type SqlParam = string | number | boolean | null | Date | Buffer;
 export interface Sql {
   query<T = Row>(sql: string, params?: SqlParam[]): Promise<T[]>;
   execute(sql: string, params?: SqlParam[]): Promise<ResultSetHeader>;
+  /**
+   * A write whose result decides nothing (an outbox row, a barrier's stored result). Inside a
+   * transaction it is held and sent in the round trip that commits (or prepares), so it costs
+   * no round trip of its own, and its failure fails the commit; on the pool it runs at once.
+   */
+  writeAtEnd(sql: string, params?: SqlParam[]): Promise<void>;
 }
 
 /** mysql2's callback interface, which the promise wrapper calls underneath. */
@@ -25,22 +31,96 @@ interface CallbackQuery {
   query(sql: string, params: SqlParam[], done: (err: Error | null, result: unknown) => void): void;
 }
 
+export interface Statement {
+  sql: string;
+  params: SqlParam[];
+}
+
 /**
- * The Sql view of a pool or of one connection. Queries go to mysql2's callback interface: its
- * promise wrapper captures a stack trace per query, a twentieth of the mesh's CPU under load
- * (docs/performance.md), and our errors are classified by errno, never by stack.
+ * Queries go to mysql2's callback interface: its promise wrapper captures a stack trace per
+ * query, a twentieth of the mesh's CPU under load (docs/performance.md), and our errors are
+ * classified by errno, never by stack.
  */
-export function sqlOf(conn: Pool | PoolConnection): Sql {
-  const core = ('connection' in conn ? conn.connection : conn.pool) as unknown as CallbackQuery;
-  const run = <R>(sql: string, params: SqlParam[]): Promise<R> =>
-    new Promise((resolve, reject) => {
-      core.query(sql, params, (err, result) => (err ? reject(err) : resolve(result as R)));
-    });
+function send<R>(core: CallbackQuery, statements: Statement[]): Promise<R> {
+  const sql = statements.map((s) => s.sql).join(';\n');
+  const params = statements.flatMap((s) => s.params);
+  return new Promise((resolve, reject) => {
+    core.query(sql, params, (err, result) => (err ? reject(err) : resolve(result as R)));
+  });
+}
+
+/** The pool's Sql: every statement on its own, autocommitted. */
+function poolSql(pool: Pool): Sql {
+  const core: CallbackQuery = pool.pool;
   return {
-    query: <T>(sql: string, params: SqlParam[] = []) => run<T[]>(sql, params),
-    execute: (sql: string, params: SqlParam[] = []) => run<ResultSetHeader>(sql, params),
+    query: <T>(sql: string, params: SqlParam[] = []) => send<T[]>(core, [{ sql, params }]),
+    execute: (sql: string, params: SqlParam[] = []) =>
+      send<ResultSetHeader>(core, [{ sql, params }]),
+    writeAtEnd: async (sql: string, params: SqlParam[] = []) => {
+      await send(core, [{ sql, params }]);
+    },
   };
 }
+
+/**
+ * The statements of one transaction on one connection, in as few round trips as the protocol
+ * allows (each costs a write, a wake-up and a read on both sides, docs/performance.md): the
+ * opening statement (START TRANSACTION) travels with the first statement, and writes nobody
+ * reads travel with the closing ones (COMMIT, or XA END + XA PREPARE). The pool allows
+ * multiple statements per round trip for this; every value still goes through placeholders.
+ */
+export class Session implements Sql {
+  private held: Statement[] = [];
+  /** True once a statement went to the server (so the transaction may be open there). */
+  touched = false;
+
+  constructor(
+    private readonly core: CallbackQuery,
+    /** Sent with the first statement, then emptied. */
+    private opening: Statement[] = [],
+  ) {}
+
+  static on(conn: PoolConnection, opening: Statement[] = []): Session {
+    return new Session(conn.connection, opening);
+  }
+
+  query<T = Row>(sql: string, params: SqlParam[] = []): Promise<T[]> {
+    return this.run<T[]>({ sql, params });
+  }
+
+  execute(sql: string, params: SqlParam[] = []): Promise<ResultSetHeader> {
+    return this.run<ResultSetHeader>({ sql, params });
+  }
+
+  writeAtEnd(sql: string, params: SqlParam[] = []): Promise<void> {
+    this.held.push({ sql, params });
+    return Promise.resolve();
+  }
+
+  /**
+   * Sends the held writes and then `closing` in one round trip. When nothing was sent or held,
+   * sends nothing unless `always`: a transaction that never started needs no COMMIT.
+   */
+  async end(closing: Statement[], always = false): Promise<void> {
+    if (!always && !this.touched && this.held.length === 0) return;
+    const statements = [...this.held, ...closing];
+    this.held = [];
+    if (statements.length > 0) await this.run(...statements);
+  }
+
+  /** Sends statements in one round trip; the answer is the last statement's. */
+  private async run<R>(...statements: Statement[]): Promise<R> {
+    const all = [...this.opening, ...statements];
+    this.opening = [];
+    this.touched = true;
+    const result = await send<R>(this.core, all);
+    return all.length > 1 ? (result as unknown as R[])[all.length - 1] : result;
+  }
+}
+
+const START: Statement = { sql: 'START TRANSACTION', params: [] };
+const COMMIT: Statement = { sql: 'COMMIT', params: [] };
+const ROLLBACK: Statement = { sql: 'ROLLBACK', params: [] };
 
 export class Database implements Sql {
   private readonly sql: Sql;
@@ -49,7 +129,7 @@ export class Database implements Sql {
     readonly pool: Pool,
     readonly name: string,
   ) {
-    this.sql = sqlOf(pool);
+    this.sql = poolSql(pool);
   }
 
   query<T = Row>(sql: string, params?: SqlParam[]): Promise<T[]> {
@@ -60,16 +140,21 @@ export class Database implements Sql {
     return this.sql.execute(sql, params);
   }
 
+  writeAtEnd(sql: string, params?: SqlParam[]): Promise<void> {
+    return this.sql.writeAtEnd(sql, params);
+  }
+
   /** Runs fn in one local transaction; commits if it resolves, rolls back if it throws. */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();
+    const core: CallbackQuery = conn.connection;
+    const tx = new Session(core, [START]);
     try {
-      await conn.query('START TRANSACTION');
-      const out = await fn(sqlOf(conn));
-      await conn.query('COMMIT');
+      const out = await fn(tx);
+      await tx.end([COMMIT]);
       return out;
     } catch (err) {
-      await conn.query('ROLLBACK').catch(() => conn.destroy());
+      if (tx.touched) await send(core, [ROLLBACK]).catch(() => conn.destroy());
       throw err;
     } finally {
       conn.release();
@@ -110,7 +195,8 @@ export function createPool(cfg: DbConfig, database: string | undefined = cfg.dat
     supportBigNumbers: true,
     bigNumberStrings: false,
     enableKeepAlive: true,
-    multipleStatements: false,
+    // Session sends a transaction's opening and closing statements with its others.
+    multipleStatements: true,
   });
   // Queued on the new connection ahead of anything its first user sends.
   pool.pool.on('connection', (conn) => conn.query(SESSION_SETUP, () => undefined));

@@ -132,7 +132,7 @@ export class OutboxRelay {
         );
       }
       await ch.waitForConfirms();
-      await tx.execute(
+      await tx.writeAtEnd(
         `UPDATE outbox SET sent_at = ? WHERE id IN (${rows.map(() => '?').join(', ')})`,
         [new Date(), ...rows.map((r) => r.id)],
       );

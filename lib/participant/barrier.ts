@@ -31,7 +31,7 @@ export function sagaAction<T>(
   return db.transaction(async (tx) => {
     if (await claim(tx, gid, branchId, 'action', 'action', new Date())) {
       const result = await body(tx);
-      await tx.execute(
+      await tx.writeAtEnd(
         "UPDATE tx_barrier SET result = ? WHERE gid = ? AND branch_id = ? AND op = 'action'",
         [JSON.stringify(result ?? null), gid, branchId],
       );

@@ -17,7 +17,7 @@ export async function insertEvent(
   traceContext?: string,
 ): Promise<string> {
   const eventId = newId(now.getTime());
-  await sql.execute(
+  await sql.writeAtEnd(
     `INSERT INTO outbox (event_id, type, version, aggregate_id, payload, trace_context, occurred_at)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
     [

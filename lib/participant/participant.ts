@@ -92,6 +92,7 @@ function withOutbox(sql: Sql): BranchTx {
   return {
     query: (q, p) => sql.query(q, p),
     execute: (q, p) => sql.execute(q, p),
+    writeAtEnd: (q, p) => sql.writeAtEnd(q, p),
     emit: async (event) => {
       // The event carries the trace of the request whose commit produces it.
       await insertEvent(sql, event, new Date(), currentTraceparent());

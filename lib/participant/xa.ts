@@ -4,7 +4,7 @@
 // connection is closed, which detaches the branch so any connection (phase 2 or the in-doubt
 // resolver) can finish it later.
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { sqlOf, type Sql, type SqlParam } from '../db';
+import { Session, type Sql, type SqlParam, type Statement } from '../db';
 import { DomainError } from '../errors';
 import { failpoint } from '../failpoints';
 import type { Logger } from '../log';
@@ -12,7 +12,7 @@ import type { Logger } from '../log';
 export const XA_FORMAT_ID = 0x426f78; // "Box"
 const XAER_NOTA = 1397;
 
-interface Session {
+interface BranchSession {
   conn: PoolConnection;
   state: 'active' | 'prepared';
   /** Serialises calls of one transaction on its connection. */
@@ -35,7 +35,7 @@ export interface InDoubtBranch {
 }
 
 export class XaBranches {
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions = new Map<string, BranchSession>();
 
   constructor(
     private readonly pool: Pool,
@@ -56,8 +56,10 @@ export class XaBranches {
     const s = session;
     const step = s.queue.then(async () => {
       try {
-        const out = await body(sqlOf(s.conn));
-        if (prepare) await this.prepare(gid, s);
+        const sql = Session.on(s.conn);
+        const out = await body(sql);
+        if (prepare) await this.prepare(gid, s, sql);
+        else await sql.end([]);
         return out;
       } catch (err) {
         await this.abandon(gid, s);
@@ -131,7 +133,11 @@ export class XaBranches {
     return [gid, this.opts.bqual, XA_FORMAT_ID];
   }
 
-  private async start(gid: string): Promise<Session> {
+  private statement(verb: string, gid: string): Statement {
+    return { sql: `${verb} ?, ?, ?`, params: this.xid(gid) };
+  }
+
+  private async start(gid: string): Promise<BranchSession> {
     const conn = await this.pool.getConnection();
     try {
       await conn.query('XA START ?, ?, ?', this.xid(gid));
@@ -145,7 +151,7 @@ export class XaBranches {
       }
       throw err;
     }
-    const session: Session = {
+    const session: BranchSession = {
       conn,
       state: 'active',
       queue: Promise.resolve(),
@@ -156,10 +162,10 @@ export class XaBranches {
     return session;
   }
 
-  private async prepare(gid: string, s: Session): Promise<void> {
+  /** Ends and prepares the branch in the round trip that carries the body's held writes. */
+  private async prepare(gid: string, s: BranchSession, sql: Session): Promise<void> {
     failpoint('participant.xa.before-prepare');
-    await s.conn.query('XA END ?, ?, ?', this.xid(gid));
-    await s.conn.query('XA PREPARE ?, ?, ?', this.xid(gid));
+    await sql.end([this.statement('XA END', gid), this.statement('XA PREPARE', gid)], true);
     s.state = 'prepared';
     clearTimeout(s.timer);
     s.timer = setTimeout(() => this.detach(gid), this.opts.holdTimeoutMs);
@@ -167,7 +173,7 @@ export class XaBranches {
   }
 
   /** Rolls back a branch that failed or timed out before PREPARE. */
-  private async abandon(gid: string, s: Session): Promise<void> {
+  private async abandon(gid: string, s: BranchSession): Promise<void> {
     clearTimeout(s.timer);
     this.sessions.delete(gid);
     try {

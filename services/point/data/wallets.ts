@@ -160,7 +160,7 @@ async function record(
   m: PointMovement,
   now: Date,
 ): Promise<PointMovement> {
-  await tx.execute(
+  await tx.writeAtEnd(
     'INSERT INTO point_ledger (user_id, type, amount, balance_after, reference, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     [m.userId, type, m.amount, m.balance, m.reference, now],
   );

@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { testDatabase, type TestDatabase } from '../test/support/infra';
+
+describe('Database transactions (real MariaDB)', () => {
+  let t: TestDatabase;
+
+  before(async () => {
+    t = await testDatabase('point', []);
+    await t.db.execute('CREATE TABLE item (id INT PRIMARY KEY, note VARCHAR(16))');
+  });
+  after(() => t.drop());
+
+  const items = async () =>
+    (await t.db.query<{ id: number }>('SELECT id FROM item ORDER BY id')).map((r) => r.id);
+
+  it('commits the statements and the held writes together', async () => {
+    const out = await t.db.transaction(async (tx) => {
+      const res = await tx.execute('INSERT INTO item VALUES (?, ?)', [1, 'now']);
+      await tx.writeAtEnd('INSERT INTO item VALUES (?, ?)', [2, 'held']);
+      await tx.writeAtEnd('INSERT INTO item VALUES (?, ?)', [3, 'held']);
+      return res.affectedRows;
+    });
+    expect(out).to.equal(1);
+    expect(await items()).to.deep.equal([1, 2, 3]);
+  });
+
+  it('rolls everything back when a held write fails at the end, and says why', async () => {
+    const err = await t.db
+      .transaction(async (tx) => {
+        await tx.execute('INSERT INTO item VALUES (?, ?)', [4, 'now']);
+        await tx.writeAtEnd('INSERT INTO item VALUES (?, ?)', [5, 'held']);
+        await tx.writeAtEnd('INSERT INTO item VALUES (?, ?)', [1, 'duplicate']);
+      })
+      .catch((e: unknown) => e);
+    expect((err as { errno?: number }).errno).to.equal(1062);
+    expect(await items()).to.deep.equal([1, 2, 3]);
+  });
+
+  it('rolls back what ran when the body throws, and sends no held write', async () => {
+    const err = await t.db
+      .transaction(async (tx) => {
+        await tx.execute('INSERT INTO item VALUES (?, ?)', [6, 'now']);
+        await tx.writeAtEnd('INSERT INTO item VALUES (?, ?)', [7, 'held']);
+        throw new Error('refused');
+      })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).to.equal('refused');
+    expect(await items()).to.deep.equal([1, 2, 3]);
+  });
+
+  it('reads its own writes inside the transaction and isolates them from others until commit', async () => {
+    await t.db.transaction(async (tx) => {
+      await tx.execute('INSERT INTO item VALUES (?, ?)', [8, 'now']);
+      expect(await tx.query('SELECT id FROM item WHERE id = 8')).to.have.length(1);
+      expect(await t.db.query('SELECT id FROM item WHERE id = 8')).to.have.length(0);
+    });
+    expect(await items()).to.deep.equal([1, 2, 3, 8]);
+  });
+
+  it('runs a held write on the pool at once', async () => {
+    await t.db.writeAtEnd('INSERT INTO item VALUES (?, ?)', [9, 'pool']);
+    expect(await items()).to.deep.equal([1, 2, 3, 8, 9]);
+  });
+});
