@@ -22,6 +22,12 @@ function payRequestSpan(spans: CollectedSpan[], after: number): CollectedSpan | 
     );
 }
 
+/** Names of spans whose parent is not in the set. */
+function orphans(spans: CollectedSpan[]): string[] {
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map((s) => s.name);
+}
+
 function tree(spans: CollectedSpan[]): string {
   const byParent = new Map<string, CollectedSpan[]>();
   for (const s of spans) byParent.set(s.parentSpanId, [...(byParent.get(s.parentSpanId) ?? []), s]);
@@ -109,20 +115,18 @@ for (const mode of ['saga', 'xa'] as const) {
           ? [rpc('boxoffice-queue+concert+reservation+payment+point', 'ParticipantService/Commit')]
           : []),
       ];
+      // Each process exports in batches, so a child can arrive a batch before its parent: wait
+      // for the trace to be whole, not just for the expected spans.
       const spans = await eventually(
         async () => receiver.trace(traceId),
-        (ts) => expected.every((match) => ts.some(match)),
+        (ts) => expected.every((match) => ts.some(match)) && orphans(ts).length === 0,
         15_000,
       );
       const missing = expected.filter((match) => !spans.some(match)).length;
       expect(missing, tree(spans)).to.equal(0);
 
       // Parent links: every parent is in the trace, and the gateway's request span is the only root.
-      const ids = new Set(spans.map((s) => s.spanId));
-      expect(
-        spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map((s) => s.name),
-        tree(spans),
-      ).to.deep.equal([]);
+      expect(orphans(spans), tree(spans)).to.deep.equal([]);
       expect(spans.filter((s) => !s.parentSpanId).map((s) => s.spanId)).to.deep.equal([
         root!.spanId,
       ]);
