@@ -57,6 +57,10 @@ export class MonolithTarget implements FlowTarget {
     return this.server.url;
   }
 
+  pids(): number[] {
+    return this.server.pid === undefined ? [] : [this.server.pid];
+  }
+
   async users(n: number): Promise<User[]> {
     const ids = this.ids.next(n);
     await seedWallets(this.db, ids);

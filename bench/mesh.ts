@@ -112,6 +112,10 @@ export class MeshTarget implements FlowTarget {
     return this.mesh.url;
   }
 
+  pids(): number[] {
+    return this.mesh.names.flatMap((n) => this.mesh.pid(n) ?? []);
+  }
+
   /** Users with points and nothing else (journeys take their own queue token). */
   async walletUsers(n: number): Promise<User[]> {
     const ids = this.ids.next(n);

@@ -67,6 +67,11 @@ export class RawTarget implements FlowTarget {
     this.ids = new UserIds(`${tag}${name.slice(4, 5)}`);
   }
 
+  /** The statements run from the load generator itself: its CPU is the client's. */
+  pids(): number[] {
+    return [];
+  }
+
   async users(n: number): Promise<User[]> {
     const ids = this.ids.next(n);
     await seedWallets(this.pointDb, ids);

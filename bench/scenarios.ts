@@ -1,6 +1,7 @@
 // The measured scenarios. Set-up (users, seats, holds to pay) is always done before a phase,
 // sized from a warm-up of the same operation, so a phase measures only its own requests.
 import type { Hold, Seat, User } from './fixtures';
+import { measureCpu } from './lib/cpu';
 import { Latency } from './lib/histogram';
 import { HttpClient, TransportError, type HttpResult } from './lib/http';
 import { closedLoop, now, openLoop, sleep, type LoopResult } from './lib/load';
@@ -68,7 +69,12 @@ function line(p: PhaseResult): string {
     .join(', ');
   const err = p.failed ? `, ${p.failed} failed (${why})` : '';
   const cut = p.exhausted ? ' (ran out of work early)' : '';
-  return `[bench] ${p.label}${rate}: ${fmt(p.throughput)}/s, p50 ${fmt(l.p50)} p95 ${fmt(l.p95)} p99 ${fmt(l.p99)} ms, ${p.ok} ok${err} in ${p.elapsedS}s${cut}`;
+  const cpu = p.cpu
+    ? `; CPU ms/op ${Object.entries(p.cpu.msPerOp)
+        .map(([g, ms]) => `${g} ${fmt(ms)}`)
+        .join(', ')} (machine ${p.cpu.machineCores} cores busy)`
+    : '';
+  return `[bench] ${p.label}${rate}: ${fmt(p.throughput)}/s, p50 ${fmt(l.p50)} p95 ${fmt(l.p95)} p99 ${fmt(l.p99)} ms, ${p.ok} ok${err} in ${p.elapsedS}s${cut}${cpu}`;
 }
 
 /** How many operations a measured phase needs, from the warm-up's rate, with headroom. */
@@ -160,8 +166,13 @@ export async function flowPhases(
   await t.settle?.();
   let rec = new Recorder();
   o.progress.start(`${t.name} reserve`);
+  let cpu = measureCpu(t.pids());
   let loop = await closedLoop({ ...closed, ...measured, label: 'reserve' }, reserveOp(rec));
-  out.reserve = phase(`${t.name} reserve`, loop, rec, { kind: 'closed', users: o.users });
+  out.reserve = phase(`${t.name} reserve`, loop, rec, {
+    kind: 'closed',
+    users: o.users,
+    cpu: cpu(loop.ok),
+  });
   o.progress.done(line(out.reserve));
 
   // Pay at peak.
@@ -176,8 +187,13 @@ export async function flowPhases(
   await t.settle?.();
   rec = new Recorder();
   o.progress.start(`${t.name} pay`);
+  cpu = measureCpu(t.pids());
   loop = await closedLoop({ ...closed, ...measured, label: 'pay' }, payOp(rec, ownStart));
-  out.pay = phase(`${t.name} pay`, loop, rec, { kind: 'closed', users: o.users });
+  out.pay = phase(`${t.name} pay`, loop, rec, {
+    kind: 'closed',
+    users: o.users,
+    cpu: cpu(loop.ok),
+  });
   o.progress.done(line(out.pay));
 
   // Pay at fixed rates (open loop): latency from each request's scheduled start.
@@ -193,11 +209,16 @@ export async function flowPhases(
     const label =
       which === 'own' ? `${t.name} pay at half peak` : `${t.name} pay at ${which}'s half peak`;
     o.progress.start(label);
+    cpu = measureCpu(t.pids());
     loop = await openLoop(
       { label, rate, durationMs, progress: o.progress },
       payOp(rec, (scheduled) => scheduled ?? now()),
     );
-    const result = phase(label, loop, rec, { kind: 'open', rate: Math.round(rate * 10) / 10 });
+    const result = phase(label, loop, rec, {
+      kind: 'open',
+      rate: Math.round(rate * 10) / 10,
+      cpu: cpu(loop.ok),
+    });
     o.progress.done(line(result));
     if (which === 'own') out.payHalf = result;
     else (out.payAt ??= {})[which] = result;

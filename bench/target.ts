@@ -20,6 +20,8 @@ export interface FlowTarget {
   seats(n: number): Promise<Seat[]>;
   reserve(user: User, seat: Seat): Promise<Answer>;
   pay(hold: Hold): Promise<Answer>;
+  /** The processes serving it, whose CPU a phase records (none: it runs in the load generator). */
+  pids(): number[];
   /** Waits until work the last phase left behind (events, relays) is done; optional. */
   settle?(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 
 export interface ChildServer {
   url: string;
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ export async function startChild(
       reject(new Error(`${script} exited with ${code}: ${stderr}`));
     });
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => stop(child) };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stop(child) };
 }
 
 async function stop(child: ChildProcess): Promise<void> {

@@ -38,7 +38,12 @@ function hot(winners: number, conflicts: number, lastAnswerMs: number): HotSeatR
 function results(): BenchResults {
   const systems: BenchResults['systems'] = {
     saga: {
-      pay: phase(300, 60),
+      pay: phase(300, 60, {
+        cpu: {
+          msPerOp: { service: 6.1, database: 3.2, broker: 0.3, client: 0.4 },
+          machineCores: 1.7,
+        },
+      }),
       reserve: phase(500, 30),
       payHalf: phase(150, 20, { kind: 'open', rate: 150 }),
       hotSeat: hot(1, 999, 1500),
@@ -124,6 +129,8 @@ describe('bench report', () => {
     expect(md).to.contain("| monolith at saga's rate | 150 | 150 | 5 | 7.5 | 10 | 15 | 1.00× |");
     expect(md).to.contain('| xa | 1000 | 1 | 998 | 0 | 300 | 600 | 2500 |');
     expect(md).to.contain('| bare node:http | 10000 | 1 | 1.5 | 2 | 1.00× |');
+    expect(md).to.contain('## CPU per operation at peak (ms, from /proc)');
+    expect(md).to.contain('| saga (gateway) | - | - | - | - | 6.1 | 3.2 | 0.3 | 0.4 | 1.7 |');
     expect(md).to.contain(
       '- ✗ xa hot seat: exactly one 201, every other hold 409: 1 × 201, 998 × 409',
     );

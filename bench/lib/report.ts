@@ -1,5 +1,6 @@
 // The markdown report of a run: absolute numbers, ratios to the baselines, the targets with
 // ✓/✗, and the correctness checks.
+import { CPU_GROUPS } from './cpu';
 import {
   STEPS,
   fmt,
@@ -51,6 +52,42 @@ function rawOf(name: SystemName): SystemName | undefined {
       : name === 'monolith'
         ? 'raw-monolith'
         : undefined;
+}
+
+function cpuCells(p: PhaseResult | undefined): string[] {
+  return CPU_GROUPS.map((g) => fmt(p?.cpu?.msPerOp[g]));
+}
+
+/** Where each operation's CPU went: the budget the two cores share. */
+function cpuSection(s: BenchResults['systems']): string[] {
+  const measured = FLOW_SYSTEMS.filter((n) => s[n]?.pay?.cpu || s[n]?.reserve?.cpu);
+  if (measured.length === 0) return [];
+  return [
+    '## CPU per operation at peak (ms, from /proc)',
+    '',
+    'service: the processes answering the requests (none for the raw shapes, which run in the ' +
+      'load generator); database: the MariaDB server; broker: RabbitMQ; client: the load ' +
+      'generator. Machine: cores busy during Pay, of all.',
+    '',
+    ...table(
+      [
+        'system',
+        ...CPU_GROUPS.map((g) => `Reserve ${g}`),
+        ...CPU_GROUPS.map((g) => `Pay ${g}`),
+        'Pay machine cores',
+      ],
+      measured.map((n) => {
+        const sys = s[n] as SystemResult;
+        return [
+          SYSTEM_LABELS[n],
+          ...cpuCells(sys.reserve),
+          ...cpuCells(sys.pay),
+          fmt(sys.pay?.cpu?.machineCores),
+        ];
+      }),
+    ),
+    '',
+  ];
 }
 
 export function markdown(r: BenchResults): string {
@@ -113,6 +150,8 @@ export function markdown(r: BenchResults): string {
     ),
     '',
   ];
+
+  out.push(...cpuSection(s));
 
   const fixed: (string | number)[][] = [];
   for (const mode of ['saga', 'xa'] as const) {

@@ -1,5 +1,6 @@
 // What a bench run records (the JSON file), the targets of the issue as ratios computed from it,
 // and the correctness checks that fail the run (never the performance targets).
+import type { CpuUse } from './cpu';
 import type { LatencySummary } from './histogram';
 
 export type SystemName =
@@ -23,6 +24,8 @@ export interface PhaseResult {
   exhausted: boolean;
   /** Failed answers by "<status> <reason>". */
   errors: Record<string, number>;
+  /** CPU per operation by process group (Linux only). */
+  cpu?: CpuUse;
 }
 
 export interface JourneyResult extends PhaseResult {
