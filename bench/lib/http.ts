@@ -21,11 +21,22 @@ export class HttpClient {
   private readonly host: string;
   private readonly port: number;
 
-  constructor(baseUrl: string, maxSockets: number) {
+  /**
+   * `idleMs` closes a kept-alive connection idle that long. It must stay under the server's
+   * keep-alive timeout (Node's default is 5 s): otherwise a request sent on a connection the
+   * server is closing at that instant fails with "socket hang up", which happened between phases.
+   */
+  constructor(baseUrl: string, maxSockets: number, idleMs = 4000) {
     const url = new URL(baseUrl);
     this.host = url.hostname;
     this.port = Number(url.port);
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    // An agent's timeout applies to its free sockets; a request sets its own while it runs.
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: maxSockets,
+      timeout: idleMs,
+    });
   }
 
   request<T = unknown>(
