@@ -274,6 +274,8 @@ describe('dataplatform delivery (real MariaDB and RabbitMQ, the bundled mock)', 
     } catch (err) {
       expect(err).to.be.instanceOf(DeliveryFailedError);
       expect((err as Error).message).to.equal('cannot reach the data platform: ECONNREFUSED');
+    } finally {
+      deliverer.close();
     }
     expect(await findDelivery(db, e.eventId)).to.deep.include({
       attempts: 1,

@@ -7,6 +7,7 @@ import type { EventEnvelope } from '../../lib/events/envelope';
 import { processOnce } from '../../lib/events/processed';
 import type { Logger } from '../../lib/log';
 import { recordAttempt } from './data/deliveries';
+import { DataPlatformClient } from './platform';
 import {
   classifyError,
   classifyStatus,
@@ -29,11 +30,20 @@ export class DeliveryFailedError extends Error {
 }
 
 export class Deliverer {
+  private readonly platform: DataPlatformClient;
+
   constructor(
     private readonly db: Database,
     private readonly opts: DelivererOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.platform = new DataPlatformClient(opts.url, opts.timeoutMs);
+  }
+
+  /** Closes the connections to the data platform; after the consumer stopped. */
+  close(): void {
+    this.platform.close();
+  }
 
   /** The consumer's handler: resolves once delivered (or delivered before), throws to retry. */
   async handle(event: EventEnvelope): Promise<void> {
@@ -60,17 +70,7 @@ export class Deliverer {
 
   private async post(body: DeliveryBody): Promise<Attempt> {
     try {
-      const res = await fetch(this.opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        // A redirect is not a 2xx: retry rather than re-POST somewhere we were not told to.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
-      // Only the status matters; release the connection without reading the answer.
-      await res.body?.cancel().catch(() => undefined);
-      return classifyStatus(res.status);
+      return classifyStatus(await this.platform.post(body));
     } catch (err) {
       return classifyError(err, this.opts.timeoutMs);
     }

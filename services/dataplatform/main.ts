@@ -25,6 +25,7 @@ export const startDataplatform: StartService = async (ctx) => {
     { url: config.dataplatformUrl, timeoutMs: DELIVERY_TIMEOUT_MS, consumer: DELIVERIES_QUEUE },
     log,
   );
+  lifecycle.onStop('dataplatform client', () => deliverer.close());
   const consumer = new EventConsumer(
     ctx.broker,
     {
@@ -48,7 +49,7 @@ export const startDataplatform: StartService = async (ctx) => {
   return 0;
 };
 
-/** Fails start-up on a DATAPLATFORM_URL fetch cannot POST to, instead of parking every event. */
+/** Fails start-up on a DATAPLATFORM_URL that is not http(s), instead of parking every event. */
 function assertHttpUrl(raw: string): void {
   let u: URL;
   try {

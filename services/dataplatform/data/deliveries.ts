@@ -40,7 +40,8 @@ export async function recordAttempt(
   const status = attempt.status ?? null;
   const error = attempt.delivered ? null : attempt.error.slice(0, 500);
   const deliveredAt = attempt.delivered ? now : null;
-  await sql.execute(
+  // Nothing reads it back: inside the processed-event transaction it travels with the COMMIT.
+  await sql.writeAtEnd(
     `INSERT INTO delivery (event_id, reservation_id, attempts, last_status, last_error,
        first_attempt_at, last_attempt_at, delivered_at)
      VALUES (?, ?, 1, ?, ?, ?, ?, ?)

@@ -54,17 +54,10 @@ export function classifyStatus(status: number): Attempt {
 
 /** A POST that got no answer: timed out, or never reached the data platform. */
 export function classifyError(err: unknown, timeoutMs: number): Attempt {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+  if (err instanceof Error && err.name === 'TimeoutError')
     return { delivered: false, error: `no answer within ${timeoutMs} ms` };
-  // fetch rejects with TypeError('fetch failed') whose cause names the socket error.
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown }) : null;
-  const detail =
-    typeof cause?.code === 'string'
-      ? cause.code
-      : typeof cause?.message === 'string'
-        ? cause.message
-        : err instanceof Error
-          ? err.message
-          : String(err);
+  // A socket error names itself by its code (ECONNREFUSED, ECONNRESET, ...).
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  const detail = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
   return { delivered: false, error: `cannot reach the data platform: ${detail}` };
 }
