@@ -57,6 +57,24 @@ describe('Database transactions (real MariaDB)', () => {
     expect(await items()).to.deep.equal([1, 2, 3, 8]);
   });
 
+  it('answers a change and the rows after it, in a transaction and on the pool', async () => {
+    const rename = (note: string, id: number, from: string) => ({
+      sql: 'UPDATE item SET note = ? WHERE id = ? AND note = ?',
+      params: [note, id, from],
+    });
+    const read = (id: number) => ({ sql: 'SELECT id, note FROM item WHERE id = ?', params: [id] });
+    const inTx = await t.db.transaction((tx) =>
+      tx.changeAndRead(rename('paid', 1, 'now'), read(1)),
+    );
+    expect(inTx).to.deep.equal({ changed: 1, rows: [{ id: 1, note: 'paid' }] });
+    const refused = await t.db.changeAndRead(rename('again', 1, 'now'), read(1));
+    expect(refused).to.deep.equal({ changed: 0, rows: [{ id: 1, note: 'paid' }] });
+    expect(await t.db.changeAndRead(rename('x', 99, 'now'), read(99))).to.deep.equal({
+      changed: 0,
+      rows: [],
+    });
+  });
+
   it('runs a held write on the pool at once', async () => {
     await t.db.writeAtEnd('INSERT INTO item VALUES (?, ?)', [9, 'pool']);
     expect(await items()).to.deep.equal([1, 2, 3, 8, 9]);

@@ -58,6 +58,23 @@ describe('Session (round trips of one transaction)', () => {
     ]);
   });
 
+  it('sends a change and its read in one trip (with the opening) and answers both', async () => {
+    const { core, trips } = recordingConnection();
+    const tx = new Session(core, [START]);
+    const out = await tx.changeAndRead(
+      { sql: 'UPDATE seat SET status = ? WHERE id = ?', params: ['SOLD', 7] },
+      { sql: 'SELECT * FROM seat WHERE id = ?', params: [7] },
+    );
+    expect(trips).to.deep.equal([
+      {
+        sql: 'START TRANSACTION;\nUPDATE seat SET status = ? WHERE id = ?;\nSELECT * FROM seat WHERE id = ?',
+        params: ['SOLD', 7, 7],
+      },
+    ]);
+    // The recording connection answers each statement with its index: the read is the third.
+    expect(out.rows).to.deep.equal({ statement: 2 });
+  });
+
   it('sends nothing for a transaction that never ran a statement, unless told to', async () => {
     const { core, trips } = recordingConnection();
     await new Session(core, [START]).end([{ sql: 'COMMIT', params: [] }]);

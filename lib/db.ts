@@ -24,6 +24,17 @@ export interface Sql {
    * no round trip of its own, and its failure fails the commit; on the pool it runs at once.
    */
   writeAtEnd(sql: string, params?: SqlParam[]): Promise<void>;
+  /**
+   * A conditional change and a read of the rows it decided on, in one round trip: how many rows
+   * it changed, and the rows as they are after it (to answer with, or to say why nothing
+   * changed).
+   */
+  changeAndRead<T = Row>(change: Statement, read: Statement): Promise<ChangeAndRead<T>>;
+}
+
+export interface ChangeAndRead<T> {
+  changed: number;
+  rows: T[];
 }
 
 /** mysql2's callback interface, which the promise wrapper calls underneath. */
@@ -49,6 +60,16 @@ function send<R>(core: CallbackQuery, statements: Statement[]): Promise<R> {
   });
 }
 
+/** Sends statements in one round trip and answers each one's result, in order. */
+async function sendAll(core: CallbackQuery, statements: Statement[]): Promise<unknown[]> {
+  const result = await send<unknown>(core, statements);
+  return statements.length > 1 ? (result as unknown[]) : [result];
+}
+
+function changeAndReadOf<T>([change, rows]: unknown[]): ChangeAndRead<T> {
+  return { changed: (change as ResultSetHeader).affectedRows, rows: rows as T[] };
+}
+
 /** The pool's Sql: every statement on its own, autocommitted. */
 function poolSql(pool: Pool): Sql {
   const core: CallbackQuery = pool.pool;
@@ -59,6 +80,8 @@ function poolSql(pool: Pool): Sql {
     writeAtEnd: async (sql: string, params: SqlParam[] = []) => {
       await send(core, [{ sql, params }]);
     },
+    changeAndRead: async <T>(change: Statement, read: Statement) =>
+      changeAndReadOf<T>(await sendAll(core, [change, read])),
   };
 }
 
@@ -84,12 +107,18 @@ export class Session implements Sql {
     return new Session(conn.connection, opening);
   }
 
-  query<T = Row>(sql: string, params: SqlParam[] = []): Promise<T[]> {
-    return this.run<T[]>({ sql, params });
+  async query<T = Row>(sql: string, params: SqlParam[] = []): Promise<T[]> {
+    const [rows] = await this.run({ sql, params });
+    return rows as T[];
   }
 
-  execute(sql: string, params: SqlParam[] = []): Promise<ResultSetHeader> {
-    return this.run<ResultSetHeader>({ sql, params });
+  async execute(sql: string, params: SqlParam[] = []): Promise<ResultSetHeader> {
+    const [header] = await this.run({ sql, params });
+    return header as ResultSetHeader;
+  }
+
+  async changeAndRead<T = Row>(change: Statement, read: Statement): Promise<ChangeAndRead<T>> {
+    return changeAndReadOf<T>(await this.run(change, read));
   }
 
   writeAtEnd(sql: string, params: SqlParam[] = []): Promise<void> {
@@ -108,13 +137,13 @@ export class Session implements Sql {
     if (statements.length > 0) await this.run(...statements);
   }
 
-  /** Sends statements in one round trip; the answer is the last statement's. */
-  private async run<R>(...statements: Statement[]): Promise<R> {
-    const all = [...this.opening, ...statements];
+  /** Sends statements (after the opening ones, if still due) in one round trip; answers theirs. */
+  private async run(...statements: Statement[]): Promise<unknown[]> {
+    const opening = this.opening;
     this.opening = [];
     this.touched = true;
-    const result = await send<R>(this.core, all);
-    return all.length > 1 ? (result as unknown as R[])[all.length - 1] : result;
+    const results = await sendAll(this.core, [...opening, ...statements]);
+    return results.slice(opening.length);
   }
 }
 
@@ -142,6 +171,10 @@ export class Database implements Sql {
 
   writeAtEnd(sql: string, params?: SqlParam[]): Promise<void> {
     return this.sql.writeAtEnd(sql, params);
+  }
+
+  changeAndRead<T = Row>(change: Statement, read: Statement): Promise<ChangeAndRead<T>> {
+    return this.sql.changeAndRead<T>(change, read);
   }
 
   /** Runs fn in one local transaction; commits if it resolves, rolls back if it throws. */

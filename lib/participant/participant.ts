@@ -2,7 +2,7 @@
 // barrier, or as a plain local transaction — from the transaction context in the call's
 // metadata. Every participant service runs its business SQL through here.
 import type { Metadata } from '@grpc/grpc-js';
-import type { Database, Sql } from '../db';
+import type { Database, Sql, Statement } from '../db';
 import { currentTraceparent } from '../telemetry/telemetry';
 import { DomainError } from '../errors';
 import { sagaAction, sagaCompensate } from './barrier';
@@ -93,6 +93,7 @@ function withOutbox(sql: Sql): BranchTx {
     query: (q, p) => sql.query(q, p),
     execute: (q, p) => sql.execute(q, p),
     writeAtEnd: (q, p) => sql.writeAtEnd(q, p),
+    changeAndRead: <T>(change: Statement, read: Statement) => sql.changeAndRead<T>(change, read),
     emit: async (event) => {
       // The event carries the trace of the request whose commit produces it.
       await insertEvent(sql, event, new Date(), currentTraceparent());

@@ -3,11 +3,11 @@
 // conditional update on the state it expects; only a refused update is followed by a read,
 // and that read only explains the refusal.
 import type { Metadata } from '@grpc/grpc-js';
-import { isDuplicateKey, type Database, type Sql } from '../../lib/db';
+import { isDuplicateKey, type Database } from '../../lib/db';
 import { DomainError } from '../../lib/errors';
 import type { Participant } from '../../lib/participant/participant';
 import * as rows from './data/reservations';
-import type { ReservationRecord } from './data/reservations';
+import type { ReservationRecord, Transition } from './data/reservations';
 import { reservationCompleted, reservationExpired } from './domain/events';
 import {
   alreadyPaid,
@@ -100,16 +100,10 @@ export class ReservationBook {
       md,
       async (tx) => {
         const now = this.clock();
-        if (await rows.beginPayment(tx, reservationId, userId, paymentId, now)) {
-          const r = await present(tx, reservationId);
-          return { reservation: internalView(r), seatId: r.seatId };
-        }
-        throw paymentRefusal(
-          reservationId,
-          await rows.findReservation(tx, reservationId),
-          userId,
-          now,
-        );
+        const t = await rows.beginPayment(tx, reservationId, userId, paymentId, now);
+        if (!t.changed) throw paymentRefusal(reservationId, t.row, userId, now);
+        const r = present(t, reservationId);
+        return { reservation: internalView(r), seatId: r.seatId };
       },
       // A lock held past the wait timeout is a concurrent payment of the same reservation.
       { contended: () => alreadyPaid(reservationId) },
@@ -131,10 +125,9 @@ export class ReservationBook {
    */
   confirm(md: Metadata, ref: PaymentRef): Promise<PaymentRef> {
     return this.participant.action(md, async (tx) => {
-      if (!(await rows.confirm(tx, ref.reservationId, ref.paymentId, this.clock()))) {
-        throw notPaidBy(ref, 'PAYING');
-      }
-      await tx.emit(reservationCompleted(await present(tx, ref.reservationId)));
+      const t = await rows.confirm(tx, ref.reservationId, ref.paymentId, this.clock());
+      if (!t.changed) throw notPaidBy(ref, 'PAYING');
+      await tx.emit(reservationCompleted(present(t, ref.reservationId)));
       return { reservationId: ref.reservationId, paymentId: ref.paymentId };
     });
   }
@@ -143,10 +136,9 @@ export class ReservationBook {
   expire(md: Metadata, reservationId: string): Promise<{ seatId: string }> {
     return this.participant.action(md, async (tx) => {
       const now = this.clock();
-      if (!(await rows.expire(tx, reservationId, now))) {
-        throw expiryRefusal(reservationId, await rows.findReservation(tx, reservationId), now);
-      }
-      const r = await present(tx, reservationId);
+      const t = await rows.expire(tx, reservationId, now);
+      if (!t.changed) throw expiryRefusal(reservationId, t.row, now);
+      const r = present(t, reservationId);
       await tx.emit(reservationExpired(r));
       return { seatId: r.seatId };
     });
@@ -155,10 +147,9 @@ export class ReservationBook {
   /** Refund: CONFIRMED → CANCELLED; answers the seat to release. */
   cancel(md: Metadata, ref: PaymentRef): Promise<{ seatId: string }> {
     return this.participant.action(md, async (tx) => {
-      if (!(await rows.cancelPaid(tx, ref.reservationId, ref.paymentId, this.clock()))) {
-        throw notPaidBy(ref, 'CONFIRMED');
-      }
-      return { seatId: (await present(tx, ref.reservationId)).seatId };
+      const t = await rows.cancelPaid(tx, ref.reservationId, ref.paymentId, this.clock());
+      if (!t.changed) throw notPaidBy(ref, 'CONFIRMED');
+      return { seatId: present(t, ref.reservationId).seatId };
     });
   }
 
@@ -209,10 +200,10 @@ function internalView(r: ReservationRecord): ReservationView {
 }
 
 /** The row a successful update just changed, read back inside the same transaction. */
-async function present(tx: Sql, id: string): Promise<ReservationRecord> {
-  const r = await rows.findReservation(tx, id);
-  if (!r) throw new Error(`reservation ${id} vanished inside its own transaction`);
-  return r;
+/** The row a transition changed, read back in its own transaction. */
+function present(t: Transition, id: string): ReservationRecord {
+  if (!t.row) throw new Error(`reservation ${id} vanished inside its own transaction`);
+  return t.row;
 }
 
 function notPaidBy(ref: PaymentRef, expected: ReservationStatusName): DomainError {

@@ -1,9 +1,10 @@
 // Reservation rows. Every transition is ONE conditional UPDATE on the state it expects (the
 // semantic lock), and its affected-row count is the answer: never read-then-write. Each sets
 // a new status (and updated_at), so a matched row is always a changed row, even though mysql2
-// reports matched rows. Statements take the Sql of the branch they run in; rows come back as
-// plain objects.
-import type { Sql } from '../../../lib/db';
+// reports matched rows. A transition the caller answers from also reads the row back in the
+// same round trip: the row as changed, or as it is when nothing changed (to say why).
+// Statements take the Sql of the branch they run in; rows come back as plain objects.
+import type { Sql, SqlParam } from '../../../lib/db';
 import type { HoldInput, ReservationStatusName } from '../domain/reservation';
 
 export interface ReservationRecord {
@@ -51,6 +52,29 @@ export const OVERDUE_HOLDS_SQL = `SELECT id FROM reservation
 
 const changed = (res: { affectedRows: number }) => res.affectedRows === 1;
 
+/** A transition, and the row after it (undefined when there is no such reservation). */
+export interface Transition {
+  changed: boolean;
+  row: ReservationRecord | undefined;
+}
+
+const SELECT_BY_ID = `SELECT id, user_id, concert_id, schedule_id, date, seat_number, seat_id, price,
+     status, payment_id, expires_at, created_at, updated_at
+   FROM reservation WHERE id = ?`;
+
+async function transition(
+  sql: Sql,
+  update: string,
+  params: SqlParam[],
+  id: string,
+): Promise<Transition> {
+  const { changed, rows } = await sql.changeAndRead<ReservationRow>(
+    { sql: update, params },
+    { sql: SELECT_BY_ID, params: [id] },
+  );
+  return { changed: changed === 1, row: rows[0] && toRecord(rows[0]) };
+}
+
 export async function insertHold(sql: Sql, hold: NewHold): Promise<void> {
   await sql.execute(
     `INSERT INTO reservation (id, user_id, concert_id, schedule_id, date, seat_number, seat_id,
@@ -76,12 +100,7 @@ export async function findReservation(
   sql: Sql,
   id: string,
 ): Promise<ReservationRecord | undefined> {
-  const [row] = await sql.query<ReservationRow>(
-    `SELECT id, user_id, concert_id, schedule_id, date, seat_number, seat_id, price, status,
-       payment_id, expires_at, created_at, updated_at
-     FROM reservation WHERE id = ?`,
-    [id],
-  );
+  const [row] = await sql.query<ReservationRow>(SELECT_BY_ID, [id]);
   return row && toRecord(row);
 }
 
@@ -102,13 +121,14 @@ export async function beginPayment(
   userId: string,
   paymentId: string,
   now: Date,
-): Promise<boolean> {
-  const res = await sql.execute(
+): Promise<Transition> {
+  return transition(
+    sql,
     `UPDATE reservation SET status = 'PAYING', payment_id = ?, updated_at = ?
      WHERE id = ? AND user_id = ? AND status = 'HELD' AND expires_at > ?`,
     [paymentId, now, id, userId, now],
+    id,
   );
-  return changed(res);
 }
 
 /** PAYING under this payment → HELD again: the payment was undone. */
@@ -132,23 +152,25 @@ export async function confirm(
   id: string,
   paymentId: string,
   now: Date,
-): Promise<boolean> {
-  const res = await sql.execute(
+): Promise<Transition> {
+  return transition(
+    sql,
     `UPDATE reservation SET status = 'CONFIRMED', updated_at = ?
      WHERE id = ? AND status = 'PAYING' AND payment_id = ?`,
     [now, id, paymentId],
+    id,
   );
-  return changed(res);
 }
 
 /** HELD and overdue at `now` → EXPIRED. A PAYING reservation is never expired. */
-export async function expire(sql: Sql, id: string, now: Date): Promise<boolean> {
-  const res = await sql.execute(
+export async function expire(sql: Sql, id: string, now: Date): Promise<Transition> {
+  return transition(
+    sql,
     `UPDATE reservation SET status = 'EXPIRED', updated_at = ?
      WHERE id = ? AND status = 'HELD' AND expires_at <= ?`,
     [now, id, now],
+    id,
   );
-  return changed(res);
 }
 
 /** CONFIRMED under this payment → CANCELLED: the payment was refunded. */
@@ -157,13 +179,14 @@ export async function cancelPaid(
   id: string,
   paymentId: string,
   now: Date,
-): Promise<boolean> {
-  const res = await sql.execute(
+): Promise<Transition> {
+  return transition(
+    sql,
     `UPDATE reservation SET status = 'CANCELLED', updated_at = ?
      WHERE id = ? AND status = 'CONFIRMED' AND payment_id = ?`,
     [now, id, paymentId],
+    id,
   );
-  return changed(res);
 }
 
 /** Ids of holds overdue at `now`, oldest first, at most `limit`. */
