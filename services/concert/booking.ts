@@ -39,6 +39,8 @@ export interface HeldSeat extends SeatClaim {
 }
 
 export class Booking {
+  private readonly schedules = new seats.KnownSchedules();
+
   constructor(
     private readonly participant: Participant,
     private readonly clock: () => Date = () => new Date(),
@@ -53,19 +55,19 @@ export class Booking {
       async (tx) => {
         // The schedule never changes once created: reading it first decides nothing.
         const schedule = isCalendarDate(req.date)
-          ? await seats.findSchedule(tx, req.concertId, req.date)
+          ? await this.schedules.find(tx, req.concertId, req.date)
           : undefined;
         if (!schedule) throw scheduleNotFound(req.concertId, req.date);
         const now = this.clock();
         if (!isBookingOpen(schedule, now)) throw bookingClosed(req.date);
         if (!isSeatNumberOf(schedule.totalSeats, req.seatNumber)) throw seatNotFound(seatName);
         const seat = { scheduleId: schedule.id, seatNumber: req.seatNumber };
-        if (!(await seats.hold(tx, seat, req.reservationId, now))) throw seatUnavailable(seatName);
+        const { held, price } = await seats.hold(tx, seat, req.reservationId, now);
+        if (!held) throw seatUnavailable(seatName);
         return {
           seatId: seatId(schedule.id, req.seatNumber),
           scheduleId: schedule.id,
-          // Read after the hold, from the row this transaction now owns.
-          price: (await seats.priceOf(tx, seat)) ?? 0,
+          price: price ?? 0,
           reservationId: req.reservationId,
         };
       },

@@ -20,6 +20,8 @@ export interface BookableSchedule {
 export const HOLD_SQL = `UPDATE seat SET status = 'HELD', held_by = ?, updated_at = ?
   WHERE schedule_id = ? AND seat_number = ? AND status = 'AVAILABLE'`;
 
+const PRICE_SQL = 'SELECT price FROM seat WHERE schedule_id = ? AND seat_number = ?';
+
 // held_by NULL exactly when AVAILABLE (the seat_holder CHECK): both change together.
 export const RELEASE_SQL = `UPDATE seat SET status = 'AVAILABLE', held_by = NULL, updated_at = ?
   WHERE schedule_id = ? AND seat_number = ? AND held_by = ? AND status IN ('HELD', 'SOLD')`;
@@ -49,14 +51,44 @@ export async function findSchedule(
   return { id: row.id, date: row.date, opensAt: row.booking_opens_at, totalSeats: row.total_seats };
 }
 
-/** AVAILABLE -> HELD by the reservation; false when the seat was not AVAILABLE. */
+/**
+ * Schedules found by concert and date, remembered: a hold reads its schedule first, and none of
+ * what it reads changes once created. A date not found is asked again next time (it may be
+ * created later). Bounded: past `capacity`, the entry remembered first goes.
+ */
+export class KnownSchedules {
+  private readonly byKey = new Map<string, BookableSchedule>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  async find(sql: Sql, concertId: string, date: string): Promise<BookableSchedule | undefined> {
+    const key = `${concertId} ${date}`;
+    const known = this.byKey.get(key);
+    if (known) return known;
+    const found = await findSchedule(sql, concertId, date);
+    if (found) {
+      if (this.byKey.size >= this.capacity) this.byKey.delete(this.byKey.keys().next().value!);
+      this.byKey.set(key, found);
+    }
+    return found;
+  }
+}
+
+/**
+ * AVAILABLE -> HELD by the reservation, and the seat's price read in the same round trip:
+ * held is false when the seat was not AVAILABLE; price is undefined when there is no such seat.
+ */
 export async function hold(
   sql: Sql,
   seat: SeatKey,
   reservationId: string,
   now: Date,
-): Promise<boolean> {
-  return changed(sql, HOLD_SQL, [reservationId, now, seat.scheduleId, seat.seatNumber]);
+): Promise<{ held: boolean; price: number | undefined }> {
+  const { changed: n, rows } = await sql.changeAndRead<{ price: number }>(
+    { sql: HOLD_SQL, params: [reservationId, now, seat.scheduleId, seat.seatNumber] },
+    { sql: PRICE_SQL, params: [seat.scheduleId, seat.seatNumber] },
+  );
+  return { held: n === 1, price: rows[0]?.price };
 }
 
 /** HELD or SOLD by the reservation -> AVAILABLE; false when it was not (released already). */
@@ -91,10 +123,7 @@ export async function unsell(
 
 /** A seat's price (immutable); undefined when there is no such seat. */
 export async function priceOf(sql: Sql, seat: SeatKey): Promise<number | undefined> {
-  const [row] = await sql.query<{ price: number }>(
-    'SELECT price FROM seat WHERE schedule_id = ? AND seat_number = ?',
-    [seat.scheduleId, seat.seatNumber],
-  );
+  const [row] = await sql.query<{ price: number }>(PRICE_SQL, [seat.scheduleId, seat.seatNumber]);
   return row?.price;
 }
 
