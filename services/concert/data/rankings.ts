@@ -58,32 +58,38 @@ export async function awaitSale(tx: Sql, seat: SeatKey): Promise<void> {
   );
 }
 
-/** The catalog facts and seat sales of a schedule; undefined when it does not exist (or has no seats). */
+/**
+ * The catalog facts and seat sales of a schedule; undefined when it does not exist (or has no
+ * seats). Whether a seat is unsold is one probe of the (schedule, status) index; the time of
+ * the last change, which reads every seat, only once none is.
+ */
 export async function salesOf(tx: Sql, scheduleId: string): Promise<ScheduleSalesRow | undefined> {
   const [row] = await tx.query<{
     concert_id: string;
     title: string;
     date: string;
     booking_opens_at: Date;
-    unsold_seats: number;
+    any_unsold: number;
     last_seat_change_at: Date | null;
   }>(
-    `SELECT s.concert_id, c.title, s.date, s.booking_opens_at,
-       (SELECT COUNT(*) FROM seat WHERE schedule_id = s.id AND status <> 'SOLD') AS unsold_seats,
-       (SELECT MAX(updated_at) FROM seat WHERE schedule_id = s.id) AS last_seat_change_at
+    `SELECT s.concert_id, c.title, s.date, s.booking_opens_at, u.any_unsold,
+       IF(u.any_unsold, NULL, (SELECT MAX(updated_at) FROM seat WHERE schedule_id = s.id))
+         AS last_seat_change_at
      FROM schedule s JOIN concert c ON c.id = s.concert_id
+       JOIN (SELECT EXISTS (SELECT 1 FROM seat WHERE schedule_id = ? AND status <> 'SOLD')
+         AS any_unsold) u
      WHERE s.id = ?`,
-    [scheduleId],
+    [scheduleId, scheduleId],
   );
-  if (!row?.last_seat_change_at) return undefined;
+  if (!row || (!row.any_unsold && !row.last_seat_change_at)) return undefined;
   return {
     scheduleId,
     concertId: row.concert_id,
     title: row.title,
     date: row.date,
     bookingOpensAt: row.booking_opens_at,
-    unsoldSeats: Number(row.unsold_seats),
-    lastSeatChangeAt: row.last_seat_change_at,
+    anyUnsold: row.any_unsold === 1,
+    lastSeatChangeAt: row.last_seat_change_at ?? undefined,
   };
 }
 

@@ -28,20 +28,20 @@ describe('sell-out', () => {
   const at = (s: number) => new Date(opens.getTime() + s);
 
   it('is nothing while a seat is unsold', () => {
-    expect(sellOut({ unsoldSeats: 1, bookingOpensAt: opens, lastSeatChangeAt: at(5000) })).to.equal(
-      undefined,
-    );
+    expect(
+      sellOut({ anyUnsold: true, bookingOpensAt: opens, lastSeatChangeAt: at(5000) }),
+    ).to.equal(undefined);
   });
 
   it('is the last sale, in whole seconds after booking opened', () => {
     expect(
-      sellOut({ unsoldSeats: 0, bookingOpensAt: opens, lastSeatChangeAt: at(90_999) }),
+      sellOut({ anyUnsold: false, bookingOpensAt: opens, lastSeatChangeAt: at(90_999) }),
     ).to.deep.equal({ soldOutAt: at(90_999), soldOutSeconds: 90 });
   });
 
   it('is never negative', () => {
     expect(
-      sellOut({ unsoldSeats: 0, bookingOpensAt: opens, lastSeatChangeAt: at(-1) }),
+      sellOut({ anyUnsold: false, bookingOpensAt: opens, lastSeatChangeAt: at(-1) }),
     ).to.deep.equal({
       soldOutAt: at(-1),
       soldOutSeconds: 0,

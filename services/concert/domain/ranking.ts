@@ -14,11 +14,14 @@ export function rankingLimit(limit: number | undefined): number {
 
 /** What decides whether, and how fast, a schedule sold out. */
 export interface ScheduleSales {
-  /** Seats not SOLD (AVAILABLE or HELD). */
-  unsoldSeats: number;
+  /** Whether a seat is not SOLD (AVAILABLE or HELD). */
+  anyUnsold: boolean;
   bookingOpensAt: Date;
-  /** The latest change to any of its seats: once every seat is SOLD, the last sale. */
-  lastSeatChangeAt: Date;
+  /**
+   * The latest change to any of its seats: once every seat is SOLD, the last sale. Only known
+   * once no seat is unsold (finding it reads every seat of the schedule).
+   */
+  lastSeatChangeAt?: Date;
 }
 
 export interface SellOut {
@@ -33,7 +36,7 @@ export interface SellOut {
  * records the same entry. undefined while a seat is unsold.
  */
 export function sellOut(sales: ScheduleSales): SellOut | undefined {
-  if (sales.unsoldSeats > 0) return undefined;
+  if (sales.anyUnsold || !sales.lastSeatChangeAt) return undefined;
   const ms = sales.lastSeatChangeAt.getTime() - sales.bookingOpensAt.getTime();
   // Never negative (the column is unsigned): seats changed before opening are not sales.
   return { soldOutAt: sales.lastSeatChangeAt, soldOutSeconds: Math.max(0, Math.floor(ms / 1000)) };
