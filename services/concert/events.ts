@@ -1,11 +1,11 @@
 // The concert's event consumer: the sold-out ranking, from completed sales. Each event is
-// handled in one local transaction with its processed-event record (processOnce), so a
+// handled in one local transaction with its processed-event record (applyOnce), so a
 // redelivery changes nothing; the entry itself depends only on the seats, so concurrent events
 // of the last sales (on any instance) agree on it.
 import type { Config } from '../../lib/config';
 import type { Database } from '../../lib/db';
 import type { ConsumerSpec } from '../../lib/events/consumer';
-import { processOnce } from '../../lib/events/processed';
+import { applyOnce } from '../../lib/events/processed';
 import {
   InvalidEventError,
   RESERVATION_COMPLETED,
@@ -26,7 +26,7 @@ export function rankingConsumer(db: Database, events: Config['events'], log: Log
     async handle(event) {
       const sale = parseReservationCompleted(event);
       let entered = false;
-      const fresh = await processOnce(db, RANKING_QUEUE, event.eventId, async (tx) => {
+      const fresh = await applyOnce(db, RANKING_QUEUE, event.eventId, async (tx) => {
         await awaitSale(tx, sale);
         const schedule = await salesOf(tx, sale.scheduleId);
         // Retrying will not make it exist: park it for an operator.
