@@ -64,6 +64,52 @@ describe('saga barrier (real MariaDB)', () => {
     expect(await effects('g4')).to.deep.equal([]);
   });
 
+  it('returns the stored result to a repeat whose body refuses or collides, finding the first run’s change', async () => {
+    await t.db.execute('CREATE TABLE once_only (gid VARCHAR(64) PRIMARY KEY)');
+    const insertOnce = (gid: string) =>
+      sagaAction(t.db, gid, 'b1', async (tx) => {
+        await tx.execute('INSERT INTO once_only VALUES (?)', [gid]);
+        return { first: true };
+      });
+    const refuseIfDone = (gid: string) =>
+      sagaAction(t.db, gid, 'b2', async (tx) => {
+        const res = await tx.execute(
+          "UPDATE effects SET what = 'paid' WHERE gid = ? AND what = 'due'",
+          [gid],
+        );
+        if (res.affectedRows !== 1) throw new DomainError('BRANCH_REFUSED', 'nothing due');
+        return { paid: 1 };
+      });
+    expect(await insertOnce('g6')).to.deep.equal({ first: true });
+    expect(await insertOnce('g6')).to.deep.equal({ first: true });
+    await t.db.execute("INSERT INTO effects VALUES ('g6', 'due')");
+    expect(await refuseIfDone('g6')).to.deep.equal({ paid: 1 });
+    expect(await refuseIfDone('g6')).to.deep.equal({ paid: 1 });
+    expect(await effects('g6')).to.deep.equal(['paid']);
+  });
+
+  it('refuses and rolls back an action that was running when its compensation came and went', async () => {
+    let entered!: () => void;
+    const inBody = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slow = sagaAction(t.db, 'g7', 'b1', async (tx) => {
+      await tx.execute("INSERT INTO effects VALUES (?, 'action')", ['g7']);
+      entered();
+      await released;
+      return { amount: 42 };
+    }).catch((e: unknown) => e);
+    await inBody;
+    const seen: unknown[] = [];
+    await compensate('g7', seen);
+    expect(seen, 'the action had not run: nothing to undo').to.deep.equal([]);
+    release();
+    const refused = await slow;
+    expect(refused).to.be.instanceOf(DomainError);
+    expect((refused as DomainError).reason).to.equal('BRANCH_REFUSED');
+    expect(await effects('g7')).to.deep.equal([]);
+  });
+
   it('leaves no barrier row behind when the action body refuses', async () => {
     let refused: unknown;
     try {

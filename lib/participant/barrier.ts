@@ -1,7 +1,7 @@
-// The saga barrier: each saga branch runs as one local transaction that first claims its
-// (gid, branch, op) row. Duplicates become no-ops that return the first result, a
-// compensation that arrives before its action succeeds without doing anything and blocks
-// that action forever (null compensation, no hanging).
+// The saga barrier: each saga branch runs as one local transaction with its (gid, branch, op)
+// row. Duplicates become no-ops that return the first result, a compensation that arrives
+// before its action succeeds without doing anything and blocks that action forever (null
+// compensation, no hanging).
 import type { Database, Sql } from '../db';
 import { DomainError } from '../errors';
 
@@ -21,34 +21,41 @@ async function claim(
   return res.affectedRows === 1;
 }
 
-/** Runs a saga action once; a repeat returns the stored result of the first run. */
-export function sagaAction<T>(
+/**
+ * Runs a saga action once; a repeat returns the stored result of the first run. The action's
+ * barrier row, with its result, is written last, in the round trip that commits: a step costs
+ * no round trip for its claim. Whoever got there first (an earlier run, or a compensation
+ * that came before this action) makes that insert collide, which rolls this run back; so
+ * after any failure the barrier is asked what happened before the failure is believed (a
+ * repeat's body usually refuses, finding its own earlier change).
+ */
+export async function sagaAction<T>(
   db: Database,
   gid: string,
   branchId: string,
   body: (tx: Sql) => Promise<T>,
 ): Promise<T> {
-  return db.transaction(async (tx) => {
-    if (await claim(tx, gid, branchId, 'action', 'action', new Date())) {
+  try {
+    return await db.transaction(async (tx) => {
       const result = await body(tx);
       await tx.writeAtEnd(
-        "UPDATE tx_barrier SET result = ? WHERE gid = ? AND branch_id = ? AND op = 'action'",
-        [JSON.stringify(result ?? null), gid, branchId],
+        `INSERT INTO tx_barrier (gid, branch_id, op, origin, result, created_at)
+         VALUES (?, ?, 'action', 'action', ?, ?)`,
+        [gid, branchId, JSON.stringify(result ?? null), new Date()],
       );
       return result;
-    }
-    const [row] = await tx.query<{ origin: string; result: unknown }>(
-      "SELECT origin, result FROM tx_barrier WHERE gid = ? AND branch_id = ? AND op = 'action'",
-      [gid, branchId],
-    );
-    if (row?.origin === 'compensate') {
+    });
+  } catch (err) {
+    const row = await actionRow(db, gid, branchId).catch(() => undefined);
+    if (!row) throw err;
+    if (row.origin === 'compensate') {
       throw new DomainError(
         'BRANCH_REFUSED',
         `branch ${branchId} of ${gid} was already compensated`,
       );
     }
-    return parseResult(row?.result) as T;
-  });
+    return parseResult(row.result) as T;
+  }
 }
 
 /**
@@ -66,12 +73,21 @@ export function sagaCompensate<R>(
     const actionNeverRan = await claim(tx, gid, branchId, 'action', 'compensate', now);
     const first = await claim(tx, gid, branchId, 'compensate', 'compensate', now);
     if (actionNeverRan || !first) return;
-    const [row] = await tx.query<{ result: unknown }>(
-      "SELECT result FROM tx_barrier WHERE gid = ? AND branch_id = ? AND op = 'action'",
-      [gid, branchId],
-    );
+    const row = await actionRow(tx, gid, branchId);
     await body(tx, parseResult(row?.result) as R);
   });
+}
+
+async function actionRow(
+  sql: Sql,
+  gid: string,
+  branchId: string,
+): Promise<{ origin: string; result: unknown } | undefined> {
+  const [row] = await sql.query<{ origin: string; result: unknown }>(
+    "SELECT origin, result FROM tx_barrier WHERE gid = ? AND branch_id = ? AND op = 'action'",
+    [gid, branchId],
+  );
+  return row;
 }
 
 /** mysql2 returns JSON columns parsed already on MySQL, as text on MariaDB. */
