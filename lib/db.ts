@@ -177,6 +177,11 @@ export class Database implements Sql {
     return this.sql.changeAndRead<T>(change, read);
   }
 
+  /** Autocommitted statements in one round trip, in order, each answered. */
+  async executeAll(statements: Statement[]): Promise<ResultSetHeader[]> {
+    return (await sendAll(this.pool.pool, statements)) as ResultSetHeader[];
+  }
+
   /** Runs fn in one local transaction; commits if it resolves, rolls back if it throws. */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection();

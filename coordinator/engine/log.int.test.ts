@@ -107,6 +107,39 @@ describe('transaction log (real MariaDB)', () => {
     ]);
   });
 
+  it('records the branch view only with the transition that moved the state', async () => {
+    await begin('br2');
+    const branch = (branchId: string, state: string, attempts = 1) => ({
+      branchId,
+      participant: 'reservation',
+      action: 'action',
+      state,
+      attempts,
+      lastError: null,
+    });
+    const now = new Date();
+    const [won, lost] = await Promise.all([
+      log.transition('br2', 'RUNNING', 'COMMITTED', now, {
+        branches: [branch('begin-payment', 'DONE'), branch('confirm', 'DONE', 2)],
+      }),
+      log.transition('br2', 'RUNNING', 'ABORTED', new Date(now.getTime() + 1), {
+        branches: [branch('begin-payment', 'REFUSED'), branch('sell-seat', 'REFUSED')],
+      }),
+    ]);
+    const winner = won ? ['begin-payment', 'confirm'] : ['begin-payment', 'sell-seat'];
+    expect([won, lost].filter(Boolean)).to.have.length(1);
+    const views = await log.branches('br2');
+    expect(views.map((b) => b.branchId).sort()).to.deep.equal(winner);
+    expect(new Set(views.map((b) => b.state))).to.deep.equal(new Set([won ? 'DONE' : 'REFUSED']));
+    // A transition that finds the state moved writes nothing.
+    expect(
+      await log.transition('br2', 'RUNNING', 'ABORTED', new Date(), {
+        branches: [branch('point', 'REFUSED')],
+      }),
+    ).to.equal(false);
+    expect(await log.branches('br2')).to.have.length(2);
+  });
+
   it('frees an idempotency key only after an UNAVAILABLE abort of the same request, once', async () => {
     const unavailable = { ok: false as const, reason: 'UNAVAILABLE', message: 'x', metadata: {} };
     const refused = { ...unavailable, reason: 'INSUFFICIENT_POINTS' };

@@ -1,6 +1,6 @@
 // The durable log of global transactions. Every state change is a compare-and-set on the
 // state it expects; the decision of an XA transaction is written here before phase 2.
-import type { Database, Sql } from '../../lib/db';
+import type { Database, Statement } from '../../lib/db';
 import { isDuplicateKey } from '../../lib/db';
 
 export type TxState =
@@ -192,11 +192,9 @@ export class TxLog {
   }
 
   /**
-   * Moves the transaction from one state to another if it is still in `from`, then records the
-   * branches' latest view. False when someone else moved it. The two writes are not one local
-   * transaction on purpose: the branch view is for operators (GetTransaction) and recovery never
-   * reads it, so a crash between them costs a stale view, while a transaction around them cost
-   * two more round trips on every flow (docs/performance.md).
+   * Moves the transaction from one state to another if it is still in `from`, and records the
+   * branches' latest view if it moved, in one round trip. False when someone else moved it. The
+   * view is for operators (GetTransaction); recovery never reads it.
    */
   async transition(
     gid: string,
@@ -206,10 +204,10 @@ export class TxLog {
     extra: { outcome?: Outcome; branches?: BranchRecord[]; nextAttemptAt?: Date } = {},
   ): Promise<boolean> {
     const froms = Array.isArray(from) ? from : [from];
-    const res = await this.db.execute(
-      `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
+    const move: Statement = {
+      sql: `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
          updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})`,
-      [
+      params: [
         to,
         extra.outcome ? JSON.stringify(extra.outcome) : null,
         extra.nextAttemptAt ?? null,
@@ -217,15 +215,22 @@ export class TxLog {
         gid,
         ...froms,
       ],
-    );
-    if (res.affectedRows !== 1) return false;
-    if (extra.branches?.length) await writeBranches(this.db, gid, extra.branches, now);
-    return true;
+    };
+    const branches = extra.branches ?? [];
+    if (branches.length === 0)
+      return (await this.db.execute(move.sql, move.params)).affectedRows === 1;
+    const [moved] = await this.db.executeAll([
+      move,
+      { sql: 'SET @moved = ROW_COUNT()', params: [] },
+      branchView(gid, branches, now, '@moved = 1'),
+    ]);
+    return moved.affectedRows === 1;
   }
 
   /** Notes a failed attempt on a branch (the rare path: retries and refusals). */
   async noteBranch(gid: string, branch: BranchRecord, now: Date): Promise<void> {
-    await writeBranches(this.db, gid, [branch], now);
+    const view = branchView(gid, [branch], now, 'TRUE');
+    await this.db.execute(view.sql, view.params);
     await this.db.execute('UPDATE global_tx SET last_error = ?, updated_at = ? WHERE gid = ?', [
       branch.lastError?.slice(0, 512) ?? null,
       now,
@@ -286,18 +291,31 @@ export class TxLog {
   }
 }
 
-async function writeBranches(
-  sql: Sql,
+/**
+ * Upserts the branches' view, when `condition` holds at the time (a SQL condition, such as a
+ * session variable an earlier statement of the same round trip set).
+ */
+function branchView(
   gid: string,
   branches: BranchRecord[],
   now: Date,
-): Promise<void> {
-  const values = branches.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-  await sql.execute(
-    `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at) VALUES ${values}
-     ON DUPLICATE KEY UPDATE state = VALUES(state), attempts = GREATEST(attempts, VALUES(attempts)),
-       last_error = COALESCE(VALUES(last_error), last_error), updated_at = VALUES(updated_at)`,
-    branches.flatMap((b) => [
+  condition: string,
+): Statement {
+  const rows = branches
+    .map((_, i) =>
+      i === 0
+        ? 'SELECT ? AS gid, ? AS branch_id, ? AS participant, ? AS action, ? AS state, ? AS attempts, ? AS last_error, ? AS updated_at'
+        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?',
+    )
+    .join(' UNION ALL ');
+  return {
+    sql: `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at)
+     SELECT * FROM (${rows}) AS view WHERE ${condition}
+     ON DUPLICATE KEY UPDATE state = VALUES(state),
+       attempts = GREATEST(tx_branch.attempts, VALUES(attempts)),
+       last_error = COALESCE(VALUES(last_error), tx_branch.last_error),
+       updated_at = VALUES(updated_at)`,
+    params: branches.flatMap((b) => [
       gid,
       b.branchId,
       b.participant,
@@ -307,5 +325,5 @@ async function writeBranches(
       b.lastError?.slice(0, 512) ?? null,
       now,
     ]),
-  );
+  };
 }
