@@ -1,7 +1,8 @@
 // One trace per request across every hop: the mesh runs as four processes exporting OTLP to a
 // receiver in the test; a Pay's trace must cover the gateway, the coordinator's decision, every
 // branch with its SQL, and the events it caused being consumed later.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { startMesh, type Mesh } from '../support/mesh';
 import { OtlpReceiver, type CollectedSpan } from '../support/otlp';
@@ -127,6 +128,9 @@ for (const mode of ['saga', 'xa'] as const) {
 
       // Parent links: every parent is in the trace, and the gateway's request span is the only root.
       expect(orphans(spans), tree(spans)).to.deep.equal([]);
+      // docs/observability.md shows these trees: TRACE_TREES_DIR=docs/traces renders them anew.
+      if (process.env.TRACE_TREES_DIR)
+        writeFileSync(join(process.env.TRACE_TREES_DIR, `pay-${mode}.txt`), `${tree(spans)}\n`);
       expect(spans.filter((s) => !s.parentSpanId).map((s) => s.spanId)).to.deep.equal([
         root!.spanId,
       ]);
