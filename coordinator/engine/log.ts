@@ -310,7 +310,7 @@ function branchView(
     .join(' UNION ALL ');
   return {
     sql: `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at)
-     SELECT * FROM (${rows}) AS view WHERE ${condition}
+     SELECT * FROM (${rows}) AS latest WHERE ${condition}
      ON DUPLICATE KEY UPDATE state = VALUES(state),
        attempts = GREATEST(tx_branch.attempts, VALUES(attempts)),
        last_error = COALESCE(VALUES(last_error), tx_branch.last_error),
