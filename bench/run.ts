@@ -33,9 +33,28 @@ import {
 } from './scenarios';
 
 /** Everything started and not yet cleaned up, newest first (Ctrl-C cleans these). */
-const open = new Set<{ close(): Promise<void> }>();
+interface Closable {
+  close(): Promise<void>;
+}
 
-async function using<T extends { close(): Promise<void> }, R>(
+const open = new Set<Closable>();
+const closing = new Map<Closable, Promise<void>>();
+
+/**
+ * Closes a target once: Ctrl-C's clean-up and the phase it interrupts both close it, and a
+ * second clean-up running beside the first (each dropping the same databases and vhost) made
+ * one fail and the process exit before the other had finished, leaving databases behind.
+ */
+function close(t: Closable): Promise<void> {
+  let done = closing.get(t);
+  if (!done) {
+    done = t.close();
+    closing.set(t, done);
+  }
+  return done;
+}
+
+async function using<T extends Closable, R>(
   start: Promise<T>,
   fn: (t: T) => Promise<R>,
 ): Promise<R> {
@@ -44,8 +63,8 @@ async function using<T extends { close(): Promise<void> }, R>(
   try {
     return await fn(t);
   } finally {
+    await close(t);
     open.delete(t);
-    await t.close();
   }
 }
 
@@ -248,7 +267,7 @@ async function main(): Promise<number> {
     if (interrupted) process.exit(130);
     interrupted = true;
     progress.note(`[bench] ${signal}: cleaning up (again to quit at once)`);
-    void Promise.allSettled([...open].map((t) => t.close())).then(() => process.exit(130));
+    void Promise.allSettled([...open].map(close)).then(() => process.exit(130));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -282,7 +301,7 @@ main().then(
         'MariaDB refused a connection: max_connections is reached. Is another workload using the ' +
           'server? Otherwise raise it (SET GLOBAL max_connections = 300) or use fewer --users.\n',
       );
-    await Promise.allSettled([...open].map((t) => t.close()));
+    await Promise.allSettled([...open].map(close));
     process.exit(1);
   },
 );

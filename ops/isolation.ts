@@ -115,10 +115,25 @@ export async function rollbackPrepared(server: DbConfig, bquals: Set<string>): P
   }
 }
 
-/** Removes what a run made on the servers: its prepared branches, databases, keys and vhost. */
+/**
+ * Removes what a run made on the servers: its prepared branches, databases, keys and vhost.
+ * The vhost, the databases and the keys are each tried even when another fails, so one failure
+ * leaves no more behind than itself; the first failure is then thrown. The databases are
+ * dropped only once their prepared branches are gone (a drop would wait on one for a day).
+ */
 export async function removeRun(config: Config, vhost: RunVhost | undefined): Promise<void> {
-  await vhost?.drop();
-  await rollbackPrepared(config.db.concert, new Set(DB_SERVICES.map((s) => config.db[s].database)));
-  for (const svc of DB_SERVICES) await dropDatabase(config.db[svc]);
-  await deleteKeys(config.redis.url, config.redis.keyPrefix);
+  const databases = async () => {
+    await rollbackPrepared(
+      config.db.concert,
+      new Set(DB_SERVICES.map((s) => config.db[s].database)),
+    );
+    for (const svc of DB_SERVICES) await dropDatabase(config.db[svc]);
+  };
+  const results = await Promise.allSettled([
+    vhost?.drop(),
+    databases(),
+    deleteKeys(config.redis.url, config.redis.keyPrefix),
+  ]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -505,7 +505,7 @@ cmd_stop() {
 # rabbitmqctl against the broker at AMQP_URL: our private node when we started one, else the
 # machine's default node.
 cmd_vhost() {
-  local action=${1:-} name=${2:-} port dir ctl=(rabbitmqctl -q)
+  local action=${1:-} name=${2:-} port dir out ctl=(rabbitmqctl -q)
   if [[ $action != add && $action != delete ]] || [[ ! $name =~ ^[A-Za-z0-9_.-]+$ ]]; then
     fail rabbitmq "usage: scripts/infra.sh vhost add|delete NAME"
   fi
@@ -518,8 +518,12 @@ cmd_vhost() {
   if [[ $action == add ]]; then
     "${ctl[@]}" add_vhost "$name" >/dev/null
     "${ctl[@]}" set_permissions -p "$name" "${U_USER:-guest}" '.*' '.*' '.*' >/dev/null
-  else
-    "${ctl[@]}" delete_vhost "$name" >/dev/null
+  elif ! out=$("${ctl[@]}" delete_vhost "$name" 2>&1 >/dev/null); then
+    # Idempotent: a vhost already gone (a second clean-up of the same run) counts as deleted.
+    if "${ctl[@]}" list_vhosts name | grep -qxF "$name"; then
+      printf '%s\n' "$out" >&2
+      return 1
+    fi
   fi
 }
 
