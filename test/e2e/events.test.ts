@@ -83,6 +83,19 @@ async function unsentEvents(mesh: Mesh): Promise<number> {
   );
   return Number(row.n);
 }
+
+/**
+ * The reservation outbox's unsent rows once drained (or when 20 s ran out). A consumer can see a
+ * message before the relay's "sent" mark, written after the broker's confirms, commits.
+ */
+function drainedOutbox(mesh: Mesh): Promise<number> {
+  return eventually(
+    () => unsentEvents(mesh),
+    (n) => n === 0,
+    20_000,
+  );
+}
+
 for (const mode of ['saga', 'xa'] as const) {
   describe(`events after commit (TX_MODE=${mode})`, function () {
     this.timeout(180_000);
@@ -223,15 +236,7 @@ for (const mode of ['saga', 'xa'] as const) {
         30_000,
       );
       expect(got).to.have.length(3);
-      // A consumer can see a message before the relay's "sent" mark (written after the
-      // broker's confirms) commits: wait for the outbox to show drained.
-      expect(
-        await eventually(
-          () => unsentEvents(mesh),
-          (n) => n === 0,
-          20_000,
-        ),
-      ).to.equal(0);
+      expect(await drainedOutbox(mesh)).to.equal(0);
     });
 
     it('parks a delivery that keeps failing, and an operator replay delivers it once', async () => {
@@ -308,13 +313,7 @@ for (const mode of ['saga', 'xa'] as const) {
           30_000,
         ),
       ).to.equal(8);
-      expect(
-        await eventually(
-          () => unsentEvents(mesh),
-          (n) => n === 0,
-          20_000,
-        ),
-      ).to.equal(0);
+      expect(await drainedOutbox(mesh)).to.equal(0);
     });
   });
 }

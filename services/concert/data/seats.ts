@@ -33,7 +33,7 @@ export const UNSELL_SQL = `UPDATE seat SET status = 'HELD', updated_at = ?
   WHERE schedule_id = ? AND seat_number = ? AND held_by = ? AND status = 'SOLD'`;
 
 /** A concert date by its unique (concert_id, date) key, or undefined when there is none. */
-export async function findSchedule(
+async function findSchedule(
   sql: Sql,
   concertId: string,
   date: string,
