@@ -56,7 +56,7 @@ export function useCases(
   holdSeconds: number,
 ): UseCases {
   return {
-    booking: new Booking(participants.concert),
+    booking: new Booking(participants.concert, dbs.concert),
     book: new ReservationBook(dbs.reservation, participants.reservation, holdSeconds),
     cashier: new Cashier(dbs.payment, participants.payment),
     wallets: new Wallets(dbs.point, participants.point),

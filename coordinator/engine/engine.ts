@@ -24,6 +24,7 @@ import {
   type StepResults,
 } from './flow';
 import type { BranchRecord, Outcome, TxLog, TxRecord, TxState } from './log';
+import { Turns } from './turns';
 
 /** Phase 2 of XA, per participant service. Both must treat an unknown branch as done. */
 export interface PhaseTwo {
@@ -60,6 +61,7 @@ const tracer = tracerFor('boxoffice.coordinator');
 
 export class Engine {
   private readonly flows = new Map<string, AnyFlow>();
+  private readonly turns = new Turns();
 
   constructor(
     private readonly txLog: TxLog,
@@ -86,6 +88,41 @@ export class Engine {
   }
 
   private async runTraced<I, O>(flow: Flow<I, O>, input: I, run: RunOptions): Promise<O> {
+    // Under an idempotency key the key's first run is the answer, not what the guard sees now
+    // (a repeated Reserve would find its own hold).
+    const turn =
+      flow.guard !== undefined && run.idempotencyKey === undefined
+        ? await this.guardedTurn(flow, input)
+        : undefined;
+    try {
+      return await this.runLogged(flow, input, run);
+    } finally {
+      turn?.end();
+    }
+  }
+
+  /**
+   * Asks the flow's guard, whose refusal is the request's answer. With a contention key, first
+   * waits for the key's turn, and asks again whenever another run took the turn meanwhile.
+   */
+  private async guardedTurn(flow: AnyFlow, input: unknown): Promise<{ end(): void } | undefined> {
+    const key = flow.contention?.(input);
+    for (;;) {
+      if (key !== undefined) await this.turns.idle(key);
+      const ask = () => this.guardRefusal(flow, input);
+      const refused = await (key === undefined ? ask() : this.turns.shared(key, ask));
+      if (refused) {
+        trace.getActiveSpan()?.setAttribute('tx.outcome', refused.reason);
+        this.metrics.guardRefusals.inc({ flow: flow.name, reason: refused.reason });
+        throw refused;
+      }
+      if (key === undefined) return undefined;
+      const turn = this.turns.take(key);
+      if (turn) return turn;
+    }
+  }
+
+  private async runLogged<I, O>(flow: Flow<I, O>, input: I, run: RunOptions): Promise<O> {
     const now = new Date();
     const gid = newId(now.getTime());
     trace.getActiveSpan()?.setAttribute('tx.gid', gid);
@@ -127,6 +164,15 @@ export class Engine {
         : await this.runSaga(flow, input, tx, 'RUNNING');
     this.finished(tx, outcome);
     return unwrap<O>(outcome);
+  }
+
+  /** The refusal of the flow's guard, if it refused. */
+  private async guardRefusal(flow: AnyFlow, input: unknown): Promise<DomainError | undefined> {
+    const guard = flow.guard!.bind(flow);
+    const r = await inSpan(tracer, `guard ${flow.name}`, {}, () =>
+      classify(() => guard({ input, call: { deadlineMs: this.opts.branchDeadlineMs } })),
+    );
+    return r.kind === 'refused' ? r.error : undefined;
   }
 
   private finished(tx: TxRun, outcome: Outcome): void {

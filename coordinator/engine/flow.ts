@@ -29,8 +29,26 @@ export interface Step<I> {
   mustSucceed?: boolean;
 }
 
+export interface GuardContext<I> {
+  input: I;
+  /** Pass to the client call: a deadline, and no transaction (the guard writes nothing). */
+  call: CallOptions;
+}
+
 export interface Flow<I, O> {
   name: string;
+  /**
+   * A read-only check before anything is logged. Its refusal answers the request as the steps
+   * would have, with nothing written; any other answer decides nothing and the steps run. The
+   * steps still enforce every rule: what the guard saw may change before they run.
+   */
+  guard?(ctx: GuardContext<I>): Promise<unknown>;
+  /**
+   * With a guard: what the run contends for (one seat). Runs of the same key take turns in this
+   * coordinator and ask the guard once a turn ends (engine/turns.ts). Runs asking together
+   * share one answer, so the guard must read nothing of the input but what the key names.
+   */
+  contention?(input: I): string;
   steps: Step<I>[];
   /** The client's answer, built from the input and the step results. */
   output(input: I, results: StepResults): O;

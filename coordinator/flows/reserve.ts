@@ -1,4 +1,5 @@
-// Reserve: hold the seat, then record the hold. Compensations release and cancel.
+// Reserve: hold the seat, then record the hold. Compensations release and cancel. A guard
+// refuses a seat already taken before the transaction begins.
 import type { HoldSeatResponse } from '../../gen/boxoffice/concert/v1/concert';
 import type {
   CreateHoldResponse,
@@ -18,6 +19,13 @@ export interface ReserveInput {
 export const reserveFlow = (p: Participants) =>
   defineFlow<ReserveInput, Reservation>({
     name: 'reserve',
+    // Of a thousand requests for one seat, all but one lose: they learn it from one read.
+    guard: ({ input, call }) =>
+      p.concert.checkHold(
+        { concertId: input.concertId, date: input.date, seatNumber: input.seatNumber },
+        call,
+      ),
+    contention: (input) => `${input.concertId} ${input.date} ${input.seatNumber}`,
     steps: [
       {
         id: 'hold-seat',

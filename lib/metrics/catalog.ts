@@ -64,6 +64,12 @@ export const TX_TOTAL: MetricDef<'flow' | 'mode' | 'outcome'> = {
   labelNames: ['flow', 'mode', 'outcome'],
 };
 
+export const TX_GUARD_REFUSALS: MetricDef<'flow' | 'reason'> = {
+  name: 'tx_guard_refusals_total',
+  help: "Requests a flow's guard refused before any transaction began, by flow and reason",
+  labelNames: ['flow', 'reason'],
+};
+
 export const TX_BRANCH_RETRIES: MetricDef<'flow' | 'participant' | 'action'> = {
   name: 'tx_branch_retries_total',
   help: 'Branch calls retried by the coordinator, by flow, participant and branch action',

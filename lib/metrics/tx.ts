@@ -1,7 +1,13 @@
 // The coordinator's counters of global transactions. Every label is required, and every value
 // must come from a bounded set (flow and step names, participant names, TX_MODE, states): never
 // a gid, user or error message.
-import { TX_BRANCH_RETRIES, TX_COMPENSATIONS, TX_RECOVERY_ACTIONS, TX_TOTAL } from './catalog';
+import {
+  TX_BRANCH_RETRIES,
+  TX_COMPENSATIONS,
+  TX_GUARD_REFUSALS,
+  TX_RECOVERY_ACTIONS,
+  TX_TOTAL,
+} from './catalog';
 import type { MetricDef, Metrics } from './registry';
 
 export interface LabelledCounter<L extends string> {
@@ -11,6 +17,8 @@ export interface LabelledCounter<L extends string> {
 export interface TxMetrics {
   /** tx_total{flow,mode,outcome}: one per global transaction reaching its outcome. */
   transactions: LabelledCounter<'flow' | 'mode' | 'outcome'>;
+  /** tx_guard_refusals_total{flow,reason}: one per request refused before a transaction began. */
+  guardRefusals: LabelledCounter<'flow' | 'reason'>;
   /** tx_branch_retries_total{flow,participant,action}: one per retried branch call. */
   branchRetries: LabelledCounter<'flow' | 'participant' | 'action'>;
   /** tx_compensations_total{flow,step}: one per saga step compensated. */
@@ -23,6 +31,7 @@ export interface TxMetrics {
 export function createTxMetrics(metrics: Metrics): TxMetrics {
   return {
     transactions: counter(metrics, TX_TOTAL),
+    guardRefusals: counter(metrics, TX_GUARD_REFUSALS),
     branchRetries: counter(metrics, TX_BRANCH_RETRIES),
     compensations: counter(metrics, TX_COMPENSATIONS),
     recoveryActions: counter(metrics, TX_RECOVERY_ACTIONS),

@@ -228,6 +228,43 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(await seat(DATES[2], 2)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
     });
 
+    it('refuses, in CheckHold, what a hold would refuse right now, and writes nothing', async () => {
+      const date = DATES[2];
+      const check = (req: { concertId?: string; date: string; seatNumber: number }) =>
+        client.checkHold({ concertId, ...req });
+      const barrierRows = async () =>
+        Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM tx_barrier'))[0].n);
+      const barrierBefore = await barrierRows();
+      const { concerts } = await client.listConcerts({});
+      const later = concerts.find((c) => c.title === 'Later')!.concertId;
+      expect(await failure(check({ concertId: 'nope', date, seatNumber: 1 }))).to.deep.equal({
+        code: Status.NOT_FOUND,
+        reason: 'SCHEDULE_NOT_FOUND',
+      });
+      expect(await failure(check({ date: '2099-02-30', seatNumber: 1 }))).to.deep.equal({
+        code: Status.NOT_FOUND,
+        reason: 'SCHEDULE_NOT_FOUND',
+      });
+      expect(await failure(check({ date, seatNumber: 6 }))).to.deep.equal({
+        code: Status.NOT_FOUND,
+        reason: 'SEAT_NOT_FOUND',
+      });
+      expect(
+        await failure(check({ concertId: later, date: '2099-04-01', seatNumber: 1 })),
+      ).to.deep.equal({ code: Status.FAILED_PRECONDITION, reason: 'BOOKING_CLOSED' });
+
+      expect(await check({ date, seatNumber: 4 })).to.deep.equal({});
+      await client.holdSeat(hold(date, 4, 'r-guarded'), saga(newGid('guard'), 'hold-seat'));
+      expect(await failure(check({ date, seatNumber: 4 }))).to.deep.equal({
+        code: Status.ABORTED,
+        reason: 'SEAT_UNAVAILABLE',
+      });
+      // Only the hold wrote: its barrier row and its seat.
+      expect(await barrierRows()).to.equal(barrierBefore + 1);
+      expect(await seat(date, 4)).to.deep.equal({ status: 'HELD', heldBy: 'r-guarded' });
+      expect(await seat(date, 5)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
+    });
+
     it('answers a malformed or unknown seat id with SEAT_NOT_FOUND', async () => {
       const notFound = { code: Status.NOT_FOUND, reason: 'SEAT_NOT_FOUND' };
       for (const seatId of [

@@ -3,6 +3,7 @@
 // action behind the barrier or a local transaction from the call's transaction context. An
 // action returns everything its compensation needs: a compensation request carries only ids.
 import type { Metadata } from '@grpc/grpc-js';
+import type { Sql } from '../../lib/db';
 import type { Participant } from '../../lib/participant/participant';
 import { isCompensation } from '../../lib/participant/context';
 import {
@@ -20,10 +21,14 @@ import { isCalendarDate } from './domain/dates';
 import * as seats from './data/seats';
 import type { SeatKey } from './data/seats';
 
-export interface HoldRequest {
+/** A seat by concert, date and number, as a client names it. */
+export interface SeatRequest {
   concertId: string;
   date: string;
   seatNumber: number;
+}
+
+export interface HoldRequest extends SeatRequest {
   reservationId: string;
 }
 
@@ -43,37 +48,41 @@ export class Booking {
 
   constructor(
     private readonly participant: Participant,
+    /** Where the guard reads, outside any transaction. */
+    private readonly reads: Sql,
     private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  /**
+   * Reserve's guard: refuses, outside any transaction, a hold that would be refused right now.
+   * Only a refusal means anything: a seat that looks free may be taken before the hold runs, so
+   * the hold decides; a guard that answers saves a losing request its whole transaction.
+   */
+  async checkHold(req: SeatRequest): Promise<void> {
+    const seat = await this.bookableSeat(this.reads, req, this.clock());
+    if (!(await seats.isAvailable(this.reads, seat))) throw seatUnavailable(seatName(req));
+  }
 
   /** Reserve: AVAILABLE -> HELD by the reservation. Compensated by release. */
   hold(md: Metadata, req: HoldRequest): Promise<HeldSeat> {
     assertReservationId(req.reservationId);
-    const seatName = `${req.seatNumber} on ${req.date}`;
     return this.participant.action(
       md,
       async (tx) => {
-        // The schedule never changes once created: reading it first decides nothing.
-        const schedule = isCalendarDate(req.date)
-          ? await this.schedules.find(tx, req.concertId, req.date)
-          : undefined;
-        if (!schedule) throw scheduleNotFound(req.concertId, req.date);
         const now = this.clock();
-        if (!isBookingOpen(schedule, now)) throw bookingClosed(req.date);
-        if (!isSeatNumberOf(schedule.totalSeats, req.seatNumber)) throw seatNotFound(seatName);
-        const seat = { scheduleId: schedule.id, seatNumber: req.seatNumber };
+        const seat = await this.bookableSeat(tx, req, now);
         const { held, price } = await seats.hold(tx, seat, req.reservationId, now);
-        if (!held) throw seatUnavailable(seatName);
+        if (!held) throw seatUnavailable(seatName(req));
         return {
-          seatId: seatId(schedule.id, req.seatNumber),
-          scheduleId: schedule.id,
+          seatId: seatId(seat.scheduleId, req.seatNumber),
+          scheduleId: seat.scheduleId,
           price: price ?? 0,
           reservationId: req.reservationId,
         };
       },
       // A concurrent holder's XA branch keeps the row locked until its phase 2: the seat is
       // taken, for all this caller can tell.
-      { contended: () => seatUnavailable(seatName) },
+      { contended: () => seatUnavailable(seatName(req)) },
     );
   }
 
@@ -113,6 +122,22 @@ export class Booking {
       await seats.unsell(tx, seatKey(sold.seatId), sold.reservationId, this.clock());
     });
   }
+
+  /** The seat asked for, once its date exists, its booking window is open and it has the number. */
+  private async bookableSeat(sql: Sql, req: SeatRequest, now: Date): Promise<SeatKey> {
+    // The schedule never changes once created: reading it first decides nothing.
+    const schedule = isCalendarDate(req.date)
+      ? await this.schedules.find(sql, req.concertId, req.date)
+      : undefined;
+    if (!schedule) throw scheduleNotFound(req.concertId, req.date);
+    if (!isBookingOpen(schedule, now)) throw bookingClosed(req.date);
+    if (!isSeatNumberOf(schedule.totalSeats, req.seatNumber)) throw seatNotFound(seatName(req));
+    return { scheduleId: schedule.id, seatNumber: req.seatNumber };
+  }
+}
+
+function seatName(req: SeatRequest): string {
+  return `${req.seatNumber} on ${req.date}`;
 }
 
 function seatKey(id: string): SeatKey {

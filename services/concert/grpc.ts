@@ -35,6 +35,11 @@ export function concertService(catalog: Catalog, booking: Booking): ServiceBindi
         seats: listing.seats.map((s) => ({ ...s, status: SeatStatus[s.status] })),
       };
     },
+    // Called by the coordinator before Reserve begins: no transaction, nothing written.
+    async checkHold(req) {
+      await booking.checkHold(req);
+      return {};
+    },
     // Transaction branches: called by the coordinator, with the transaction in the metadata.
     async holdSeat(req, ctx) {
       const held = await booking.hold(ctx.metadata, req);

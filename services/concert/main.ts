@@ -39,7 +39,7 @@ export const startConcert: StartService = async (ctx) => {
     name: 'concert',
     host: config.grpcHost,
     port: config.grpcPorts.concert,
-    services: [concertService(catalog, new Booking(participant)), binding],
+    services: [concertService(catalog, new Booking(participant, db)), binding],
     protoFiles: [PROTO_FILES.concert, PROTO_FILES.participant],
     meshSecret: config.meshSecret,
     log: serviceLog,

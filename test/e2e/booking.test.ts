@@ -340,12 +340,20 @@ for (const mode of ['saga', 'xa'] as const) {
           valueOf(text, 'tx_total', refused) ?? 0,
         ];
         const compBefore = valueOf(text, 'tx_compensations_total', { flow: 'pay' }) ?? 0;
+        const taken = { flow: 'reserve', reason: 'SEAT_UNAVAILABLE' };
+        const lostRace = { flow: 'reserve', mode, outcome: 'SEAT_UNAVAILABLE' };
+        const takenBefore = [
+          valueOf(text, 'tx_guard_refusals_total', taken) ?? 0,
+          valueOf(text, 'tx_total', lostRace) ?? 0,
+        ];
         const payRoute = { route: '/api/v1/payments', code: '201' };
         const httpBefore = valueOf(text, 'http_server_duration_seconds_count', payRoute) ?? 0;
 
         const pia = await Person.join(mesh, `pia-${mode}`, 2500);
         const a = (await pia.reserve(concertId, day, nextSeat())).body;
         const b = (await pia.reserve(concertId, day, nextSeat())).body;
+        // A seat already held is refused by the reserve guard: no transaction at all.
+        expect((await pia.reserve(concertId, day, a.seatNumber)).status).to.equal(409);
         expect((await pia.pay(a.reservationId)).status).to.equal(201);
         await pia.enterQueue().catch(() => undefined);
         const again = await eventually(
@@ -362,6 +370,10 @@ for (const mode of ['saga', 'xa'] as const) {
           valueOf(after, 'tx_total', committed),
           valueOf(after, 'tx_total', refused),
         ]).to.deep.equal([before[0] + 1, before[1] + 1]);
+        expect([
+          valueOf(after, 'tx_guard_refusals_total', taken),
+          valueOf(after, 'tx_total', lostRace) ?? 0,
+        ]).to.deep.equal([takenBefore[0] + 1, takenBefore[1]]);
         expect(valueOf(after, 'http_server_duration_seconds_count', payRoute)).to.equal(
           httpBefore + 1,
         );

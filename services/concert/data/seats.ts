@@ -1,6 +1,7 @@
 // Seats as bookings move them. Each transition is one conditional UPDATE on the state it
 // expects (a semantic lock) whose affected-row count is the answer: never read-then-write on
 // the seat being decided. mysql2 reports matched rows, so every UPDATE changes updated_at.
+import { setBounded } from '../../../lib/bounded';
 import type { Sql } from '../../../lib/db';
 
 /** A seat by its primary key (a seat id carries both parts). */
@@ -66,10 +67,7 @@ export class KnownSchedules {
     const known = this.byKey.get(key);
     if (known) return known;
     const found = await findSchedule(sql, concertId, date);
-    if (found) {
-      if (this.byKey.size >= this.capacity) this.byKey.delete(this.byKey.keys().next().value!);
-      this.byKey.set(key, found);
-    }
+    if (found) setBounded(this.byKey, this.capacity, key, found);
     return found;
   }
 }
@@ -119,6 +117,15 @@ export async function unsell(
   now: Date,
 ): Promise<boolean> {
   return changed(sql, UNSELL_SQL, [now, seat.scheduleId, seat.seatNumber, reservationId]);
+}
+
+/** Whether the seat is AVAILABLE as last committed (a plain read: it locks nothing). */
+export async function isAvailable(sql: Sql, seat: SeatKey): Promise<boolean> {
+  const [row] = await sql.query<{ status: string }>(
+    'SELECT status FROM seat WHERE schedule_id = ? AND seat_number = ?',
+    [seat.scheduleId, seat.seatNumber],
+  );
+  return row?.status === 'AVAILABLE';
 }
 
 /** A seat's price (immutable); undefined when there is no such seat. */
