@@ -103,6 +103,27 @@ describe('gateway auth', () => {
     await refused(`Bearer ${handmade({ alg: 'HS256' }, { sub: 'u1', exp: String(now() + 60) })}`);
   });
 
+  it('lets a token it has verified through again only until the token expires', async () => {
+    let clock = Date.now();
+    const remembering = new JwtVerifier(SECRET, () => clock);
+    const token = handmade({ alg: 'HS256' }, { sub: 'u9', exp: now() + 2 });
+    const first = await remembering.fromHeader(`Bearer ${token}`);
+    expect(await remembering.fromHeader(`Bearer ${token}`)).to.deep.equal(first);
+    // A forgery differing only in its signature was never verified, so is not let through.
+    const forged = `Bearer ${token.slice(0, -2)}AA`;
+    const refusal = await remembering.fromHeader(forged).then(
+      () => expect.fail('the forgery passed'),
+      (err: ApiError) => err,
+    );
+    expect(refusal.message).to.match(/signature/);
+    clock += 3000;
+    const late = await remembering.fromHeader(`Bearer ${token}`).then(
+      () => expect.fail('the expired token passed'),
+      (err: ApiError) => err,
+    );
+    expect(late.message).to.match(/expired/);
+  });
+
   it('refuses a missing or invalid sub', async () => {
     const exp = now() + 60;
     for (const sub of [undefined, '', 'a b', 'x'.repeat(65), 'ü', 42, '../u1']) {
@@ -118,8 +139,18 @@ describe('gateway auth', () => {
   });
 
   it('lets only admins through ADMIN routes', () => {
-    const admin: Policy = { audience: 'ADMIN', queueToken: 'NONE', successStatus: 201 };
-    const user: Policy = { audience: 'USER', queueToken: 'NONE', successStatus: 200 };
+    const admin: Policy = {
+      audience: 'ADMIN',
+      queueToken: 'NONE',
+      successStatus: 201,
+      maxStalenessMs: 0,
+    };
+    const user: Policy = {
+      audience: 'USER',
+      queueToken: 'NONE',
+      successStatus: 200,
+      maxStalenessMs: 0,
+    };
     expect(() => authorize(admin, { userId: 'a', role: 'admin' })).not.to.throw();
     expect(() => authorize(user, { userId: 'u', role: 'user' })).not.to.throw();
     try {

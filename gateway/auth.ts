@@ -4,6 +4,7 @@
 import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { status as Status } from '@grpc/grpc-js';
+import { setBounded } from '../lib/bounded';
 import type { Identity } from '../lib/grpc/identity';
 import { ApiError, unauthenticated } from './errors';
 import type { Policy } from './routes';
@@ -12,11 +13,22 @@ export const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ALGORITHM = 'HS256';
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
+/** Tokens remembered as verified; a client sends the same one until it expires. */
+const VERIFIED_CAPACITY = 10_000;
+
 export class JwtVerifier {
   /** Imported once: given raw bytes, jose imports the key again on every verification. */
   private readonly key: Promise<webcrypto.CryptoKey>;
+  /**
+   * Tokens that passed, with their expiry. Only the exact string that passed is let through
+   * again, and only until its `exp`, the one claim whose verdict changes with time.
+   */
+  private readonly verified = new Map<string, { caller: Identity; expiresAtMs: number }>();
 
-  constructor(secret: string) {
+  constructor(
+    secret: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.key = webcrypto.subtle.importKey(
       'raw',
       new TextEncoder().encode(secret),
@@ -45,11 +57,15 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<Identity> {
+    const known = this.verified.get(token);
+    const nowMs = this.now();
+    if (known && nowMs < known.expiresAtMs) return known.caller;
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: [ALGORITHM],
         requiredClaims: ['exp', 'sub'],
+        currentDate: new Date(nowMs),
       }));
     } catch (err) {
       throw unauthenticated('UNAUTHENTICATED', joseMessage(err), true);
@@ -62,7 +78,11 @@ export class JwtVerifier {
         true,
       );
     }
-    return { userId: sub, role: payload.role === 'admin' ? 'admin' : 'user' };
+    const caller: Identity = { userId: sub, role: payload.role === 'admin' ? 'admin' : 'user' };
+    // jose checked exp: a number, and in the future.
+    const expiresAtMs = (payload.exp as number) * 1000;
+    setBounded(this.verified, VERIFIED_CAPACITY, token, { caller, expiresAtMs });
+    return caller;
   }
 }
 
