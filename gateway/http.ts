@@ -29,6 +29,7 @@ import {
   requireActiveToken,
   type QueueClient,
 } from './policy';
+import { RecentAnswers, type Answer } from './recent';
 import type { Route, Router } from './routes';
 import { encodeRequest, requestFromHttp, responseToJson } from './transcode';
 import type { Upstream } from './upstream';
@@ -50,6 +51,7 @@ export interface GatewayDeps {
   metrics: Metrics;
 }
 
+const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HTTP_CODE_METADATA = 'x-http-code';
 const GATEWAY_METHODS = ['GET', 'HEAD'];
@@ -74,6 +76,7 @@ export function createHandler(deps: GatewayDeps): Handler {
   };
 
   const duration = deps.metrics.histogram(HTTP_SERVER_DURATION);
+  const recent = new RecentAnswers();
 
   return async (req, res) => {
     const incoming = req.headers['x-request-id'];
@@ -157,6 +160,7 @@ export function createHandler(deps: GatewayDeps): Handler {
           routeLabel = match.route.template;
           return await callRoute(
             deps,
+            recent,
             req,
             res,
             match.route,
@@ -173,6 +177,7 @@ export function createHandler(deps: GatewayDeps): Handler {
 
 async function callRoute(
   deps: GatewayDeps,
+  recent: RecentAnswers,
   req: IncomingMessage,
   res: ServerResponse,
   route: Route,
@@ -190,25 +195,54 @@ async function callRoute(
       : await deps.verifier.fromHeader(req.headers.authorization);
   if (caller) authorize(policy, caller);
   const token = caller ? queueToken(policy, req.headers) : undefined;
-  const metadata = callMetadata(
-    { caller, queueToken: token, idempotencyKey: idempotencyKey(req.headers), requestId },
-    deps.meshSecret,
-  );
+  const forwarded = {
+    caller,
+    queueToken: token,
+    idempotencyKey: idempotencyKey(req.headers),
+    requestId,
+  };
+  // Signed for each call made: a request answered from `recent` makes none.
+  const metadata = () => callMetadata(forwarded, deps.meshSecret);
   if (policy.queueToken === 'ACTIVE' && caller && token !== undefined) {
-    await requireActiveToken(deps.queue, token, caller, metadata.clone());
+    await requireActiveToken(deps.queue, token, caller, metadata());
   }
-  const body = route.body !== undefined ? await readBody(req, deps.bodyLimitBytes) : undefined;
-  const request = encodeRequest(route.requestType, requestFromHttp(route, { params, query, body }));
-  const call = deps.upstream.unary(deps.targets[route.service], route.grpcPath, request, metadata);
-  // A client that hangs up cancels the call instead of leaving it to run to its deadline.
-  const onClose = () => call.cancel();
-  res.once('close', onClose);
-  try {
-    const { response, headers } = await call.result;
-    sendJson(res, successStatus(route, headers), responseToJson(route, response));
-  } finally {
-    res.off('close', onClose);
-  }
+  const ask = async (cancelOnClose: boolean): Promise<Answer> => {
+    const body = route.body !== undefined ? await readBody(req, deps.bodyLimitBytes) : undefined;
+    const request = encodeRequest(
+      route.requestType,
+      requestFromHttp(route, { params, query, body }),
+    );
+    const call = deps.upstream.unary(
+      deps.targets[route.service],
+      route.grpcPath,
+      request,
+      metadata(),
+    );
+    // A client that hangs up cancels the call instead of leaving it to run to its deadline.
+    const onClose = () => call.cancel();
+    if (cancelOnClose) res.once('close', onClose);
+    try {
+      const { response, headers } = await call.result;
+      return {
+        status: successStatus(route, headers),
+        body: Buffer.from(JSON.stringify(responseToJson(route, response))),
+      };
+    } finally {
+      res.off('close', onClose);
+    }
+  };
+  // Checked above for every request: the JWT, its audience and the token's presence. Only the
+  // service's answer is reused, and only the same caller's, for the same token and query.
+  const answer =
+    policy.maxStalenessMs > 0
+      ? await recent.answer(
+          [caller?.userId ?? '', token ?? '', route.grpcPath, query.toString()].join('\n'),
+          policy.maxStalenessMs,
+          // Shared by whoever asks meanwhile: one client hanging up must not cancel it.
+          () => ask(false),
+        )
+      : await ask(true);
+  send(res, answer.status, answer.body, JSON_HEADERS);
 }
 
 /** The route's success status, unless the service asked for another 2xx (x-http-code). */
@@ -313,11 +347,7 @@ function sendJson(
   value: unknown,
   headers: Record<string, string> = {},
 ): void {
-  send(res, status, Buffer.from(JSON.stringify(value)), {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
-    ...headers,
-  });
+  send(res, status, Buffer.from(JSON.stringify(value)), { ...JSON_HEADERS, ...headers });
 }
 
 function send(

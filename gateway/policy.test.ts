@@ -8,6 +8,7 @@ const policy = (queue: Policy['queueToken']): Policy => ({
   audience: 'USER',
   queueToken: queue,
   successStatus: 200,
+  maxStalenessMs: 0,
 });
 
 function refusal(fn: () => unknown): ApiError {

@@ -14,6 +14,8 @@ export interface Policy {
   queueToken: QueueTokenPolicy;
   /** HTTP status of a successful answer. */
   successStatus: number;
+  /** GET: a caller's repeat may get a success at most this old (ms); 0: always asked. */
+  maxStalenessMs: number;
 }
 
 export type Segment =
@@ -81,6 +83,8 @@ export function buildRoutes(root: protobuf.Root): Route[] {
       if (method.requestStream || method.responseStream)
         throw new Error(`${where}: streaming RPCs cannot be routed`);
       for (const binding of bindings(http)) {
+        if (policy.maxStalenessMs > 0 && binding.httpMethod !== 'GET')
+          throw new Error(`${where}: only a GET route may set max_staleness_ms`);
         routes.push(
           buildRoute({
             where,
@@ -131,7 +135,11 @@ function parsePolicy(where: string, raw: Record<string, unknown> | undefined): P
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 299) {
     throw new Error(`${where}: success_status must be a 2xx status`);
   }
-  return { audience, queueToken, successStatus: status };
+  const staleness = raw.max_staleness_ms ?? 0;
+  if (typeof staleness !== 'number' || !Number.isInteger(staleness) || staleness < 0) {
+    throw new Error(`${where}: max_staleness_ms must be a non-negative integer`);
+  }
+  return { audience, queueToken, successStatus: status, maxStalenessMs: staleness };
 }
 
 interface Binding {

@@ -28,6 +28,9 @@ type Json = any;
 
 type Handlers = Record<string, (req: never, ctx: CallContext) => Promise<unknown>>;
 
+/** GetStatus calls that reached the fake queue service. */
+let statusCalls = 0;
+
 /** What the fakes saw, by RPC name. */
 const seen = new Map<string, { req: unknown; ctx: CallContext }>();
 function record(rpc: string, req: unknown, ctx: CallContext): void {
@@ -58,6 +61,7 @@ const queue: Handlers = {
   },
   async getStatus(req, ctx) {
     record('GetStatus', req, ctx);
+    statusCalls++;
     return { status: TokenStatus.WAITING, position: 3, estimatedWaitSeconds: 0, expiresAt: 'x' };
   },
   async validateToken(req: { token: string; userId: string }, ctx) {
@@ -305,6 +309,24 @@ describe('gateway server (fake services)', function () {
     });
     expect(seen.get('GetStatus')!.ctx.metadata.get('x-queue-token')).to.deep.equal(['waiting']);
     expect(seen.has('ValidateToken')).to.equal(false);
+  });
+
+  it("answers a caller's repeated status poll from one call for max_staleness_ms, and only theirs", async () => {
+    const poll = (token: string, queueToken: string) =>
+      call('GET', '/api/v1/queue/status', { token, headers: { 'x-queue-token': queueToken } });
+    statusCalls = 0;
+    const answers = await Promise.all([poll(user, 'poll-a'), poll(user, 'poll-a')]);
+    expect((await poll(user, 'poll-a')).body).to.deep.equal(answers[0].body);
+    expect(answers.map((a) => a.status)).to.deep.equal([200, 200]);
+    expect(statusCalls).to.equal(1);
+    // Another caller, or another token, is asked for: the JWT is checked on every request.
+    await poll(admin, 'poll-a');
+    await poll(user, 'poll-b');
+    expect(statusCalls).to.equal(3);
+    expectError(await poll(`${user}x`, 'poll-a'), 401, 'UNAUTHENTICATED');
+    await new Promise((r) => setTimeout(r, 300)); // past GetStatus's 250 ms
+    await poll(user, 'poll-a');
+    expect(statusCalls).to.equal(4);
   });
 
   it("answers the route's success status unless the service sends x-http-code", async () => {
