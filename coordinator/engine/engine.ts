@@ -18,13 +18,14 @@ import {
   participantsOf,
   recoversForward,
   xaPlan,
+  type Contention,
   type Flow,
   type Step,
   type StepContext,
   type StepResults,
 } from './flow';
 import type { BranchRecord, Outcome, TxLog, TxRecord, TxState } from './log';
-import { Turns } from './turns';
+import { Turns, type Turn } from './turns';
 
 /** Phase 2 of XA, per participant service. Both must treat an unknown branch as done. */
 export interface PhaseTwo {
@@ -91,8 +92,8 @@ export class Engine {
     // Under an idempotency key the key's first run is the answer, not what the guard sees now
     // (a repeated Reserve would find its own hold).
     const turn =
-      flow.guard !== undefined && run.idempotencyKey === undefined
-        ? await this.guardedTurn(flow, input)
+      flow.contention && run.idempotencyKey === undefined
+        ? await this.takeTurn(flow.name, flow.contention, input)
         : undefined;
     try {
       return await this.runLogged(flow, input, run);
@@ -102,23 +103,22 @@ export class Engine {
   }
 
   /**
-   * Asks the flow's guard, whose refusal is the request's answer. With a contention key, first
-   * waits for the key's turn, and asks again whenever another run took the turn meanwhile.
+   * The turn of the run's contention key. The first comes takes it at once; one that has to
+   * wait asks the guard when the turn ends (with everyone woken with it), and is refused there
+   * or tries again.
    */
-  private async guardedTurn(flow: AnyFlow, input: unknown): Promise<{ end(): void } | undefined> {
-    const key = flow.contention?.(input);
+  private async takeTurn<I>(flow: string, c: Contention<I>, input: I): Promise<Turn> {
+    const key = c.key(input);
     for (;;) {
-      if (key !== undefined) await this.turns.idle(key);
-      const ask = () => this.guardRefusal(flow, input);
-      const refused = await (key === undefined ? ask() : this.turns.shared(key, ask));
-      if (refused) {
-        trace.getActiveSpan()?.setAttribute('tx.outcome', refused.reason);
-        this.metrics.guardRefusals.inc({ flow: flow.name, reason: refused.reason });
-        throw refused;
-      }
-      if (key === undefined) return undefined;
       const turn = this.turns.take(key);
       if (turn) return turn;
+      await this.turns.idle(key);
+      const refused = await this.turns.shared(key, () => this.guardRefusal(flow, c, input));
+      if (refused) {
+        trace.getActiveSpan()?.setAttribute('tx.outcome', refused.reason);
+        this.metrics.guardRefusals.inc({ flow, reason: refused.reason });
+        throw refused;
+      }
     }
   }
 
@@ -166,11 +166,14 @@ export class Engine {
     return unwrap<O>(outcome);
   }
 
-  /** The refusal of the flow's guard, if it refused. */
-  private async guardRefusal(flow: AnyFlow, input: unknown): Promise<DomainError | undefined> {
-    const guard = flow.guard!.bind(flow);
-    const r = await inSpan(tracer, `guard ${flow.name}`, {}, () =>
-      classify(() => guard({ input, call: { deadlineMs: this.opts.branchDeadlineMs } })),
+  /** The refusal of the contention guard, if it refused. */
+  private async guardRefusal<I>(
+    flow: string,
+    c: Contention<I>,
+    input: I,
+  ): Promise<DomainError | undefined> {
+    const r = await inSpan(tracer, `guard ${flow}`, {}, () =>
+      classify(() => c.guard({ input, call: { deadlineMs: this.opts.branchDeadlineMs } })),
     );
     return r.kind === 'refused' ? r.error : undefined;
   }

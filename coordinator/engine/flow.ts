@@ -35,20 +35,24 @@ export interface GuardContext<I> {
   call: CallOptions;
 }
 
+/**
+ * What runs of a flow contend for (one seat), and how a run that waited learns it lost. Runs of
+ * one key take turns in the coordinator (engine/turns.ts); a run that had to wait asks the
+ * guard before its transaction. The steps still enforce every rule.
+ */
+export interface Contention<I> {
+  key(input: I): string;
+  /**
+   * A read-only call: its refusal answers the request as the steps would have, with nothing
+   * written; any other answer decides nothing. Runs asking together share one answer, so it
+   * must read nothing of the input but what the key names.
+   */
+  guard(ctx: GuardContext<I>): Promise<unknown>;
+}
+
 export interface Flow<I, O> {
   name: string;
-  /**
-   * A read-only check before anything is logged. Its refusal answers the request as the steps
-   * would have, with nothing written; any other answer decides nothing and the steps run. The
-   * steps still enforce every rule: what the guard saw may change before they run.
-   */
-  guard?(ctx: GuardContext<I>): Promise<unknown>;
-  /**
-   * With a guard: what the run contends for (one seat). Runs of the same key take turns in this
-   * coordinator and ask the guard once a turn ends (engine/turns.ts). Runs asking together
-   * share one answer, so the guard must read nothing of the input but what the key names.
-   */
-  contention?(input: I): string;
+  contention?: Contention<I>;
   steps: Step<I>[];
   /** The client's answer, built from the input and the step results. */
   output(input: I, results: StepResults): O;

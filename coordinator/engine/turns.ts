@@ -3,6 +3,11 @@
 // one seat, one runs a transaction and the rest are refused by one shared read, instead of each
 // racing a transaction it must lose. The databases still decide; this only saves losing work.
 
+/** A key's turn, held by one run until it calls end(). */
+export interface Turn {
+  end(): void;
+}
+
 export class Turns {
   private readonly running = new Map<string, Promise<void>>();
   private readonly asking = new Map<string, Promise<unknown>>();
@@ -26,7 +31,7 @@ export class Turns {
   }
 
   /** Takes the key's turn, or answers undefined when another run holds it; call end() after. */
-  take(key: string): { end(): void } | undefined {
+  take(key: string): Turn | undefined {
     if (this.running.has(key)) return undefined;
     let end!: () => void;
     this.running.set(

@@ -1,5 +1,5 @@
-// Reserve: hold the seat, then record the hold. Compensations release and cancel. A guard
-// refuses a seat already taken before the transaction begins.
+// Reserve: hold the seat, then record the hold. Compensations release and cancel. Requests for
+// one seat take turns, and those that waited are refused by a read when the seat is taken.
 import type { HoldSeatResponse } from '../../gen/boxoffice/concert/v1/concert';
 import type {
   CreateHoldResponse,
@@ -19,13 +19,16 @@ export interface ReserveInput {
 export const reserveFlow = (p: Participants) =>
   defineFlow<ReserveInput, Reservation>({
     name: 'reserve',
-    // Of a thousand requests for one seat, all but one lose: they learn it from one read.
-    guard: ({ input, call }) =>
-      p.concert.checkHold(
-        { concertId: input.concertId, date: input.date, seatNumber: input.seatNumber },
-        call,
-      ),
-    contention: (input) => `${input.concertId} ${input.date} ${input.seatNumber}`,
+    // Of a thousand requests for one seat all but one lose: those that waited for the seat's
+    // turn learn it from one shared read, not a transaction each.
+    contention: {
+      key: (input) => `${input.concertId} ${input.date} ${input.seatNumber}`,
+      guard: ({ input, call }) =>
+        p.concert.checkHold(
+          { concertId: input.concertId, date: input.date, seatNumber: input.seatNumber },
+          call,
+        ),
+    },
     steps: [
       {
         id: 'hold-seat',
