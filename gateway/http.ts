@@ -232,11 +232,17 @@ async function callRoute(
     }
   };
   // Checked above for every request: the JWT, its audience and the token's presence. Only the
-  // service's answer is reused, and only the same caller's, for the same token and query.
+  // service's answer is reused, and only the same caller's, for the same token, path and query.
   const answer =
     policy.maxStalenessMs > 0
       ? await recent.answer(
-          [caller?.userId ?? '', token ?? '', route.grpcPath, query.toString()].join('\n'),
+          [
+            caller?.userId ?? '',
+            token ?? '',
+            route.grpcPath,
+            ...params.values(),
+            query.toString(),
+          ].join('\n'),
           policy.maxStalenessMs,
           // Shared by whoever asks meanwhile: one client hanging up must not cancel it.
           () => ask(false),
