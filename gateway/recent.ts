@@ -1,9 +1,9 @@
-import { setBounded } from '../lib/bounded';
-
 // Recent successful answers of routes that allow staleness (max_staleness_ms), by caller and
 // request. A repeat within the allowed age gets the kept answer; concurrent misses share one
 // service call. Bounded: past `capacity` the oldest answer goes, and expired ones go as new
 // answers arrive.
+import { setBounded } from '../lib/bounded';
+import { SharedCalls } from '../lib/sharedCalls';
 
 export interface Answer {
   status: number;
@@ -17,7 +17,7 @@ interface Kept {
 
 export class RecentAnswers {
   private readonly kept = new Map<string, Kept>();
-  private readonly asking = new Map<string, Promise<Answer>>();
+  private readonly asking = new SharedCalls<Answer>();
 
   constructor(
     private readonly capacity = 10_000,
@@ -28,19 +28,13 @@ export class RecentAnswers {
   answer(key: string, maxAgeMs: number, ask: () => Promise<Answer>): Promise<Answer> {
     const kept = this.kept.get(key);
     if (kept && this.now() <= kept.expiresAt) return Promise.resolve(kept.answer);
-    let pending = this.asking.get(key);
-    if (!pending) {
-      // An answer is as old as the moment it was asked for.
+    // An answer is as old as the moment it was asked for.
+    return this.asking.share(key, async () => {
       const askedAt = this.now();
-      pending = ask()
-        .then((answer) => {
-          this.keep(key, { answer, expiresAt: askedAt + maxAgeMs });
-          return answer;
-        })
-        .finally(() => this.asking.delete(key));
-      this.asking.set(key, pending);
-    }
-    return pending;
+      const answer = await ask();
+      this.keep(key, { answer, expiresAt: askedAt + maxAgeMs });
+      return answer;
+    });
   }
 
   get size(): number {

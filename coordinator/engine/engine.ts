@@ -10,6 +10,7 @@ import {
   tracer as tracerFor,
 } from '../../lib/telemetry/telemetry';
 import { newId } from '../../lib/ids';
+import { SharedCalls } from '../../lib/sharedCalls';
 import type { Logger } from '../../lib/log';
 import type { TxMetrics } from '../../lib/metrics';
 import { writeTxContext, type TxMode } from '../../lib/participant/context';
@@ -63,6 +64,8 @@ const tracer = tracerFor('boxoffice.coordinator');
 export class Engine {
   private readonly flows = new Map<string, AnyFlow>();
   private readonly turns = new Turns();
+  /** Runs woken together by the end of a turn need one guard answer, not one each. */
+  private readonly guardAnswers = new SharedCalls<DomainError | undefined>();
 
   constructor(
     private readonly txLog: TxLog,
@@ -113,7 +116,7 @@ export class Engine {
       const turn = this.turns.take(key);
       if (turn) return turn;
       await this.turns.idle(key);
-      const refused = await this.turns.shared(key, () => this.guardRefusal(flow, c, input));
+      const refused = await this.guardAnswers.share(key, () => this.guardRefusal(flow, c, input));
       if (refused) {
         trace.getActiveSpan()?.setAttribute('tx.outcome', refused.reason);
         this.metrics.guardRefusals.inc({ flow, reason: refused.reason });

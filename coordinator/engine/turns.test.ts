@@ -42,36 +42,4 @@ describe('Turns', () => {
     await waiter;
     expect(woke).to.equal(true);
   });
-
-  it('shares one answer among those asking while it is under way, then asks anew', async () => {
-    const turns = new Turns();
-    let asked = 0;
-    let answer!: (v: string) => void;
-    const ask = () => {
-      asked++;
-      return new Promise<string>((r) => {
-        answer = r;
-      });
-    };
-    const together = [turns.shared('seat', ask), turns.shared('seat', ask)];
-    const other = turns.shared('other', () => Promise.resolve('other'));
-    answer('taken');
-    expect(await Promise.all(together)).to.deep.equal(['taken', 'taken']);
-    expect(await other).to.equal('other');
-    expect(asked).to.equal(1);
-    const later = turns.shared('seat', ask);
-    answer('free');
-    expect(await later).to.equal('free');
-    expect(asked).to.equal(2);
-  });
-
-  it('forgets a failed answer, so the next ask is a new one', async () => {
-    const turns = new Turns();
-    const failed = turns.shared('seat', () => Promise.reject(new Error('down')));
-    await failed.then(
-      () => expect.fail('should fail'),
-      (err: Error) => expect(err.message).to.equal('down'),
-    );
-    expect(await turns.shared('seat', () => Promise.resolve('up'))).to.equal('up');
-  });
 });

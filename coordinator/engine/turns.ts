@@ -1,5 +1,5 @@
 // Runs that contend for one thing (one seat) take turns in this process: while one of a key is
-// in its transaction the others wait, then ask the guard together. Of a thousand requests for
+// in its transaction the others wait, then ask the guard together (SharedCalls). Of a thousand requests for
 // one seat, one runs a transaction and the rest are refused by one shared read, instead of each
 // racing a transaction it must lose. The databases still decide; this only saves losing work.
 
@@ -10,24 +10,10 @@ export interface Turn {
 
 export class Turns {
   private readonly running = new Map<string, Promise<void>>();
-  private readonly asking = new Map<string, Promise<unknown>>();
 
   /** Resolves once no run of the key is in its transaction (at once when none is). */
   async idle(key: string): Promise<void> {
     for (let turn = this.running.get(key); turn; turn = this.running.get(key)) await turn;
-  }
-
-  /**
-   * The answer of `ask` for the key, shared with everyone asking while it is under way: the
-   * runs woken together by the end of a turn need one answer, not one each.
-   */
-  shared<T>(key: string, ask: () => Promise<T>): Promise<T> {
-    let answer = this.asking.get(key) as Promise<T> | undefined;
-    if (!answer) {
-      answer = ask().finally(() => this.asking.delete(key));
-      this.asking.set(key, answer);
-    }
-    return answer;
   }
 
   /** Takes the key's turn, or answers undefined when another run holds it; call end() after. */
