@@ -1,7 +1,8 @@
 // Per-run isolation on the shared MariaDB, Redis and RabbitMQ of a machine: a run (a test, a
 // chaos run) gets its own databases, key prefix and vhost, and removes them again afterwards.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
@@ -15,18 +16,43 @@ export function runId(): string {
   return `bt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-/** A TCP port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port nobody listens on right now, for a child process to listen on soon. Taken below
+ * the ephemeral range: a port the OS picked (listen on 0) is one it may also give any outgoing
+ * connection before the child listens (EADDRINUSE), and a mesh opens hundreds of them. Below
+ * that range only another listener can take it, and each port is handed out once per process.
+ */
+export async function freePort(range?: { from: number; below: number }): Promise<number> {
+  const { from, below } = range ?? { from: LOWEST_PORT, below: await ephemeralPortsFrom() };
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = from + randomInt(below - from);
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port between ${from} and ${below - 1}`);
+}
+
+const LOWEST_PORT = 10000;
+const handedOut = new Set<number>();
+
+/** The first port the OS gives outgoing connections (Linux; its default elsewhere). */
+async function ephemeralPortsFrom(): Promise<number> {
+  try {
+    const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const low = Number(range.trim().split(/\s+/)[0]);
+    return low > LOWEST_PORT + 1000 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
