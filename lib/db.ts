@@ -237,7 +237,7 @@ export function createPool(cfg: DbConfig, database: string | undefined = cfg.dat
     multipleStatements: true,
     // Nothing here prepares statements (query, never execute), but mysql2 gives each connection
     // a cache for them whose arrays are allocated at full size: 16,000 entries, ~0.5 MB a
-    // connection, most of a mesh process's heap, marked by every major GC (docs/performance.md).
+    // connection, half of a mesh process's heap, marked by every major GC (docs/performance.md).
     maxPreparedStatements: 1,
   });
   // Queued on the new connection ahead of anything its first user sends.

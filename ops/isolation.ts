@@ -16,6 +16,9 @@ export function runId(): string {
   return `bt${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
+const LOWEST_PORT = 10000;
+const handedOut = new Set<number>();
+
 /**
  * A TCP port nobody listens on right now, for a child process to listen on soon. Taken below
  * the ephemeral range: a port the OS picked (listen on 0) is one it may also give any outgoing
@@ -33,14 +36,12 @@ export async function freePort(range?: { from: number; below: number }): Promise
   throw new Error(`no free port between ${from} and ${below - 1}`);
 }
 
-const LOWEST_PORT = 10000;
-const handedOut = new Set<number>();
-
 /** The first port the OS gives outgoing connections (Linux; its default elsewhere). */
 async function ephemeralPortsFrom(): Promise<number> {
   try {
     const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
     const low = Number(range.trim().split(/\s+/)[0]);
+    // A range that starts this low leaves no room below it: Linux's default start, then.
     return low > LOWEST_PORT + 1000 ? low : 32768;
   } catch {
     return 32768;
