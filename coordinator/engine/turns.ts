@@ -1,7 +1,8 @@
 // Runs that contend for one thing (one seat) take turns in this process: while one of a key is
-// in its transaction the others wait, then ask the guard together (SharedCalls). Of a thousand requests for
-// one seat, one runs a transaction and the rest are refused by one shared read, instead of each
-// racing a transaction it must lose. The databases still decide; this only saves losing work.
+// in its transaction the others wait, then ask the guard together (SharedCalls). Of a thousand
+// requests for one seat, one runs a transaction and the rest are refused by one shared read,
+// instead of each racing a transaction it must lose. The databases still decide; this only saves
+// losing work.
 
 /** A key's turn, held by one run until it calls end(). */
 export interface Turn {

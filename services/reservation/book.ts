@@ -199,7 +199,6 @@ function internalView(r: ReservationRecord): ReservationView {
   };
 }
 
-/** The row a successful update just changed, read back inside the same transaction. */
 /** The row a transition changed, read back in its own transaction. */
 function present(t: Transition, id: string): ReservationRecord {
   if (!t.row) throw new Error(`reservation ${id} vanished inside its own transaction`);
