@@ -1,7 +1,12 @@
-// The HTTP baselines, each in a process of its own: the monolith (bench/monolith.ts) as a flow
-// target, and the bare status server (bench/bare.ts).
+// The baselines served by a process of their own: the monolith (bench/monolith.ts) as a flow
+// target, the bare status server (bench/bare.ts) and the bare gRPC server (bench/bareGrpc.ts).
 import { join } from 'node:path';
+import { Metadata } from '@grpc/grpc-js';
+import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
+import { loadConfig } from '../lib/config';
 import type { Database } from '../lib/db';
+import { ChannelPool } from '../lib/grpc/client';
+import { IDENTITY_HEADER, signIdentity } from '../lib/grpc/identity';
 import { REPO_ROOT } from '../lib/paths';
 import {
   Databases,
@@ -103,4 +108,35 @@ export class MonolithTarget implements FlowTarget {
 /** The bare node:http status server. */
 export function startBare(): Promise<ChildServer> {
   return startChild(join(DIST, 'bare.js'), {});
+}
+
+/** One gRPC call as the mesh makes it, to a server that does nothing with it. */
+export class BareGrpcTarget {
+  private readonly channels = new ChannelPool(5000);
+  private readonly queue;
+  private readonly secret = loadConfig().meshSecret;
+
+  private constructor(private readonly server: ChildServer) {
+    this.queue = this.channels.client(QueueServiceService, server.url.replace('http://', ''));
+  }
+
+  static async start(): Promise<BareGrpcTarget> {
+    return new BareGrpcTarget(await startChild(join(DIST, 'bareGrpc.js'), {}));
+  }
+
+  pids(): number[] {
+    return this.server.pid === undefined ? [] : [this.server.pid];
+  }
+
+  /** The gateway's token check: the caller's identity signed for this call, as the gateway does. */
+  async call(vu: number): Promise<void> {
+    const metadata = new Metadata();
+    metadata.set(IDENTITY_HEADER, signIdentity({ userId: `vu${vu}`, role: 'user' }, this.secret));
+    await this.queue.validateToken({ token: 'bench', userId: `vu${vu}` }, { metadata });
+  }
+
+  async close(): Promise<void> {
+    this.channels.close();
+    await this.server.stop();
+  }
 }

@@ -4,7 +4,7 @@ import { DEV_JWT_SECRET, loadConfig } from '../lib/config';
 import { Database, createPool, serverConnection } from '../lib/db';
 import { audit } from '../ops/audit';
 import { signAccessToken } from '../gateway/auth';
-import { startMesh, type Mesh } from '../test/support/mesh';
+import { freePort, startMesh, type Mesh } from '../test/support/mesh';
 import {
   DATES_PER_CONCERT,
   SEATS_PER_DATE,
@@ -18,6 +18,7 @@ import {
   type Seat,
   type User,
 } from './fixtures';
+import { grpcCallCount } from './lib/grpcCalls';
 import { HttpClient, type HttpResult } from './lib/http';
 import { parseTopology, type Mode } from './lib/args';
 import { sleep } from './lib/load';
@@ -86,6 +87,7 @@ export class MeshTarget implements FlowTarget {
     readonly mesh: Mesh,
     private readonly point: Database,
     private readonly opts: MeshOptions,
+    private readonly metricsPort?: number,
   ) {
     this.client = new HttpClient(mesh.url, Math.max(64, opts.users * 2));
     this.setup = new HttpClient(mesh.url, 32);
@@ -93,13 +95,20 @@ export class MeshTarget implements FlowTarget {
   }
 
   static async start(mode: Mode, opts: MeshOptions): Promise<MeshTarget> {
+    const groups = parseTopology(opts.topology);
+    // One process serves every gRPC server: its metrics count every call of the mesh.
+    const metricsPort = groups ? undefined : await freePort();
     const mesh = await startMesh(
-      { ...meshSettings(mode, opts.users), ...opts.env },
-      parseTopology(opts.topology),
+      {
+        ...meshSettings(mode, opts.users),
+        ...(metricsPort ? { METRICS_PORT: String(metricsPort) } : {}),
+        ...opts.env,
+      },
+      groups,
     );
     const cfg = loadConfig(mesh.env).db.point;
     const point = new Database(createPool({ ...cfg, poolSize: 2 }), cfg.database);
-    const target = new MeshTarget(mode, mesh, point, opts);
+    const target = new MeshTarget(mode, mesh, point, opts, metricsPort);
     target.adminJwt = await signAccessToken(DEV_JWT_SECRET, {
       userId: 'bench-admin',
       admin: true,
@@ -114,6 +123,13 @@ export class MeshTarget implements FlowTarget {
 
   pids(): number[] {
     return this.mesh.names.flatMap((n) => this.mesh.pid(n) ?? []);
+  }
+
+  /** gRPC calls the mesh's servers have handled so far (undefined: split into processes). */
+  async grpcCalls(): Promise<number | undefined> {
+    if (!this.metricsPort) return undefined;
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    return grpcCallCount(await res.text());
   }
 
   /** Users with points and nothing else (journeys take their own queue token). */

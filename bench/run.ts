@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../lib/config';
 import { serverConnection } from '../lib/db';
 import { REPO_ROOT } from '../lib/paths';
-import { MonolithTarget, startBare } from './baselines';
+import { BareGrpcTarget, MonolithTarget, startBare } from './baselines';
 import { USAGE, parseBenchArgs, type BenchArgs, type Mode } from './lib/args';
 import { chart } from './lib/chart';
 import { Progress } from './lib/progress';
@@ -26,6 +26,7 @@ import { RawDatabases, rawMonolith } from './raw';
 import {
   flowPhases,
   gatewayPoll,
+  grpcCallPhase,
   hotSeat,
   journeyPhase,
   pollPhase,
@@ -186,6 +187,10 @@ async function run(args: BenchArgs, progress: Progress): Promise<BenchResults> {
           );
         }
       });
+      progress.note('[bench] one bare gRPC call (the cost of every hop before any work)');
+      systems['bare-grpc'] = {
+        grpcCall: await using(BareGrpcTarget.start(), (t) => grpcCallPhase(t, o)),
+      };
     }
     if (want('poll')) {
       const bare = await startBare();

@@ -1,5 +1,6 @@
 // The measured scenarios. Set-up (users, seats, holds to pay) is always done before a phase,
 // sized from a warm-up of the same operation, so a phase measures only its own requests.
+import type { BareGrpcTarget } from './baselines';
 import type { Hold, Seat, User } from './fixtures';
 import { measureCpu } from './lib/cpu';
 import { Latency } from './lib/histogram';
@@ -59,6 +60,12 @@ function phase(
   };
 }
 
+/** Calls per operation between two counts (undefined when either count is unknown). */
+function perOp(before: number | undefined, after: number | undefined, ops: number) {
+  if (before === undefined || after === undefined || ops <= 0) return undefined;
+  return Math.round(((after - before) / ops) * 100) / 100;
+}
+
 function line(p: PhaseResult): string {
   const l = p.latency;
   const rate = p.kind === 'open' ? ` at ${fmt(p.rate)}/s` : '';
@@ -74,7 +81,8 @@ function line(p: PhaseResult): string {
         .map(([g, ms]) => `${g} ${fmt(ms)}`)
         .join(', ')} (machine ${p.cpu.machineCores} cores busy)`
     : '';
-  return `[bench] ${p.label}${rate}: ${fmt(p.throughput)}/s, p50 ${fmt(l.p50)} p95 ${fmt(l.p95)} p99 ${fmt(l.p99)} ms, ${p.ok} ok${err} in ${p.elapsedS}s${cut}${cpu}`;
+  const calls = p.grpcCallsPerOp === undefined ? '' : `; ${fmt(p.grpcCallsPerOp)} gRPC calls/op`;
+  return `[bench] ${p.label}${rate}: ${fmt(p.throughput)}/s, p50 ${fmt(l.p50)} p95 ${fmt(l.p95)} p99 ${fmt(l.p99)} ms, ${p.ok} ok${err} in ${p.elapsedS}s${cut}${cpu}${calls}`;
 }
 
 /** How many operations a measured phase needs, from the warm-up's rate, with headroom. */
@@ -188,11 +196,15 @@ export async function flowPhases(
   rec = new Recorder();
   o.progress.start(`${t.name} pay`);
   cpu = measureCpu(t.pids());
+  const callsBefore = await t.grpcCalls?.();
   loop = await closedLoop({ ...closed, ...measured, label: 'pay' }, payOp(rec, ownStart));
+  const cpuUse = cpu(loop.ok);
+  const callsAfter = await t.grpcCalls?.();
   out.pay = phase(`${t.name} pay`, loop, rec, {
     kind: 'closed',
     users: o.users,
-    cpu: cpu(loop.ok),
+    cpu: cpuUse,
+    grpcCallsPerOp: perOp(callsBefore, callsAfter, loop.ok),
   });
   o.progress.done(line(out.pay));
 
@@ -397,7 +409,39 @@ export async function hotSeat(
   }
 }
 
-// ---- Waiting-room status poll ---------------------------------------------------------------
+// ---- Closed-loop phases of one request: the status poll, the bare gRPC call ------------------
+
+/**
+ * `users` loops running `op` as fast as answers come, after a warm-up of the same; `op` answers
+ * undefined on success or the failure's label. With `pids`, the phase records CPU per operation.
+ */
+async function closedPhase(
+  name: string,
+  op: (vu: number) => Promise<string | undefined>,
+  o: PhaseOptions,
+  pids?: number[],
+): Promise<PhaseResult> {
+  const run = (rec?: Recorder) => async (vu: number) => {
+    const t0 = now();
+    const failure = await op(vu);
+    if (failure === undefined) rec?.latency.record(now() - t0);
+    else rec?.fail(failure);
+    return failure === undefined;
+  };
+  o.progress.start(`${name} warm-up`);
+  await closedLoop({ label: 'warm-up', users: o.users, durationMs: o.warmupMs }, run());
+  const rec = new Recorder();
+  o.progress.start(name);
+  const measured = o.requests !== undefined ? { count: o.requests } : { durationMs: o.durationMs };
+  const cpu = pids && measureCpu(pids);
+  const loop = await closedLoop(
+    { label: name, users: o.users, progress: o.progress, ...measured },
+    run(rec),
+  );
+  const result = phase(name, loop, rec, { kind: 'closed', users: o.users, cpu: cpu?.(loop.ok) });
+  o.progress.done(line(result));
+  return result;
+}
 
 /** GET `path` as fast as `users` loops can, each with its own headers; 200 is success. */
 export async function pollPhase(
@@ -409,38 +453,36 @@ export async function pollPhase(
 ): Promise<PhaseResult> {
   const client = new HttpClient(url, o.users);
   try {
-    const poll = (rec?: Recorder) => async (vu: number) => {
-      const t0 = now();
-      let res: HttpResult;
-      try {
-        res = await client.request('GET', path, { headers: headersOf(vu) });
-      } catch (err) {
-        rec?.fail(`transport ${err instanceof Error ? err.message.slice(0, 60) : ''}`);
-        return false;
-      }
-      if (res.status === 200) {
-        rec?.latency.record(now() - t0);
-        return true;
-      }
-      rec?.fail(label('status', res));
-      return false;
-    };
-    o.progress.start(`${name} warm-up`);
-    await closedLoop({ label: 'warm-up', users: o.users, durationMs: o.warmupMs }, poll());
-    const rec = new Recorder();
-    o.progress.start(name);
-    const measured =
-      o.requests !== undefined ? { count: o.requests } : { durationMs: o.durationMs };
-    const loop = await closedLoop(
-      { label: name, users: o.users, progress: o.progress, ...measured },
-      poll(rec),
+    return await closedPhase(
+      name,
+      async (vu) => {
+        let res: HttpResult;
+        try {
+          res = await client.request('GET', path, { headers: headersOf(vu) });
+        } catch (err) {
+          return `transport ${err instanceof Error ? err.message.slice(0, 60) : ''}`;
+        }
+        return res.status === 200 ? undefined : label('status', res);
+      },
+      o,
     );
-    const result = phase(name, loop, rec, { kind: 'closed', users: o.users });
-    o.progress.done(line(result));
-    return result;
   } finally {
     client.close();
   }
+}
+
+/** One gRPC call at a time per user, to a server with nothing behind it; CPU per call. */
+export function grpcCallPhase(target: BareGrpcTarget, o: PhaseOptions): Promise<PhaseResult> {
+  return closedPhase(
+    'bare gRPC call',
+    (vu) =>
+      target.call(vu).then(
+        () => undefined,
+        (err: unknown) => `gRPC ${err instanceof Error ? err.message.slice(0, 60) : String(err)}`,
+      ),
+    o,
+    target.pids(),
+  );
 }
 
 /** The gateway's GET /api/v1/queue/status, each virtual user polling its own token. */

@@ -22,6 +22,8 @@ export interface FlowTarget {
   pay(hold: Hold): Promise<Answer>;
   /** The processes serving it, whose CPU a phase records (none: it runs in the load generator). */
   pids(): number[];
+  /** gRPC calls its servers have handled so far, when it can count them; optional. */
+  grpcCalls?(): Promise<number | undefined>;
   /** Waits until work the last phase left behind (events, relays) is done; optional. */
   settle?(): Promise<void>;
   close(): Promise<void>;

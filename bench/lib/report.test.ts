@@ -5,6 +5,7 @@ import { bar, Progress } from './progress';
 import { markdown } from './report';
 import {
   checks,
+  payFloors,
   targets,
   type BenchResults,
   type HotSeatResult,
@@ -43,6 +44,7 @@ function results(): BenchResults {
           msPerOp: { service: 6.1, database: 3.2, broker: 0.3, client: 0.4 },
           machineCores: 1.7,
         },
+        grpcCallsPerOp: 7,
       }),
       reserve: phase(500, 30),
       payHalf: phase(150, 20, { kind: 'open', rate: 150 }),
@@ -63,9 +65,19 @@ function results(): BenchResults {
         xa: phase(100, 5, { kind: 'open', rate: 100 }),
       },
     },
-    'raw-saga': { pay: phase(600, 20), reserve: phase(900, 10) },
+    'raw-saga': {
+      pay: phase(600, 20, {
+        cpu: { msPerOp: { database: 1.5, client: 1 }, machineCores: 1.8 },
+      }),
+      reserve: phase(900, 10),
+    },
     'raw-xa': { pay: phase(500, 25), reserve: phase(800, 12) },
     bare: { statusPoll: phase(10_000, 1) },
+    'bare-grpc': {
+      grpcCall: phase(4000, 4, {
+        cpu: { msPerOp: { service: 0.15, client: 0.25 }, machineCores: 1.6 },
+      }),
+    },
   };
   return {
     version: 1,
@@ -116,6 +128,32 @@ describe('bench targets and checks', () => {
   });
 });
 
+describe('the floor under a Pay', () => {
+  it("adds the calls at the bare call's CPU to the raw shape's statements", () => {
+    // saga: 7 calls × (0.15 + 0.25) ms + (1.5 + 1) ms = 5.3 ms → 2 cores do at most 377 Pay/s.
+    expect(payFloors(results().systems, 2)).to.deep.equal([
+      {
+        mode: 'saga',
+        calls: 7,
+        callMs: 0.4,
+        statementsMs: 2.5,
+        floorMs: 5.3,
+        ceiling: 377,
+        targetVsMonolith: 240,
+        targetVsRaw: 360,
+      },
+    ]);
+  });
+
+  it("is not computed without the bare call, the calls per Pay or the raw shape's CPU", () => {
+    const r = results();
+    delete r.systems['bare-grpc'];
+    expect(payFloors(r.systems, 2)).to.deep.equal([]);
+    // xa: no calls counted (a split mesh) and no CPU for its raw shape.
+    expect(payFloors(results().systems, 2).map((f) => f.mode)).to.deep.equal(['saga']);
+  });
+});
+
 describe('bench report', () => {
   it('writes every section with absolute numbers, ratios and ✓/✗', () => {
     const md = markdown(results());
@@ -131,6 +169,8 @@ describe('bench report', () => {
     expect(md).to.contain('| bare node:http | 10000 | 1 | 1.5 | 2 | 1.00× |');
     expect(md).to.contain('## CPU per operation at peak (ms, from /proc)');
     expect(md).to.contain('| saga (gateway) | - | - | - | - | 6.1 | 3.2 | 0.3 | 0.4 | 1.7 |');
+    expect(md).to.contain('| 4000 | 4 | 6 | 8 | 0.15 | 0.25 | 0.40 |');
+    expect(md).to.contain('| saga | 7 | 2.80 | 2.50 | 5.30 | 377 | 240 | 360 |');
     expect(md).to.contain(
       '- ✗ xa hot seat: exactly one 201, every other hold 409: 1 × 201, 998 × 409',
     );

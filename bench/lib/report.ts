@@ -5,6 +5,7 @@ import {
   STEPS,
   fmt,
   fmtTarget,
+  payFloors,
   type BenchResults,
   type PhaseResult,
   type SystemName,
@@ -19,6 +20,7 @@ const SYSTEM_LABELS: Record<SystemName, string> = {
   'raw-saga': 'raw: saga shape',
   'raw-xa': 'raw: XA shape',
   bare: 'bare node:http',
+  'bare-grpc': 'bare gRPC call',
 };
 
 const FLOW_SYSTEMS: SystemName[] = ['saga', 'xa', 'monolith', 'raw-monolith', 'raw-saga', 'raw-xa'];
@@ -52,6 +54,11 @@ function rawOf(name: SystemName): SystemName | undefined {
       : name === 'monolith'
         ? 'raw-monolith'
         : undefined;
+}
+
+/** A fraction of a millisecond: one decimal would round a call's 0.46 ms to 0.5. */
+function ms2(n: number | undefined): string {
+  return n === undefined ? '-' : n.toFixed(2);
 }
 
 function cpuCells(p: PhaseResult | undefined): string[] {
@@ -88,6 +95,66 @@ function cpuSection(s: BenchResults['systems']): string[] {
     ),
     '',
   ];
+}
+
+/** The bare gRPC call, and the floor it and the raw shapes put under each mode's Pay. */
+function floorSection(r: BenchResults): string[] {
+  const call = r.systems['bare-grpc']?.grpcCall;
+  if (!call) return [];
+  const ms = call.cpu?.msPerOp;
+  const out = [
+    '## One gRPC call, and the floor under a Pay',
+    '',
+    "The mesh's own client and server (identity signed and checked, duration metric) around a " +
+      'handler that does nothing, closed loop with the same users, in processes of their own.',
+    '',
+    ...table(
+      ['calls/s', 'p50', 'p95', 'p99', 'CPU ms/call: server', 'client', 'both'],
+      [
+        [
+          fmt(call.throughput),
+          ...lat(call),
+          ms2(ms?.service),
+          ms2(ms?.client),
+          ms2(ms ? (ms.service ?? 0) + (ms.client ?? 0) : undefined),
+        ],
+      ],
+    ),
+    '',
+  ];
+  const floors = payFloors(r.systems, Number(r.machine.cpus));
+  if (floors.length === 0) return out;
+  out.push(
+    "A Pay's gRPC calls (counted by the mesh's servers during Pay at peak) at the bare call's " +
+      "CPU, plus its statements at the raw shape's (database + client), everything else free: " +
+      `the most Pays/s all ${String(r.machine.cpus)} cores could do, against the rate each ` +
+      'throughput target asks for.',
+    '',
+    ...table(
+      [
+        'mode',
+        'calls per Pay',
+        'calls (ms)',
+        'statements (ms)',
+        'floor (ms)',
+        'ceiling (Pay/s)',
+        'target vs monolith (Pay/s)',
+        'target vs raw (Pay/s)',
+      ],
+      floors.map((f) => [
+        f.mode,
+        fmt(f.calls),
+        ms2(f.calls * f.callMs),
+        ms2(f.statementsMs),
+        ms2(f.floorMs),
+        fmt(f.ceiling),
+        fmt(f.targetVsMonolith),
+        fmt(f.targetVsRaw),
+      ]),
+    ),
+    '',
+  );
+  return out;
 }
 
 export function markdown(r: BenchResults): string {
@@ -151,7 +218,7 @@ export function markdown(r: BenchResults): string {
     '',
   ];
 
-  out.push(...cpuSection(s));
+  out.push(...cpuSection(s), ...floorSection(r));
 
   const fixed: (string | number)[][] = [];
   for (const mode of ['saga', 'xa'] as const) {

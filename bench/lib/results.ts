@@ -4,7 +4,7 @@ import type { CpuUse } from './cpu';
 import type { LatencySummary } from './histogram';
 
 export type SystemName =
-  'saga' | 'xa' | 'monolith' | 'raw-monolith' | 'raw-saga' | 'raw-xa' | 'bare';
+  'saga' | 'xa' | 'monolith' | 'raw-monolith' | 'raw-saga' | 'raw-xa' | 'bare' | 'bare-grpc';
 export const STEPS = ['token', 'wait-active', 'seat-map', 'hold', 'pay'] as const;
 export type StepName = (typeof STEPS)[number];
 
@@ -26,6 +26,8 @@ export interface PhaseResult {
   errors: Record<string, number>;
   /** CPU per operation by process group (Linux only). */
   cpu?: CpuUse;
+  /** gRPC calls the system's servers handled per operation (the mesh in one process only). */
+  grpcCallsPerOp?: number;
 }
 
 export interface JourneyResult extends PhaseResult {
@@ -58,6 +60,8 @@ export interface SystemResult {
   journey?: JourneyResult;
   hotSeat?: HotSeatResult;
   statusPoll?: PhaseResult;
+  /** bare-grpc: one empty call, closed loop. */
+  grpcCall?: PhaseResult;
 }
 
 export interface CheckResult {
@@ -90,6 +94,9 @@ export interface BenchResults {
 }
 
 export const HOT_SEAT_DEADLINE_MS = 2000;
+/** Pay throughput each mode must reach, as a share of the monolith's; and of its raw shape's. */
+const MONOLITH_SHARE = { saga: 0.4, xa: 0.3 } as const;
+const RAW_SHARE = 0.6;
 
 function ratio(a: number | undefined, b: number | undefined): number | null {
   if (a === undefined || b === undefined || b === 0) return null;
@@ -112,10 +119,7 @@ function target(
 export function targets(s: BenchResults['systems']): TargetResult[] {
   const out: TargetResult[] = [];
   const mono = s.monolith?.pay?.throughput;
-  for (const [mode, min] of [
-    ['saga', 0.4],
-    ['xa', 0.3],
-  ] as const) {
+  for (const mode of ['saga', 'xa'] as const) {
     const pay = s[mode]?.pay?.throughput;
     out.push(
       target(
@@ -123,7 +127,7 @@ export function targets(s: BenchResults['systems']): TargetResult[] {
         `Pay throughput, ${mode} / monolith`,
         ratio(pay, mono),
         '>=',
-        min,
+        MONOLITH_SHARE[mode],
         `${fmt(pay)} / ${fmt(mono)} flows/s`,
       ),
     );
@@ -137,7 +141,7 @@ export function targets(s: BenchResults['systems']): TargetResult[] {
         `Pay throughput, ${mode} / its raw database ceiling`,
         ratio(pay, raw),
         '>=',
-        0.6,
+        RAW_SHARE,
         `${fmt(pay)} / ${fmt(raw)} flows/s`,
       ),
     );
@@ -186,6 +190,55 @@ export function targets(s: BenchResults['systems']): TargetResult[] {
   return out;
 }
 
+/** What a mode's Pay cannot cost less than, from three measurements of the same run. */
+export interface PayFloor {
+  mode: 'saga' | 'xa';
+  /** gRPC calls the mesh handled per Pay at peak. */
+  calls: number;
+  /** CPU ms of one bare call, both ends. */
+  callMs: number;
+  /** CPU ms of the mode's statements alone: its raw shape's database + client per Pay. */
+  statementsMs: number;
+  /** calls × callMs + statementsMs: the machine's CPU per Pay before any other work. */
+  floorMs: number;
+  /** Pays/s the machine's every core could do at the floor. */
+  ceiling: number;
+  /** The rate each throughput target asks for (0.4× / 0.3× the monolith, 0.6× the raw shape). */
+  targetVsMonolith: number | undefined;
+  targetVsRaw: number;
+}
+
+/**
+ * The floor under each mode's Pay: its gRPC calls at the bare call's cost plus its statements
+ * at the raw shape's, everything else (HTTP, JWT, the engine, events) free. A target whose
+ * rate is above the ceiling this gives cannot be met on this machine with these calls.
+ */
+export function payFloors(s: BenchResults['systems'], cores: number): PayFloor[] {
+  const call = s['bare-grpc']?.grpcCall?.cpu?.msPerOp;
+  if (!call) return [];
+  const callMs = (call.service ?? 0) + (call.client ?? 0);
+  const out: PayFloor[] = [];
+  for (const mode of ['saga', 'xa'] as const) {
+    const calls = s[mode]?.pay?.grpcCallsPerOp;
+    const raw = s[`raw-${mode}`]?.pay;
+    if (calls === undefined || !raw?.cpu) continue;
+    const statementsMs = (raw.cpu.msPerOp.database ?? 0) + (raw.cpu.msPerOp.client ?? 0);
+    const floorMs = calls * callMs + statementsMs;
+    const mono = s.monolith?.pay?.throughput;
+    out.push({
+      mode,
+      calls,
+      callMs,
+      statementsMs,
+      floorMs: Math.round(floorMs * 100) / 100,
+      ceiling: Math.round((cores * 1000) / floorMs),
+      targetVsMonolith: mono === undefined ? undefined : Math.round(mono * MONOLITH_SHARE[mode]),
+      targetVsRaw: Math.round(raw.throughput * RAW_SHARE),
+    });
+  }
+  return out;
+}
+
 /** Correctness facts of a run: what --smoke (and a full run) fails on. */
 export function checks(s: BenchResults['systems'], audits: CheckResult[]): CheckResult[] {
   const out: CheckResult[] = [...audits];
@@ -196,6 +249,7 @@ export function checks(s: BenchResults['systems'], audits: CheckResult[]): Check
       ['pay', sys.pay],
       ['pay at half peak', sys.payHalf],
       ['status poll', sys.statusPoll],
+      ['gRPC call', sys.grpcCall],
       ...Object.entries(sys.payAt ?? {}).map(
         ([mode, p]) => [`pay at ${mode}'s half-peak rate`, p] as [string, PhaseResult],
       ),

@@ -1,0 +1,42 @@
+// The bare gRPC baseline: the mesh's own gRPC server (lib/grpc/server.ts: identity check,
+// error mapping, duration metric) serving the queue service's ValidateToken — the call the
+// gateway makes before every booking — with a handler that does nothing. What one call costs
+// here is what every hop of a flow costs before any work, whatever the service.
+//
+//   node dist/bench/bareGrpc.js   → "listening <port>"
+import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
+import { loadConfig } from '../lib/config';
+import { GrpcServer } from '../lib/grpc/server';
+import { createLogger } from '../lib/log';
+import { Metrics } from '../lib/metrics/registry';
+import { PROTO_FILES } from '../lib/paths';
+
+const config = loadConfig();
+const server = new GrpcServer({
+  name: 'queue',
+  host: '127.0.0.1',
+  port: 0,
+  services: [
+    {
+      fullName: 'boxoffice.queue.v1.QueueService',
+      definition: QueueServiceService,
+      handlers: { validateToken: () => Promise.resolve({}) },
+    },
+  ],
+  protoFiles: [PROTO_FILES.queue],
+  meshSecret: config.meshSecret,
+  log: createLogger('warn', 'bare-grpc'),
+  ready: () => Promise.resolve(true),
+  metrics: new Metrics(),
+});
+
+server.start().then(
+  (port) => process.stdout.write(`listening ${port}\n`),
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);
+process.once('SIGTERM', () => {
+  void server.stop(1000).finally(() => process.exit(0));
+});
