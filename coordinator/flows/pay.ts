@@ -1,6 +1,7 @@
 // Pay: lock the reservation (PAYING), debit points, record the payment, sell the seat, then
-// confirm, which must succeed once reached. In XA mode the middle three prepare in parallel. Confirm's ReservationCompleted event
-// ends the payer's waiting-room token (the queue service consumes it).
+// confirm, which must succeed once reached. In XA mode the four after begin-payment run in
+// parallel (confirm on the reservation's own branch). Confirm's ReservationCompleted event ends
+// the payer's waiting-room token (the queue service consumes it).
 import type { RecordPaymentResponse } from '../../gen/boxoffice/payment/v1/payment';
 import type { UsePointsResponse } from '../../gen/boxoffice/point/v1/point';
 import type { BeginPaymentResponse } from '../../gen/boxoffice/reservation/v1/reservation';
