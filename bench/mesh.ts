@@ -125,11 +125,20 @@ export class MeshTarget implements FlowTarget {
     return this.mesh.names.flatMap((n) => this.mesh.pid(n) ?? []);
   }
 
-  /** gRPC calls the mesh's servers have handled so far (undefined: split into processes). */
+  /**
+   * gRPC calls the mesh's servers have handled so far; undefined when the mesh is split into
+   * processes or its metrics do not answer (a --mesh-env METRICS_PORT of one's own, say).
+   */
   async grpcCalls(): Promise<number | undefined> {
     if (!this.metricsPort) return undefined;
-    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
-    return grpcCallCount(await res.text());
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      return res.ok ? grpcCallCount(await res.text()) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Users with points and nothing else (journeys take their own queue token). */
