@@ -1,0 +1,154 @@
+// What one request/answer exchange costs in CPU over grpc-js, Node's bare http2 and http/1.1
+// keep-alive, client and server in this one process, so that the bench's bare gRPC call
+// (bench/bareGrpc.ts) can be read against the transport underneath it (docs/performance.md).
+//
+//   node dist/bench/rpcCost.js   → one line per transport: calls/s and CPU µs per call
+import { once } from 'node:events';
+import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { connect, createServer as createHttp2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { Channel, Client, Metadata, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+
+const CALLERS = 24;
+const WARMUP_MS = 2000;
+const MEASURE_MS = 5000;
+const REQUEST = Buffer.alloc(80, 2);
+const ANSWER = Buffer.alloc(60, 1);
+const NO_CHANNELZ = { 'grpc.enable_channelz': 0 };
+
+type Exchange = () => Promise<void>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CALLERS loops of `exchange`; CPU of this process per completed exchange after a warm-up. */
+async function measure(name: string, exchange: Exchange): Promise<void> {
+  let done = 0;
+  let stop = false;
+  const loops = Array.from({ length: CALLERS }, async () => {
+    while (!stop) {
+      await exchange();
+      done++;
+    }
+  });
+  await sleep(WARMUP_MS);
+  const [n0, t0, cpu0] = [done, performance.now(), process.cpuUsage()];
+  await sleep(MEASURE_MS);
+  const cpu = process.cpuUsage(cpu0);
+  const [n, s] = [done - n0, (performance.now() - t0) / 1000];
+  stop = true;
+  await Promise.all(loops);
+  const perCall = (cpu.user + cpu.system) / n;
+  process.stdout.write(
+    `${name.padEnd(8)} ${Math.round(n / s)} calls/s, ${perCall.toFixed(0)} µs CPU per call\n`,
+  );
+}
+
+async function grpcJs(): Promise<void> {
+  const bytes = (b: Buffer) => b;
+  const method = {
+    path: '/bench.Rpc/Call',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: bytes,
+    requestDeserialize: bytes,
+    responseSerialize: bytes,
+    responseDeserialize: bytes,
+  };
+  const server = new Server(NO_CHANNELZ);
+  server.addService(
+    { call: method },
+    {
+      call: (_: unknown, answer: (err: null, res: Buffer) => void) => answer(null, ANSWER),
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const target = `127.0.0.1:${port}`;
+  const channel = new Channel(target, credentials.createInsecure(), NO_CHANNELZ);
+  const client = new Client(target, credentials.createInsecure(), { channelOverride: channel });
+  await measure(
+    'grpc-js',
+    () =>
+      new Promise((resolve, reject) =>
+        client.makeUnaryRequest(
+          method.path,
+          bytes,
+          bytes,
+          REQUEST,
+          new Metadata(),
+          { deadline: Date.now() + 5000 },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      ),
+  );
+  client.close();
+  server.forceShutdown();
+}
+
+async function http2(): Promise<void> {
+  const server = createHttp2Server();
+  server.on('stream', (stream) => {
+    stream.resume();
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(ANSWER);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  await measure(
+    'http2',
+    () =>
+      new Promise((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/call' });
+        req.on('error', reject);
+        req.resume();
+        req.on('end', resolve);
+        req.end(REQUEST);
+      }),
+  );
+  session.close();
+  server.close();
+}
+
+async function http1(): Promise<void> {
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(ANSWER));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const agent = new Agent({ keepAlive: true, maxSockets: CALLERS });
+  await measure(
+    'http/1.1',
+    () =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/call', agent });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.end(REQUEST);
+      }),
+  );
+  agent.destroy();
+  server.close();
+  server.closeAllConnections();
+}
+
+async function main(): Promise<void> {
+  await grpcJs();
+  await http2();
+  await http1();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
