@@ -9,6 +9,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { Database, Sql, SqlParam } from '../lib/db';
 import { newId } from '../lib/ids';
+import type { TxMode } from '../lib/txMode';
 import { writeTxContext } from '../lib/participant/context';
 import { Participant } from '../lib/participant/participant';
 import type { BranchRecord, TxLog } from '../coordinator/engine/log';
@@ -207,7 +208,7 @@ function branches(records: [string, ParticipantName, string][], action = 'action
   }));
 }
 
-async function begin(log: TxLog, gid: string, flow: string, mode: 'saga' | 'xa', input: unknown) {
+async function begin(log: TxLog, gid: string, flow: string, mode: TxMode, input: unknown) {
   const now = new Date();
   const deadlineAt = new Date(now.getTime() + TTL_MS);
   await log.begin(

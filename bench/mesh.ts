@@ -20,7 +20,8 @@ import {
 } from './fixtures';
 import { grpcCallCount } from './lib/grpcCalls';
 import { HttpClient, type HttpResult } from './lib/http';
-import { parseTopology, type Mode } from './lib/args';
+import type { TxMode } from '../lib/txMode';
+import { parseTopology } from './lib/args';
 import { sleep } from './lib/load';
 import type { CheckResult } from './lib/results';
 import { call, type Answer, type FlowTarget } from './target';
@@ -34,7 +35,7 @@ export const CONNECTION_BUDGET = 136;
  * databases, quick queue ticks): a waiting room that never throttles the load, holds and tokens
  * that outlive the run, and connection pools sized for `users` concurrent flows.
  */
-export function meshSettings(mode: Mode, users: number): Record<string, string> {
+export function meshSettings(mode: TxMode, users: number): Record<string, string> {
   const env: Record<string, string> = {
     TX_MODE: mode,
     QUEUE_MAX_ACTIVE: '1000000',
@@ -83,7 +84,7 @@ export class MeshTarget implements FlowTarget {
   private nextDate = 1;
 
   private constructor(
-    readonly name: Mode,
+    readonly name: TxMode,
     readonly mesh: Mesh,
     private readonly point: Database,
     private readonly opts: MeshOptions,
@@ -94,7 +95,7 @@ export class MeshTarget implements FlowTarget {
     this.ids = new UserIds(`${mesh.id}${name[0]}`);
   }
 
-  static async start(mode: Mode, opts: MeshOptions): Promise<MeshTarget> {
+  static async start(mode: TxMode, opts: MeshOptions): Promise<MeshTarget> {
     const groups = parseTopology(opts.topology);
     // One process serves every gRPC server: its metrics count every call of the mesh.
     const metricsPort = groups ? undefined : await freePort();

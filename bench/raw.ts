@@ -7,9 +7,10 @@
 import type { DbConfig } from '../lib/config';
 import { Database, createPool } from '../lib/db';
 import { createLogger } from '../lib/log';
+import type { TxMode } from '../lib/txMode';
 import { Participant } from '../lib/participant/participant';
 import { XaBranches } from '../lib/participant/xa';
-import { TxLog } from '../coordinator/engine/log';
+import { SqlTxLog } from '../coordinator/engine/log';
 import {
   COORDINATOR_MIGRATIONS,
   Databases,
@@ -160,7 +161,7 @@ export class RawDatabases {
    * saga step holds one connection at a time; an XA branch holds one per participant until
    * phase 2, within the server's connection budget.
    */
-  target(mode: 'saga' | 'xa'): RawTarget {
+  target(mode: TxMode): RawTarget {
     const log = createLogger('silent');
     const pools: { end(): Promise<void> }[] = [];
     const branches = new Map<ParticipantName, XaBranches>();
@@ -196,7 +197,7 @@ export class RawDatabases {
     }
     const d: Distributed = {
       use: useCases(db, participants, HOLD_SECONDS),
-      log: new TxLog(this.coordinator),
+      log: new SqlTxLog(this.coordinator),
       commit: (p, gid) => branches.get(p)!.commit(gid),
     };
     const flows: Flows =

@@ -9,7 +9,8 @@ import { loadConfig } from '../lib/config';
 import { serverConnection } from '../lib/db';
 import { REPO_ROOT } from '../lib/paths';
 import { BareGrpcTarget, MonolithTarget, startBare } from './baselines';
-import { USAGE, parseBenchArgs, type BenchArgs, type Mode } from './lib/args';
+import type { TxMode } from '../lib/txMode';
+import { USAGE, parseBenchArgs, type BenchArgs } from './lib/args';
 import { chart } from './lib/chart';
 import { Progress } from './lib/progress';
 import { markdown } from './lib/report';
@@ -126,7 +127,7 @@ async function run(args: BenchArgs, progress: Progress): Promise<BenchResults> {
   const want = (s: BenchArgs['scenarios'][number]) => args.scenarios.includes(s);
   const systems: BenchResults['systems'] = {};
   const audits: CheckResult[] = [];
-  const halfRates: Partial<Record<Mode, number>> = {};
+  const halfRates: Partial<Record<TxMode, number>> = {};
 
   const meshOptions = {
     users: args.users,

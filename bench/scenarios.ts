@@ -1,5 +1,6 @@
 // The measured scenarios. Set-up (users, seats, holds to pay) is always done before a phase,
 // sized from a warm-up of the same operation, so a phase measures only its own requests.
+import type { TxMode } from '../lib/txMode';
 import type { BareGrpcTarget } from './baselines';
 import type { Hold, Seat, User } from './fixtures';
 import { measureCpu } from './lib/cpu';
@@ -103,7 +104,7 @@ export interface RateSpec {
   /** Also measure Pay at half of this target's own peak (the modes). */
   ownHalf: boolean;
   /** Also measure Pay at these rates, by the mode whose half-peak they are (the monolith). */
-  at?: Partial<Record<'saga' | 'xa', number>>;
+  at?: Partial<Record<TxMode, number>>;
 }
 
 /** Peak Reserve, peak Pay, and Pay at fixed rates, for one system. */
@@ -209,7 +210,7 @@ export async function flowPhases(
   o.progress.done(line(out.pay));
 
   // Pay at fixed rates (open loop): latency from each request's scheduled start.
-  const fixed: ['own' | 'saga' | 'xa', number][] = [];
+  const fixed: ['own' | TxMode, number][] = [];
   if (rates.ownHalf) fixed.push(['own', out.pay.throughput / 2]);
   for (const [mode, rate] of Object.entries(rates.at ?? {})) fixed.push([mode as 'saga', rate]);
   for (const [which, rate] of fixed) {

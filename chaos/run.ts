@@ -2,6 +2,7 @@
 // a background load, kill -9 faults, then quiet, then the auditor.
 import { join } from 'node:path';
 import { loadConfig } from '../lib/config';
+import type { TxMode } from '../lib/txMode';
 import { signAccessToken } from '../gateway/auth';
 import { audit, type Check } from '../ops/audit';
 import { MeshRunner, meshEnv, type GroupSpec } from '../ops/mesh-runner';
@@ -11,11 +12,9 @@ import { DEFAULT_LOAD, Load, type LoadStats, type World } from './load';
 import { Observer, isQuiet, type Quiet } from './observe';
 import { Rng } from './random';
 
-export type Mode = 'saga' | 'xa';
-
 export interface ChaosOptions {
   faults: number;
-  modes: Mode[];
+  modes: TxMode[];
   seed: number;
   durationPerFaultMs: number;
   vus: number;
@@ -30,7 +29,7 @@ export interface ChaosOptions {
 }
 
 export interface ModeResult {
-  mode: Mode;
+  mode: TxMode;
   seed: number;
   /** The run's database prefix / key prefix / vhost name. */
   runId: string;
@@ -81,7 +80,7 @@ function isoDay(offsetDays: number): string {
   return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 }
 
-async function createWorld(gw: Gateway, jwtSecret: string, mode: Mode): Promise<World> {
+async function createWorld(gw: Gateway, jwtSecret: string, mode: TxMode): Promise<World> {
   const world = {
     dates: [30, 31, 32, 33, 34, 35, 36, 37].map(isoDay),
     seatsPerDate: 500,
@@ -118,7 +117,7 @@ export const runningMeshes = new Set<MeshRunner>();
 
 /** Starts the mesh of one mode; a start that fails (say, a port taken meanwhile) is retried once. */
 async function startMesh(
-  mode: Mode,
+  mode: TxMode,
   dir: string,
   print: (line: string) => void,
 ): Promise<{ runner: MeshRunner; env: Record<string, string>; id: string }> {
@@ -141,7 +140,7 @@ async function startMesh(
 }
 
 export async function runMode(
-  mode: Mode,
+  mode: TxMode,
   opts: ChaosOptions,
   print: (line: string) => void,
 ): Promise<ModeResult> {

@@ -7,17 +7,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../lib/config';
+import type { TxMode } from '../lib/txMode';
 import { REPO_ROOT } from '../lib/paths';
 import { existingVhost, removeRun } from '../ops/isolation';
 import { assertBuilt } from '../ops/mesh-runner';
 import { modeReport, summary } from '../chaos/report';
-import {
-  runMode,
-  runningMeshes,
-  type ChaosOptions,
-  type Mode,
-  type ModeResult,
-} from '../chaos/run';
+import { runMode, runningMeshes, type ChaosOptions, type ModeResult } from '../chaos/run';
 
 export const CHAOS_USAGE = `usage: node dist/cmd/chaos.js [options]
 
@@ -72,7 +67,7 @@ export function parseChaosArgs(
         const modes = (value() ?? '').split(',').filter(Boolean);
         if (modes.length === 0 || modes.some((m) => m !== 'saga' && m !== 'xa'))
           throw new UsageError('--modes is a list of saga and xa, e.g. saga,xa');
-        opts.modes = [...new Set(modes)] as Mode[];
+        opts.modes = [...new Set(modes)] as TxMode[];
         break;
       }
       case '--seed':

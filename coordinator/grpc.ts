@@ -10,6 +10,7 @@ import {
 } from '../gen/boxoffice/coordinator/v1/coordinator';
 import type { Engine } from './engine/engine';
 import type { BranchRecord, TxLog, TxRecord } from './engine/log';
+import { decideOutcome } from './engine/xa';
 import type { Participants } from './flows/participants';
 import { expireFlow } from './flows/expire';
 import { payFlow } from './flows/pay';
@@ -86,7 +87,7 @@ export function coordinatorService({
       return { transactions: recs.map((r) => toTransaction(r, [])) };
     },
     async decideOutcome(req) {
-      const decision = await engine.decide(req.gid);
+      const decision = await decideOutcome(txLog, req.gid);
       return { outcome: Outcome[decision] };
     },
   });

@@ -5,12 +5,17 @@ import { createTxMetrics } from '../lib/metrics';
 import { GrpcServer } from '../lib/grpc/server';
 import { PROTO_FILES } from '../lib/paths';
 import type { StartService } from '../lib/service';
+import type { TxMode } from '../lib/txMode';
 import { ParticipantServiceService } from '../gen/boxoffice/participant/v1/participant';
 import type { GrpcServiceName } from '../lib/config';
 import { COORDINATOR_MIGRATIONS } from './data/migrations';
-import { Engine, type PhaseTwo } from './engine/engine';
-import { TxLog } from './engine/log';
+import { BranchCalls } from './engine/branches';
+import { Engine } from './engine/engine';
+import { SqlTxLog } from './engine/log';
 import { RecoveryLoop } from './engine/recovery';
+import type { RunnerDeps, TxRunner } from './engine/runner';
+import { SagaRunner } from './engine/saga';
+import { XaRunner, type PhaseTwo } from './engine/xa';
 import { participantClients } from './flows/participants';
 import { coordinatorService } from './grpc';
 
@@ -31,7 +36,7 @@ export const startCoordinator: StartService = async ({
     config.db.migrateOnStart,
   );
   lifecycle.onStop('coordinator db', () => db.close());
-  const txLog = new TxLog(db);
+  const txLog = new SqlTxLog(db);
 
   const phase2: PhaseTwo = {
     commit: async (participant, gid) => {
@@ -45,21 +50,40 @@ export const startCoordinator: StartService = async ({
         .rollback({ gid, branchId: participant });
     },
   };
-  const engine = new Engine(
+  const txMetrics = createTxMetrics(metrics);
+  const leaseGraceMs = 2000;
+  const deps: RunnerDeps = {
     txLog,
-    phase2,
-    {
-      mode: config.txMode,
+    calls: new BranchCalls(
+      txLog,
+      { branchDeadlineMs: c.branchDeadlineMs, backoff: BACKOFF },
+      log,
+      txMetrics,
+    ),
+    inlineFinishMs: c.inlineFinishMs,
+    retryAfterMs: BACKOFF.capMs,
+    awaitOutcomeMs: c.txTtlMs + leaseGraceMs + c.inlineFinishMs,
+  };
+  // The one place the mode is chosen: new transactions run in TX_MODE; recovery finishes each
+  // transaction in the mode it began in.
+  const runners: Record<TxMode, TxRunner> = {
+    saga: new SagaRunner(deps, txMetrics),
+    xa: new XaRunner(deps, phase2),
+  };
+  const engine = new Engine({
+    txLog,
+    runner: runners[config.txMode],
+    runnerFor: (mode) => runners[mode],
+    options: {
       owner: c.id,
       ttlMs: c.txTtlMs,
-      branchDeadlineMs: c.branchDeadlineMs,
-      inlineFinishMs: c.inlineFinishMs,
-      leaseGraceMs: 2000,
-      backoff: BACKOFF,
+      leaseGraceMs,
+      guardDeadlineMs: c.branchDeadlineMs,
+      awaitOutcomeMs: deps.awaitOutcomeMs,
     },
     log,
-    createTxMetrics(metrics),
-  );
+    metrics: txMetrics,
+  });
   const binding = coordinatorService({
     engine,
     txLog,

@@ -1,6 +1,7 @@
 // The whole mesh's configuration, read from the environment once at start-up and validated.
 // Nothing else reads process.env.
 import { hostname } from 'node:os';
+import { TX_MODES, type TxMode } from './txMode';
 
 export const SERVICE_NAMES = [
   'queue',
@@ -92,7 +93,7 @@ export interface Config {
     retryDelaysMs: number[];
     prefetch: number;
   };
-  txMode: 'saga' | 'xa';
+  txMode: TxMode;
   coordinator: {
     /** Identifies this coordinator instance in the log; stable across its restarts. */
     id: string;
@@ -304,7 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryDelaysMs: intList(env, 'EVENTS_RETRY_DELAYS_MS', [1000, 5000, 30_000, 120_000]),
       prefetch: int(env, 'EVENTS_PREFETCH', 16, 1, 1000),
     },
-    txMode: oneOf(env, 'TX_MODE', ['saga', 'xa'] as const, 'saga'),
+    txMode: oneOf(env, 'TX_MODE', TX_MODES, 'saga'),
     coordinator: {
       id: str(env, 'COORDINATOR_ID', `${hostname()}:${grpcPorts.coordinator}`),
       txTtlMs: int(env, 'TX_TTL_MS', 30_000, 100, 3_600_000),

@@ -1,8 +1,8 @@
 // Command line of `node dist/bench/run.js`.
 import { parseArgs } from 'node:util';
 import { SERVICE_NAMES } from '../../lib/config';
+import type { TxMode } from '../../lib/txMode';
 
-export type Mode = 'saga' | 'xa';
 export const SCENARIOS = ['journey', 'flows', 'hotseat', 'poll', 'baselines'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -12,7 +12,7 @@ export interface BenchArgs {
   /** Operations per measured closed-loop phase instead of a duration. */
   requests?: number;
   users: number;
-  modes: Mode[];
+  modes: TxMode[];
   smoke: boolean;
   out: string;
   /** Simultaneous holds on one seat. */

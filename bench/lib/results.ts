@@ -1,10 +1,11 @@
 // What a bench run records (the JSON file), the targets of the issue as ratios computed from it,
 // and the correctness checks that fail the run (never the performance targets).
+import type { TxMode } from '../../lib/txMode';
 import type { CpuUse } from './cpu';
 import type { LatencySummary } from './histogram';
 
 export type SystemName =
-  'saga' | 'xa' | 'monolith' | 'raw-monolith' | 'raw-saga' | 'raw-xa' | 'bare' | 'bare-grpc';
+  TxMode | 'monolith' | 'raw-monolith' | 'raw-saga' | 'raw-xa' | 'bare' | 'bare-grpc';
 export const STEPS = ['token', 'wait-active', 'seat-map', 'hold', 'pay'] as const;
 export type StepName = (typeof STEPS)[number];
 
@@ -56,7 +57,7 @@ export interface SystemResult {
   /** The mode's own Pay at half its peak throughput (open loop). */
   payHalf?: PhaseResult;
   /** Monolith: Pay at each mode's half-peak rate, by mode. */
-  payAt?: Partial<Record<'saga' | 'xa', PhaseResult>>;
+  payAt?: Partial<Record<TxMode, PhaseResult>>;
   journey?: JourneyResult;
   hotSeat?: HotSeatResult;
   statusPoll?: PhaseResult;
@@ -192,7 +193,7 @@ export function targets(s: BenchResults['systems']): TargetResult[] {
 
 /** What a mode's Pay cannot cost less than, from three measurements of the same run. */
 export interface PayFloor {
-  mode: 'saga' | 'xa';
+  mode: TxMode;
   /** gRPC calls the mesh handled per Pay at peak. */
   calls: number;
   /** CPU ms of one bare call, both ends. */

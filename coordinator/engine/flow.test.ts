@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { defineFlow, xaPlan, type Step } from './flow';
 
-const step = (id: string, participant: string, needs?: string[]): Step<unknown> => ({
+const step = (id: string, participant: string, needs?: Step<unknown>[]): Step<unknown> => ({
   id,
   participant,
   needs,
@@ -10,14 +10,15 @@ const step = (id: string, participant: string, needs?: string[]): Step<unknown> 
 
 describe('flow definitions', () => {
   it('plans XA waves from needs and keeps one participant in order', () => {
+    const begin = step('begin', 'reservation');
     const flow = defineFlow({
       name: 'pay',
       steps: [
-        step('begin', 'reservation'),
-        step('use', 'point', ['begin']),
-        step('record', 'payment', ['begin']),
-        step('sell', 'concert', ['begin']),
-        step('confirm', 'reservation', ['begin']),
+        begin,
+        step('use', 'point', [begin]),
+        step('record', 'payment', [begin]),
+        step('sell', 'concert', [begin]),
+        step('confirm', 'reservation', [begin]),
       ],
       output: () => undefined,
     });
@@ -49,12 +50,9 @@ describe('flow definitions', () => {
     expect(() =>
       defineFlow({ name: 'f', steps: [step('a', 'p'), step('a', 'q')], output: () => undefined }),
     ).to.throw(/duplicate/);
+    const b = step('b', 'q');
     expect(() =>
-      defineFlow({
-        name: 'f',
-        steps: [step('a', 'p', ['b']), step('b', 'q')],
-        output: () => undefined,
-      }),
+      defineFlow({ name: 'f', steps: [step('a', 'p', [b]), b], output: () => undefined }),
     ).to.throw(/earlier/);
   });
 });

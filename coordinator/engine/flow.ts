@@ -2,31 +2,55 @@
 // concerts. Each step calls one participant; a compensable step names its compensation.
 import type { CallOptions } from '../../lib/grpc/client';
 
-/** The outcomes of earlier steps, by step id. */
-export type StepResults = Record<string, unknown>;
-
-export interface StepContext<I> {
+/** What a step's action works with. */
+export interface ActionContext<I> {
   input: I;
+  /** The results of earlier steps, typed by the step: `results.of(beginPayment)`. */
   results: StepResults;
   /** Pass to the client call: carries the transaction context and the branch deadline. */
   call: CallOptions;
 }
 
-export interface Step<I> {
+/**
+ * What a compensation works with: the flow's input (its ids) and nothing else. It never sees a
+ * step result — recovery has none — because the participant's barrier hands the compensation
+ * whatever its action did.
+ */
+export interface CompensationContext<I> {
+  input: I;
+  call: CallOptions;
+}
+
+/** One branch of a flow. `R` is what its action answers, as later steps and the output read it. */
+export interface Step<I, R = unknown> {
   /** Also the saga branch id. */
   id: string;
   /** The participant service (and database) the step runs in: one XA branch per participant. */
   participant: string;
-  action(ctx: StepContext<I>): Promise<unknown>;
-  /** Undoes the action; called with the same input, after or instead of the action. */
-  compensate?(ctx: StepContext<I>): Promise<unknown>;
-  /** XA: steps whose results this one needs; it runs after them, in parallel with others. */
-  needs?: string[];
+  action(ctx: ActionContext<I>): Promise<R>;
+  /** Undoes the action; called after it, or instead of it when its answer was never known. */
+  compensate?(ctx: CompensationContext<I>): Promise<unknown>;
+  /** Steps whose results this one reads: it runs after them. */
+  needs?: readonly Step<I, unknown>[];
   /**
    * A step after the pivot (the last step that may refuse): it cannot be compensated, so it is
    * retried — refusals included — until it succeeds, and recovery drives it forward.
    */
   mustSucceed?: boolean;
+}
+
+/** The results of a run's finished steps, each typed by the step that produced it. */
+export class StepResults {
+  private readonly byId = new Map<string, unknown>();
+
+  of<R>(step: Step<never, R>): R {
+    if (!this.byId.has(step.id)) throw new Error(`step ${step.id} has no result yet`);
+    return this.byId.get(step.id) as R;
+  }
+
+  set(step: Step<never, unknown>, value: unknown): void {
+    this.byId.set(step.id, value);
+  }
 }
 
 export interface GuardContext<I> {
@@ -53,19 +77,23 @@ export interface Contention<I> {
 export interface Flow<I, O> {
   name: string;
   contention?: Contention<I>;
-  steps: Step<I>[];
+  steps: readonly Step<I, unknown>[];
   /** The client's answer, built from the input and the step results. */
   output(input: I, results: StepResults): O;
 }
+
+/** Any flow, as the engine holds them: registered by name, the log stores name and input. */
+export type AnyFlow = Flow<unknown, unknown>;
+export type AnyStep = Step<unknown, unknown>;
 
 export function defineFlow<I, O>(flow: Flow<I, O>): Flow<I, O> {
   const ids = new Set<string>();
   for (const step of flow.steps) {
     if (ids.has(step.id)) throw new Error(`flow ${flow.name}: duplicate step ${step.id}`);
     for (const need of step.needs ?? []) {
-      if (!ids.has(need))
+      if (!ids.has(need.id) || !flow.steps.includes(need))
         throw new Error(
-          `flow ${flow.name}: step ${step.id} needs ${need}, which must come earlier`,
+          `flow ${flow.name}: step ${step.id} needs ${need.id}, which must come earlier`,
         );
     }
     ids.add(step.id);
@@ -75,16 +103,16 @@ export function defineFlow<I, O>(flow: Flow<I, O>): Flow<I, O> {
 
 /** XA execution plan: waves of steps that can run in parallel, and each participant's last step. */
 export function xaPlan<I>(flow: Flow<I, unknown>): {
-  waves: Step<I>[][];
+  waves: Step<I, unknown>[][];
   lastOf: Map<string, string>;
 } {
-  const waves: Step<I>[][] = [];
+  const waves: Step<I, unknown>[][] = [];
   const waveOf = new Map<string, number>();
   const participantWave = new Map<string, number>();
   for (const step of flow.steps) {
     // After its needs, and after the participant's previous step: one branch runs its calls in order.
     let wave = 0;
-    for (const need of step.needs ?? []) wave = Math.max(wave, waveOf.get(need)! + 1);
+    for (const need of step.needs ?? []) wave = Math.max(wave, waveOf.get(need.id)! + 1);
     const prev = participantWave.get(step.participant);
     if (prev !== undefined) wave = Math.max(wave, prev + 1);
     waveOf.set(step.id, wave);
@@ -97,10 +125,10 @@ export function xaPlan<I>(flow: Flow<I, unknown>): {
 }
 
 /** A flow with steps past its pivot is recovered forward, never compensated. */
-export function recoversForward(flow: Flow<unknown, unknown>): boolean {
+export function recoversForward(flow: AnyFlow): boolean {
   return flow.steps.some((s) => s.mustSucceed);
 }
 
-export function participantsOf(flow: Flow<unknown, unknown>): string[] {
+export function participantsOf(flow: AnyFlow): string[] {
   return [...new Set(flow.steps.map((s) => s.participant))];
 }

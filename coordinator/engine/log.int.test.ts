@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { testDatabase, type TestDatabase } from '../../test/support/infra';
 import { COORDINATOR_MIGRATIONS } from '../data/migrations';
-import { TxLog } from './log';
+import { SqlTxLog, type TxLog } from './log';
 
 describe('transaction log (real MariaDB)', () => {
   let t: TestDatabase;
@@ -9,7 +9,7 @@ describe('transaction log (real MariaDB)', () => {
 
   before(async () => {
     t = await testDatabase('coordinator', COORDINATOR_MIGRATIONS);
-    log = new TxLog(t.db);
+    log = new SqlTxLog(t.db);
   });
   after(() => t.drop());
 

@@ -2,11 +2,12 @@
 // state it expects; the decision of an XA transaction is written here before phase 2.
 import type { Database, Statement } from '../../lib/db';
 import { isDuplicateKey } from '../../lib/db';
+import type { TxMode } from '../../lib/txMode';
 
 export type TxState =
   'RUNNING' | 'COMMITTING' | 'ABORTING' | 'COMPENSATING' | 'COMMITTED' | 'ABORTED';
-export type Mode = 'xa' | 'saga';
 export const OPEN_STATES: TxState[] = ['RUNNING', 'COMMITTING', 'ABORTING', 'COMPENSATING'];
+export const TERMINAL_STATES: TxState[] = ['COMMITTED', 'ABORTED'];
 
 /** What a finished transaction answered: its output, or the refusal. */
 export type Outcome =
@@ -25,7 +26,7 @@ export interface BranchRecord {
 export interface TxRecord {
   gid: string;
   flow: string;
-  mode: Mode;
+  mode: TxMode;
   state: TxState;
   payload: unknown;
   outcome: Outcome | null;
@@ -42,7 +43,7 @@ export interface TxRecord {
 export interface NewTx {
   gid: string;
   flow: string;
-  mode: Mode;
+  mode: TxMode;
   payload: unknown;
   owner: string;
   deadlineAt: Date;
@@ -57,7 +58,7 @@ export interface NewTx {
 interface TxRow {
   gid: string;
   flow: string;
-  mode: Mode;
+  mode: TxMode;
   state: TxState;
   payload: unknown;
   outcome: unknown;
@@ -95,7 +96,47 @@ function toRecord(r: TxRow): TxRecord {
 const TX_COLUMNS =
   'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at, trace_context';
 
-export class TxLog {
+/** Extra fields a state change writes with it. */
+export interface TransitionExtra {
+  outcome?: Outcome;
+  /** The branches' latest view, written only if the state moved. */
+  branches?: BranchRecord[];
+  nextAttemptAt?: Date;
+}
+
+/**
+ * The log as the engine and recovery use it. Every state change is a compare-and-set on the
+ * state it expects, so two coordinators can never both move a transaction.
+ */
+export interface TxLog {
+  /** Records a new RUNNING transaction; false when its idempotency key is taken. */
+  begin(tx: NewTx, now: Date): Promise<boolean>;
+  /** Frees the key of a transaction that ended ABORTED as UNAVAILABLE; true when it did. */
+  releaseVoidKey(key: string, requestHash: string | undefined): Promise<boolean>;
+  get(gid: string): Promise<TxRecord | undefined>;
+  byIdempotencyKey(key: string): Promise<TxRecord | undefined>;
+  list(state: TxState | undefined, limit: number): Promise<TxRecord[]>;
+  branches(gid: string): Promise<BranchRecord[]>;
+  /** Moves the transaction if it is still in `from`; false when someone else moved it. */
+  transition(
+    gid: string,
+    from: TxState | TxState[],
+    to: TxState,
+    now: Date,
+    extra?: TransitionExtra,
+  ): Promise<boolean>;
+  /** Notes a failed attempt on a branch (the rare path: retries and refusals). */
+  noteBranch(gid: string, branch: BranchRecord, now: Date): Promise<void>;
+  /** Claims up to `limit` open transactions whose lease ran out, each for one claimer only. */
+  claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]>;
+  /** At start-up: transactions this coordinator id owned before a restart are due now. */
+  releaseOwned(owner: string, now: Date): Promise<number>;
+  /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
+  postpone(gid: string, until: Date, error: string, now: Date): Promise<void>;
+}
+
+/** The log in the coordinator's MariaDB database (global_tx and tx_branch). */
+export class SqlTxLog implements TxLog {
   constructor(private readonly db: Database) {}
 
   /** Records a new RUNNING transaction; false when its idempotency key is taken. */
@@ -201,7 +242,7 @@ export class TxLog {
     from: TxState | TxState[],
     to: TxState,
     now: Date,
-    extra: { outcome?: Outcome; branches?: BranchRecord[]; nextAttemptAt?: Date } = {},
+    extra: TransitionExtra = {},
   ): Promise<boolean> {
     const froms = Array.isArray(from) ? from : [from];
     const move: Statement = {

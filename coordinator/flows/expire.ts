@@ -1,38 +1,37 @@
 // Expire: an overdue hold turns EXPIRED (the pivot: refused when it is paying or paid), then
 // its seat is released — a step that cannot be undone, so it is retried until it succeeds.
-import type { ExpireResponse as ReservationExpired } from '../../gen/boxoffice/reservation/v1/reservation';
+import type { ReleaseSeatResponse } from '../../gen/boxoffice/concert/v1/concert';
+import type { ExpireResponse as HoldExpired } from '../../gen/boxoffice/reservation/v1/reservation';
 import type { ExpireResponse } from '../../gen/boxoffice/coordinator/v1/coordinator';
-import { defineFlow } from '../engine/flow';
+import { defineFlow, type Step } from '../engine/flow';
 import type { Participants } from './participants';
 
 export interface ExpireInput {
   reservationId: string;
 }
 
-export const expireFlow = (p: Participants) =>
-  defineFlow<ExpireInput, ExpireResponse>({
+export const expireFlow = (p: Participants) => {
+  const expireHold: Step<ExpireInput, HoldExpired> = {
+    id: 'expire-hold',
+    participant: 'reservation',
+    action: ({ input, call }) => p.reservation.expire({ reservationId: input.reservationId }, call),
+  };
+
+  const releaseSeat: Step<ExpireInput, ReleaseSeatResponse> = {
+    id: 'release-seat',
+    participant: 'concert',
+    needs: [expireHold],
+    mustSucceed: true,
+    action: ({ input, results, call }) =>
+      p.concert.releaseSeat(
+        { seatId: results.of(expireHold).seatId, reservationId: input.reservationId },
+        call,
+      ),
+  };
+
+  return defineFlow<ExpireInput, ExpireResponse>({
     name: 'expire',
-    steps: [
-      {
-        id: 'expire-hold',
-        participant: 'reservation',
-        action: ({ input, call }) =>
-          p.reservation.expire({ reservationId: input.reservationId }, call),
-      },
-      {
-        id: 'release-seat',
-        participant: 'concert',
-        needs: ['expire-hold'],
-        mustSucceed: true,
-        action: ({ input, results, call }) =>
-          p.concert.releaseSeat(
-            {
-              seatId: (results['expire-hold'] as ReservationExpired).seatId,
-              reservationId: input.reservationId,
-            },
-            call,
-          ),
-      },
-    ],
+    steps: [expireHold, releaseSeat],
     output: () => ({ expired: true }),
   });
+};

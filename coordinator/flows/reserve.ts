@@ -5,7 +5,7 @@ import type {
   CreateHoldResponse,
   Reservation,
 } from '../../gen/boxoffice/reservation/v1/reservation';
-import { defineFlow } from '../engine/flow';
+import { defineFlow, type Step } from '../engine/flow';
 import type { Participants } from './participants';
 
 export interface ReserveInput {
@@ -16,8 +16,49 @@ export interface ReserveInput {
   seatNumber: number;
 }
 
-export const reserveFlow = (p: Participants) =>
-  defineFlow<ReserveInput, Reservation>({
+export const reserveFlow = (p: Participants) => {
+  const holdSeat: Step<ReserveInput, HoldSeatResponse> = {
+    id: 'hold-seat',
+    participant: 'concert',
+    action: ({ input, call }) =>
+      p.concert.holdSeat(
+        {
+          concertId: input.concertId,
+          date: input.date,
+          seatNumber: input.seatNumber,
+          reservationId: input.reservationId,
+        },
+        call,
+      ),
+    compensate: ({ input, call }) =>
+      p.concert.releaseSeat({ seatId: '', reservationId: input.reservationId }, call),
+  };
+
+  const createHold: Step<ReserveInput, CreateHoldResponse> = {
+    id: 'create-hold',
+    participant: 'reservation',
+    needs: [holdSeat],
+    action: ({ input, results, call }) => {
+      const seat = results.of(holdSeat);
+      return p.reservation.createHold(
+        {
+          reservationId: input.reservationId,
+          userId: input.userId,
+          concertId: input.concertId,
+          scheduleId: seat.scheduleId,
+          date: input.date,
+          seatNumber: input.seatNumber,
+          seatId: seat.seatId,
+          price: seat.price,
+        },
+        call,
+      );
+    },
+    compensate: ({ input, call }) =>
+      p.reservation.cancelHold({ reservationId: input.reservationId }, call),
+  };
+
+  return defineFlow<ReserveInput, Reservation>({
     name: 'reserve',
     // Of a thousand requests for one seat all but one lose: those that waited for the seat's
     // turn learn it from one shared read, not a transaction each.
@@ -29,46 +70,7 @@ export const reserveFlow = (p: Participants) =>
           call,
         ),
     },
-    steps: [
-      {
-        id: 'hold-seat',
-        participant: 'concert',
-        action: ({ input, call }) =>
-          p.concert.holdSeat(
-            {
-              concertId: input.concertId,
-              date: input.date,
-              seatNumber: input.seatNumber,
-              reservationId: input.reservationId,
-            },
-            call,
-          ),
-        compensate: ({ input, call }) =>
-          p.concert.releaseSeat({ seatId: '', reservationId: input.reservationId }, call),
-      },
-      {
-        id: 'create-hold',
-        participant: 'reservation',
-        needs: ['hold-seat'],
-        action: ({ input, results, call }) => {
-          const seat = results['hold-seat'] as HoldSeatResponse;
-          return p.reservation.createHold(
-            {
-              reservationId: input.reservationId,
-              userId: input.userId,
-              concertId: input.concertId,
-              scheduleId: seat.scheduleId,
-              date: input.date,
-              seatNumber: input.seatNumber,
-              seatId: seat.seatId,
-              price: seat.price,
-            },
-            call,
-          );
-        },
-        compensate: ({ input, call }) =>
-          p.reservation.cancelHold({ reservationId: input.reservationId }, call),
-      },
-    ],
-    output: (_input, results) => (results['create-hold'] as CreateHoldResponse).reservation!,
+    steps: [holdSeat, createHold],
+    output: (_input, results) => results.of(createHold).reservation!,
   });
+};

@@ -1,7 +1,6 @@
 // The transaction context a coordinator sends with every branch call, as gRPC metadata.
 import { Metadata } from '@grpc/grpc-js';
-
-export type TxMode = 'xa' | 'saga';
+import type { TxMode } from '../txMode';
 
 export interface TxContext {
   gid: string;

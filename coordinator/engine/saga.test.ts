@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import { DomainError } from '../../lib/errors';
+import { defineFlow } from './flow';
+import type { TxState } from './log';
+import { REFUSAL_REASON, harness, type Answer, type Harness } from './testkit';
+
+// A flow shaped like Pay: a first step, two that need it, and a pivot that must succeed.
+function payLike(h: Harness) {
+  const p = h.participants;
+  const a = p.step('a', 'p1', { compensable: true });
+  const b = p.step('b', 'p2', { needs: [a], compensable: true });
+  const c = p.step('c', 'p3', { needs: [a], compensable: true });
+  const d = p.step('d', 'p1', { needs: [a], mustSucceed: true });
+  return defineFlow({
+    name: 'paylike',
+    steps: [a, b, c, d],
+    output: (_input, r) => [r.of(a).from, r.of(b).from, r.of(c).from, r.of(d).from],
+  });
+}
+
+async function run(h: Harness) {
+  try {
+    return { value: await h.engine.run(payLike(h), { id: 1 }) };
+  } catch (err) {
+    return { error: err as DomainError };
+  }
+}
+
+const onlyGid = (h: Harness) => [...h.txLog.history.keys()][0];
+
+describe('saga runner (scripted participants)', () => {
+  it('runs every step once, in order, and commits with the output of all four', async () => {
+    const h = harness('saga');
+    const r = await run(h);
+    expect(r.value).to.deep.equal(['a', 'b', 'c', 'd']);
+    expect(h.participants.order('action')).to.deep.equal(['a', 'b', 'c', 'd']);
+    expect(h.participants.order('compensate')).to.deep.equal([]);
+    expect(h.txLog.history.get(onlyGid(h))).to.deep.equal(['RUNNING', 'COMMITTED']);
+    // Each step is its own barrier branch, named after the step.
+    expect(h.participants.calls.map((c) => c.branchId)).to.deep.equal(['a', 'b', 'c', 'd']);
+  });
+
+  // What the flow answers when one step keeps answering the same: written out, not derived.
+  const cases: {
+    at: string;
+    answer: Exclude<Answer, 'ok'>;
+    reason: string;
+    history: TxState[];
+    compensated: string[];
+  }[] = [
+    {
+      at: 'a',
+      answer: 'refused',
+      reason: REFUSAL_REASON,
+      history: ['RUNNING', 'ABORTED'],
+      compensated: [],
+    },
+    {
+      at: 'b',
+      answer: 'refused',
+      reason: REFUSAL_REASON,
+      history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
+      compensated: ['a'],
+    },
+    {
+      at: 'c',
+      answer: 'refused',
+      reason: REFUSAL_REASON,
+      history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
+      compensated: ['b', 'a'],
+    },
+    { at: 'd', answer: 'refused', reason: 'UNAVAILABLE', history: ['RUNNING'], compensated: [] },
+  ];
+  for (const answer of ['unavailable', 'timeout', 'unknown'] as const) {
+    cases.push(
+      {
+        at: 'a',
+        answer,
+        reason: 'UNAVAILABLE',
+        history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
+        compensated: ['a'],
+      },
+      {
+        at: 'b',
+        answer,
+        reason: 'UNAVAILABLE',
+        history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
+        compensated: ['b', 'a'],
+      },
+      {
+        at: 'c',
+        answer,
+        reason: 'UNAVAILABLE',
+        history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
+        compensated: ['c', 'b', 'a'],
+      },
+      { at: 'd', answer, reason: 'UNAVAILABLE', history: ['RUNNING'], compensated: [] },
+    );
+  }
+
+  for (const c of cases) {
+    it(`step ${c.at} answering ${c.answer} every time: ${c.reason}, ${c.history.join(' → ')}, compensates [${c.compensated.join(',')}]`, async () => {
+      const h = harness('saga');
+      h.participants.script(c.at, 'action', c.answer);
+      const r = await run(h);
+      expect(r.error).to.be.instanceOf(DomainError);
+      expect(r.error!.reason).to.equal(c.reason);
+      const gid = onlyGid(h);
+      expect(h.txLog.history.get(gid)).to.deep.equal(c.history);
+      expect(h.participants.order('compensate')).to.deep.equal(c.compensated);
+      // Steps after the one that failed never ran.
+      const after = ['a', 'b', 'c', 'd'].slice(['a', 'b', 'c', 'd'].indexOf(c.at) + 1);
+      for (const s of after) expect(h.participants.made(s, 'action')).to.have.length(0);
+      const attempts = h.participants.made(c.at, 'action').length;
+      if (c.answer === 'refused' && c.at !== 'd') expect(attempts).to.equal(1);
+      else expect(attempts).to.be.greaterThan(1);
+      if (c.at === 'd') {
+        // Past the pivot nothing is undone: the transaction is left to recovery, due later.
+        expect(h.txLog.nextAttemptAt(gid)!.getTime()).to.be.greaterThan(Date.now());
+        expect((await h.txLog.get(gid))!.lastError).to.match(/^step d is not finished yet/);
+      }
+    });
+  }
+
+  for (const answer of ['unavailable', 'timeout', 'unknown'] as const) {
+    it(`retries a step that answered ${answer} once, and commits`, async () => {
+      const h = harness('saga');
+      h.participants.script('b', 'action', answer, 'ok');
+      const r = await run(h);
+      expect(r.value).to.deep.equal(['a', 'b', 'c', 'd']);
+      expect(h.participants.made('b', 'action')).to.have.length(2);
+      expect(h.txLog.history.get(onlyGid(h))).to.deep.equal(['RUNNING', 'COMMITTED']);
+    });
+  }
+
+  it('compensates a step refused after an unknown answer: the first call may have landed', async () => {
+    const h = harness('saga');
+    h.participants.script('b', 'action', 'timeout', 'refused');
+    const r = await run(h);
+    expect(r.error!.reason).to.equal(REFUSAL_REASON);
+    expect(h.participants.order('compensate')).to.deep.equal(['b', 'a']);
+  });
+
+  it('leaves a compensation that keeps failing to recovery, still COMPENSATING', async () => {
+    const h = harness('saga');
+    h.participants.script('c', 'action', 'refused');
+    h.participants.script('a', 'compensate', 'unavailable');
+    const r = await run(h);
+    expect(r.error!.reason).to.equal(REFUSAL_REASON);
+    const gid = onlyGid(h);
+    expect(h.txLog.history.get(gid)).to.deep.equal(['RUNNING', 'COMPENSATING']);
+    expect(h.participants.made('b', 'compensate')).to.have.length(1);
+    expect(h.participants.made('a', 'compensate').length).to.be.greaterThan(1);
+    expect((await h.txLog.get(gid))!.lastError).to.match(/^compensation of a: UNAVAILABLE/);
+  });
+});
