@@ -18,8 +18,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 # Dependencies first, so a source change does not re-run npm ci. --ignore-scripts: no install
-# script is needed (buf, esbuild and protobufjs work without theirs, FACTS.md) and one of them
-# (@scarf/scarf) would phone home; it also matches npm 11, which skips them by default.
+# script is needed (buf, esbuild and protobufjs work without theirs, docs/platform.md) and one
+# of them (@scarf/scarf) would phone home; it also matches npm 11, which skips them by default.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 # Code generation needs only the contracts and buf's configuration (offline, local plugin).

@@ -6,7 +6,7 @@ export interface Answer {
   status: number;
   /** The JSON object answered (empty when none or not JSON). */
   body: Record<string, unknown>;
-  /** details[0].reason of an error body (API.md), or the network error for status 0. */
+  /** details[0].reason of an error body (docs/api.md), or the network error for status 0. */
   reason?: string;
 }
 

@@ -234,7 +234,7 @@ export class Load {
    * Pays a hold. An unknown answer is retried under the same Idempotency-Key, which is safe: it
    * returns the first outcome (or runs again when that attempt was aborted as UNAVAILABLE and so
    * changed nothing). When that keeps answering 5xx, the client pays again under a new key, as
-   * API.md allows: the reservation's PAYING lock refuses a second payment
+   * docs/api.md allows: the reservation's PAYING lock refuses a second payment
    * (RESERVATION_ALREADY_PAID) while an earlier one may still run or has succeeded.
    */
   private async payFor(user: User, reservationId: string): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 // Every non-2xx answer of the gateway: one error type, the canonical gRPC -> HTTP status
-// table of API.md, and the google.rpc.Status JSON body. Errors that come from services keep
+// table (docs/api.md), and the google.rpc.Status JSON body. Errors that come from services keep
 // their code, message and reason; 5xx internals never reach the client.
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { DomainError, genericReason } from '../lib/errors';
@@ -30,7 +30,7 @@ export interface ErrorBody {
   details: { '@type': string; reason: string; domain: string; metadata: Record<string, string> }[];
 }
 
-/** The canonical mapping (API.md), plus 413 for a body over the limit. */
+/** The canonical mapping (grpc-gateway's and Envoy's), plus 413 for a body over the limit. */
 export function httpStatusFor(code: Status, reason?: string): number {
   if (reason === 'PAYLOAD_TOO_LARGE') return 413;
   switch (code) {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { isReason } from '../lib/errors';
 import { jsonName, loadProtos } from './descriptors';
 import { buildOpenApi } from './openapi';
 import { buildRoutes } from './routes';
@@ -127,10 +128,28 @@ describe('gateway OpenAPI document', () => {
     expect(charge.responses).to.include.keys('400', '401', '403', '413', '500', '503');
     expect(doc.paths['/api/v1/concerts'].get.responses).not.to.have.keys('401');
     expect(doc.components.responses.Unauthenticated.headers).to.have.property('WWW-Authenticate');
-    // The gateway's choices where API.md is silent are written down.
+    // The gateway's own choices (405, field names of 400s) are written down.
     expect(doc.info.description)
       .to.match(/405/)
       .and.match(/metadata\.field/);
+  });
+
+  it('lists the reasons a client can get, and only those', () => {
+    const reasons: string[] = doc.components.schemas['google.rpc.ErrorInfo'].properties.reason.enum;
+    expect(reasons.filter((r) => !isReason(r))).to.deep.equal([]);
+    expect(reasons).to.include.members([
+      'INVALID_ARGUMENT',
+      'PAYLOAD_TOO_LARGE',
+      'RATE_LIMITED',
+      'QUEUE_TOKEN_EXPIRED',
+      'SEAT_UNAVAILABLE',
+      'IDEMPOTENCY_KEY_REUSED',
+      'INSUFFICIENT_POINTS',
+    ]);
+    expect(reasons).not.to.include.members(['BRANCH_REFUSED']);
+    expect(reasons).not.to.include.members(['TRANSACTION_NOT_FOUND']);
+    expect(reasons).not.to.include.members(['NOT_RESERVATION_OWNER']);
+    expect(new Set(reasons).size).to.equal(reasons.length);
   });
 
   it('resolves every $ref', () => {

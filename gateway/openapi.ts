@@ -1,6 +1,7 @@
 // The OpenAPI 3.0 document, generated from the same routes and message types the gateway
 // serves, so the documentation cannot drift from the behaviour.
 import * as protobuf from 'protobufjs';
+import { REASONS, type Reason } from '../lib/errors';
 import { describe, hasPresence, isRequired, jsonName } from './descriptors';
 import type { Route } from './routes';
 
@@ -9,6 +10,22 @@ type Operation = Record<string, unknown>;
 
 const ERROR_REF = { $ref: '#/components/schemas/google.rpc.Status' };
 const JSON_TYPE = 'application/json';
+
+/**
+ * Reasons of lib/errors.ts no client gets: refusals between the coordinator and its
+ * participants, the coordinator's operator lookups, and NOT_RESERVATION_OWNER, which no service
+ * raises (another user's reservation reads as RESERVATION_NOT_FOUND).
+ */
+const MESH_ONLY_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  'BRANCH_REFUSED',
+  'TRANSACTION_NOT_FOUND',
+  'NOT_RESERVATION_OWNER',
+]);
+
+/** Every reason a client can find in details[0].reason; docs/api.md says when each comes. */
+export const CLIENT_REASONS: readonly Reason[] = (Object.keys(REASONS) as Reason[]).filter(
+  (r) => !MESH_ONLY_REASONS.has(r),
+);
 
 const INTRO = `REST gateway of boxoffice. Every route is generated from a \`google.api.http\` annotation in
 the service protos; JSON follows the proto3 JSON mapping with lowerCamelCase names.
@@ -379,7 +396,12 @@ function errorSchemas(): Record<string, Schema> {
       required: ['@type', 'reason', 'domain', 'metadata'],
       properties: {
         '@type': { type: 'string', enum: ['type.googleapis.com/google.rpc.ErrorInfo'] },
-        reason: { type: 'string', description: 'SCREAMING_SNAKE_CASE reason, see API.md.' },
+        reason: {
+          type: 'string',
+          enum: [...CLIENT_REASONS],
+          description:
+            'Why the request failed. A client acts on it, and on the HTTP status for a reason it does not know: new ones may be added.',
+        },
         domain: { type: 'string', enum: ['boxoffice'] },
         metadata: {
           type: 'object',

@@ -3,7 +3,7 @@ import * as protobuf from 'protobufjs';
 import { jsonName, loadProtos } from './descriptors';
 import { buildRoutes, Router, type Route } from './routes';
 
-// The routes of API.md, written as API.md writes them: method, path, policy, success status.
+// The routes of docs/api.md, as its route table writes them: method, path, policy, success status.
 const API_ROUTES: [
   string,
   string,
@@ -50,7 +50,7 @@ describe('gateway routes', () => {
   const routes = buildRoutes(loadProtos());
   const router = new Router(routes);
 
-  it('derives exactly the routes of API.md, with their methods and policies', () => {
+  it('derives exactly the routes of docs/api.md, with their methods and policies', () => {
     const got = routes.map((r) => [
       r.httpMethod,
       apiPath(r),

@@ -403,7 +403,7 @@ function singleToJson(field: protobuf.Field, value: unknown): unknown {
   }
 }
 
-/** 64-bit values (Long, number or string) as JSON numbers, as API.md promises. */
+/** 64-bit values (Long, number or string) as JSON numbers, as docs/api.md promises. */
 function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string') return Number(value);

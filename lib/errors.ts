@@ -1,5 +1,5 @@
-// Typed domain errors. Each carries a reason from API.md; its gRPC status follows from the
-// reason, in this one table, so no handler ever picks a status code by hand.
+// Typed domain errors. Each carries a reason of the REST contract (docs/api.md); its gRPC status
+// follows from the reason, in this one table, so no handler ever picks a status code by hand.
 import { status as Status } from '@grpc/grpc-js';
 
 export const REASONS = {

@@ -1,4 +1,4 @@
-// The bundled data-platform mock: the receiver of API.md's "Data platform delivery" for local
+// The bundled data-platform mock: the receiver of docs/api.md's "Data platform delivery" for local
 // runs and tests. It records what arrives, deduplicated by eventId like the real receiver, and
 // can be told to fail, stall or answer slowly, so tests can show that bookings never wait on it
 // and that every completed reservation still arrives.

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Layer check: fails when an import crosses a boundary DESIGN.md forbids (lib never imports a
-// service, services never import each other, domain code does no I/O). Plain Node, no deps.
+// Layer check: fails when an import crosses a boundary of the architecture (lib never imports a
+// service, services never import each other, domain code does no I/O; docs/architecture.md), or
+// when a tracked file leans on a document outside the repository, which must stand alone.
+// Plain Node and git, no deps.
 //
 //   node scripts/check-layers.mjs [--root DIR]   check the tree (default: the repo)
 //   node scripts/check-layers.mjs --self-test    prove it flags violations on synthetic files
@@ -11,6 +13,15 @@ import { fileURLToPath } from 'node:url';
 
 const SCANNED = ['lib', 'services', 'coordinator', 'gateway', 'cmd', 'mock'];
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'gen', '.git']);
+/**
+ * The background documents the project started from, which live outside the repository: the
+ * repository carries what they said (docs/api.md, docs/architecture.md, docs/platform.md), so a
+ * file names them, or a path into their folder, only by mistake. Case matters: docs/api.md is ours.
+ */
+const OUTSIDE_DOCUMENT = /\b(?:API|DESIGN|FACTS)\.md\b|\.\.\/shared\b/g;
+/** The CI machinery is not part of the project: its files are not checked. */
+const UNCHECKED_DIRS = ['.ci/'];
+
 /** Packages that do I/O; forbidden in services/<svc>/domain/. */
 const IO_PACKAGES = [
   /^@grpc\//,
@@ -209,6 +220,33 @@ export function checkTree(root) {
   return { files, imports, violations };
 }
 
+/** Every tracked file (git ls-files) of root that names a document outside the repository. */
+export function checkStandsAlone(root) {
+  const listed = spawnSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' });
+  if (listed.status !== 0) {
+    throw new Error(`cannot list the tracked files of ${root}: ${(listed.stderr ?? '').trim()}`);
+  }
+  const files = listed.stdout
+    .split('\0')
+    .filter((f) => f !== '' && !UNCHECKED_DIRS.some((dir) => f.startsWith(dir)));
+  const violations = [];
+  for (const file of files) {
+    let text;
+    try {
+      text = readFileSync(join(root, file), 'utf8');
+    } catch (err) {
+      // Deleted in the work tree but still in the index: nothing to read.
+      if (err.code === 'ENOENT') continue;
+      throw err;
+    }
+    text.split('\n').forEach((line, i) => {
+      const names = [...line.matchAll(OUTSIDE_DOCUMENT)].map((m) => m[0]);
+      if (names.length > 0) violations.push({ file, line: i + 1, names });
+    });
+  }
+  return { files: files.length, violations };
+}
+
 async function main(argv) {
   if (argv.includes('--self-test')) {
     // A child process: the test imports this module, which would otherwise still be evaluating.
@@ -226,11 +264,20 @@ async function main(argv) {
       : resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const { files, imports, violations } = checkTree(root);
   for (const v of violations) console.error(`${v.file}:${v.line}: ${v.rule} (imports '${v.spec}')`);
-  if (violations.length > 0) {
-    console.error(`check-layers: ${violations.length} violation(s) in ${files} files`);
+  const alone = checkStandsAlone(root);
+  for (const v of alone.violations) {
+    const names = v.names.map((n) => `'${n}'`).join(', ');
+    console.error(
+      `${v.file}:${v.line}: names ${names}, outside the repository (link docs/ instead)`,
+    );
+  }
+  const count = violations.length + alone.violations.length;
+  if (count > 0) {
+    console.error(`check-layers: ${count} violation(s)`);
     process.exitCode = 1;
   } else {
     console.log(`check-layers: ${files} files, ${imports} imports, no violations`);
+    console.log(`check-layers: ${alone.files} tracked files, none names a document outside`);
   }
 }
 

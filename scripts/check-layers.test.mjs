@@ -1,5 +1,6 @@
-// Self-test of the layer check: a synthetic tree in a temp dir, with one file per rule that must
-// be flagged and files that must not. Run: node scripts/check-layers.mjs --self-test
+// Self-test of the layer check: synthetic trees in temp dirs (git repositories, as the check
+// reads the tracked files), with one file per rule that must be flagged and files that must not.
+// Run: node scripts/check-layers.mjs --self-test
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,15 +8,26 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkTree, findImports } from './check-layers.mjs';
+import { checkStandsAlone, checkTree, findImports } from './check-layers.mjs';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'check-layers.mjs');
 const root = mkdtempSync(join(tmpdir(), 'check-layers-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function write(path, text) {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), text);
+function write(path, text, dir = root) {
+  mkdirSync(dirname(join(dir, path)), { recursive: true });
+  writeFileSync(join(dir, path), text);
+}
+
+/** Makes dir a git repository whose index holds every file written so far. */
+function track(dir) {
+  for (const args of [
+    ['init', '-q'],
+    ['add', '-A'],
+  ]) {
+    const run = spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+  }
 }
 
 // Allowed: nothing here may be flagged.
@@ -76,6 +88,23 @@ const EXPECTED = [
   ],
 ];
 for (const [path, , text] of EXPECTED) write(path, text);
+track(root);
+
+// A repository that must stand alone. Names are built by concatenation, so that this file does
+// not name the documents itself.
+const API = 'API' + '.md';
+const DESIGN = 'DESIGN' + '.md';
+const FACTS = 'FACTS' + '.md';
+const SHARED = '..' + '/shared';
+const alone = mkdtempSync(join(tmpdir(), 'check-layers-alone-'));
+after(() => rmSync(alone, { recursive: true, force: true }));
+write('docs/guide.md', 'The contract: docs/api.md, [api.md](api.md), OPEN' + API + '.\n', alone);
+write('docs/bad.md', `# Notes\nas ${API} says\n`, alone);
+write('lib/bad.ts', `// the platform (${FACTS})\nexport {};\n`, alone);
+write('deploy/bad.yaml', `a: 1\n# see ${SHARED}/notes and ${DESIGN}\n`, alone);
+write('.ci/run', `# ${DESIGN}: the CI machinery is not checked\n`, alone);
+track(alone);
+write('untracked.md', `${API}\n`, alone); // not in the index: not checked
 
 test('flags every forbidden import at its file and line, and nothing else', () => {
   const { violations } = checkTree(root);
@@ -91,11 +120,32 @@ test('the command exits non-zero and lists file:line when it finds a violation',
   assert.match(run.stderr, /17 violation\(s\)/);
 });
 
+test('flags every tracked file that names a document outside the repository, and no other', () => {
+  const { violations } = checkStandsAlone(alone);
+  assert.deepEqual(violations.map((v) => `${v.file}:${v.line}: ${v.names.join(' ')}`).sort(), [
+    `deploy/bad.yaml:2: ${SHARED} ${DESIGN}`,
+    `docs/bad.md:2: ${API}`,
+    `lib/bad.ts:1: ${FACTS}`,
+  ]);
+});
+
+test('the command exits non-zero and lists file:line of a file that names one', () => {
+  const run = spawnSync(process.execPath, [SCRIPT, '--root', alone], { encoding: 'utf8' });
+  assert.equal(run.status, 1);
+  const lines = run.stderr.split('\n');
+  assert.ok(
+    lines.includes(`docs/bad.md:2: names '${API}', outside the repository (link docs/ instead)`),
+    run.stderr,
+  );
+  assert.match(run.stderr, /3 violation\(s\)/);
+});
+
 test('the command exits zero on a clean tree', () => {
   const clean = mkdtempSync(join(tmpdir(), 'check-layers-clean-'));
   try {
     mkdirSync(join(clean, 'lib'));
     writeFileSync(join(clean, 'lib', 'a.ts'), "import { b } from './b';\n");
+    track(clean);
     const run = spawnSync(process.execPath, [SCRIPT, '--root', clean], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
   } finally {

@@ -455,7 +455,7 @@ cmd_up() {
     0)
       log "$comp" "up at $HOST:$PORT ($(describe "$comp" "$PORT"))${PROBE_MSG:+: $PROBE_MSG}"
       if [[ $PROBE_MSG =~ max_connections=([0-9]+) ]] && ((BASH_REMATCH[1] < 500)); then
-        log "$comp" "note: max_connections=${BASH_REMATCH[1]}; XA under load may need 500 or more (FACTS.md)"
+        log "$comp" "note: max_connections=${BASH_REMATCH[1]}; XA under load may need 500 or more (docs/platform.md)"
       fi
       return 0
       ;;

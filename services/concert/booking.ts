@@ -1,4 +1,4 @@
-// The booking branches of the global transactions (DESIGN.md): hold, release, sell, unsell a
+// Booking branches of the global transactions (docs/architecture.md): hold, release, sell, unsell a
 // seat. Each runs its SQL through the participant library, which makes it an XA branch, a saga
 // action behind the barrier or a local transaction from the call's transaction context. An
 // action returns everything its compensation needs: a compensation request carries only ids.

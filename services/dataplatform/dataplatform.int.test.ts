@@ -131,7 +131,7 @@ describe('dataplatform delivery (real MariaDB and RabbitMQ, the bundled mock)', 
     ...e.payload,
   });
 
-  it('POSTs a completed reservation once, with exactly the body API.md lists', async () => {
+  it('POSTs a completed reservation once, with exactly the body docs/api.md lists', async () => {
     const e = completed();
     await publish(e);
     await until(accepted(e.eventId));

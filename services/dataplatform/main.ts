@@ -1,5 +1,5 @@
 // The dataplatform process: its delivery log, and one consumer that POSTs every completed
-// reservation to DATAPLATFORM_URL. No gRPC API of its own (see DESIGN.md) and no port.
+// reservation to DATAPLATFORM_URL. No gRPC API of its own (docs/architecture.md) and no port.
 import { openDatabase } from '../../lib/db';
 import { EventConsumer } from '../../lib/events/consumer';
 import { RESERVATION_COMPLETED } from '../../lib/events/reservationCompleted';

@@ -51,7 +51,7 @@ export class DataPlatformClient {
           resolve(res.statusCode ?? 0);
         },
       );
-      // A deadline for the whole exchange, as API.md counts it, not an idle-socket timeout.
+      // A deadline for the whole exchange, as the contract counts it, not an idle-socket timeout.
       const timer = setTimeout(
         () => req.destroy(new PlatformTimeoutError(`no answer within ${this.timeoutMs} ms`)),
         this.timeoutMs,

@@ -1,5 +1,5 @@
 // Test users who act through the gateway like real clients: a JWT, points, an active
-// waiting-room token, and the booking calls of API.md.
+// waiting-room token, and the booking calls of docs/api.md.
 import { expect } from 'chai';
 import { loadConfig, type DbServiceName } from '../../lib/config';
 import { serverConnection } from '../../lib/db';

@@ -28,7 +28,7 @@ const event = (
 
 describe('data platform delivery (domain)', () => {
   describe('deliveryBody', () => {
-    it('is the envelope id, type and time followed by the payload fields, in API.md order', () => {
+    it('is the envelope id, type and time followed by the payload fields, in docs/api.md order', () => {
       const body = deliveryBody(event());
       expect(body).to.deep.equal({
         eventId: '01knrq5w3b4v0f8c2x9y7z6a5d',

@@ -1,4 +1,4 @@
-// The outbound contract with the data platform (API.md, "Data platform delivery"): which
+// The outbound contract with the data platform (docs/api.md, "Data platform delivery"): which
 // events are shipped, the exact body, and which answers count as delivered. Pure: no I/O.
 import type { EventEnvelope } from '../../../lib/events/envelope';
 import {
@@ -7,10 +7,10 @@ import {
   type ReservationCompleted,
 } from '../../../lib/events/reservationCompleted';
 
-/** API.md: no answer within this long is a failed attempt. */
+/** The contract: no answer within this long is a failed attempt. */
 export const DELIVERY_TIMEOUT_MS = 5000;
 
-/** The JSON body POSTed to DATAPLATFORM_URL, in the field order API.md lists. */
+/** The JSON body POSTed to DATAPLATFORM_URL, in the field order docs/api.md lists. */
 export interface DeliveryBody extends ReservationCompleted {
   eventId: string;
   type: typeof RESERVATION_COMPLETED;
