@@ -84,10 +84,15 @@ export class ReflectionClient {
     return [...files.values()];
   }
 
-  /** The schema of the file declaring `symbol`, from the server's descriptors alone. */
+  /**
+   * The schema of the file declaring `symbol`, from the server's descriptors alone; throws when
+   * a type anywhere in it does not resolve.
+   */
   async schemaFor(symbol: string): Promise<protobuf.Root> {
     const files = (await this.filesFor(symbol)).map(withJsonNames);
-    return (protobuf.Root as unknown as RootFromDescriptor).fromDescriptor({ file: files });
+    const root = (protobuf.Root as unknown as RootFromDescriptor).fromDescriptor({ file: files });
+    root.resolveAll();
+    return root;
   }
 
   close(): void {
