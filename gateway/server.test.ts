@@ -162,7 +162,12 @@ describe('gateway server (fake services)', function () {
           reservation as never,
         ),
       ],
-      protoFiles: [PROTO_FILES.queue],
+      protoFiles: [
+        PROTO_FILES.queue,
+        PROTO_FILES.concert,
+        PROTO_FILES.coordinator,
+        PROTO_FILES.reservation,
+      ],
       meshSecret: loadConfig().meshSecret,
       log,
       ready: async () => true,

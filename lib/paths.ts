@@ -17,6 +17,18 @@ export const PROTO_DIR = join(REPO_ROOT, 'proto');
 export const GOOGLE_PROTO_DIR = dirname(require.resolve('google-proto-files/package.json'));
 export const PROTO_INCLUDE_DIRS = [PROTO_DIR, GOOGLE_PROTO_DIR];
 
+/** The protos of reflection's own services (v1 and v1alpha), as @grpc/reflection ships them. */
+const REFLECTION_PROTO_DIR = join(
+  dirname(require.resolve('@grpc/reflection/package.json')),
+  'build',
+  'proto',
+  'grpc',
+  'reflection',
+);
+export const REFLECTION_PROTO_FILES = ['v1', 'v1alpha'].map((version) =>
+  join(REFLECTION_PROTO_DIR, version, 'reflection.proto'),
+);
+
 /** Proto file (relative to proto/) of each service's contract. */
 export const PROTO_FILES = {
   queue: 'boxoffice/queue/v1/queue.proto',

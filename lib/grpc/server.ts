@@ -1,6 +1,6 @@
 // A gRPC server for one service: async handlers, errors mapped to gRPC status in one place,
-// standard health (SERVING only while the service's dependencies answer), reflection, and a
-// graceful shutdown that drains in-flight calls.
+// standard health (SERVING only while the service's dependencies answer), reflection listing
+// exactly the services registered, and a graceful shutdown that drains in-flight calls.
 import {
   Metadata,
   Server,
@@ -11,15 +11,15 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as HEALTH_PROTO_FILE } from 'grpc-health-check';
 import { DomainError } from '../errors';
 import type { Logger } from '../log';
 import { GRPC_SERVER_DURATION } from '../metrics/catalog';
 import type { Metrics } from '../metrics/registry';
-import { PROTO_INCLUDE_DIRS } from '../paths';
+import { PROTO_INCLUDE_DIRS, REFLECTION_PROTO_FILES } from '../paths';
 import { identityFromMetadata, type Identity } from './identity';
+import { loadForReflection } from './reflection';
 import { asDomainError, isServiceError, statusError, toServiceError } from './status';
 
 export interface CallContext {
@@ -62,7 +62,7 @@ export interface GrpcServerOptions {
   host: string;
   port: number;
   services: ServiceBinding[];
-  /** Proto files (relative to proto/) served by reflection. */
+  /** Proto files (relative to proto/) declaring the services, for reflection to describe them. */
   protoFiles: string[];
   meshSecret: string;
   log: Logger;
@@ -88,15 +88,31 @@ export class GrpcServer {
       // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
       'grpc.enable_channelz': 0,
     });
-    const statusMap: Record<string, 'NOT_SERVING'> = { '': 'NOT_SERVING' };
-    for (const s of opts.services) statusMap[s.fullName] = 'NOT_SERVING';
-    this.health = new HealthImplementation(statusMap);
-    this.health.addToServer(this.server);
-    const pkg = loadSync(opts.protoFiles, { includeDirs: PROTO_INCLUDE_DIRS });
-    new ReflectionService(pkg).addToServer(this.server);
+    const registrar = new Registrar(this.server);
+    this.health = new HealthImplementation();
+    this.health.addToServer(registrar);
     for (const s of opts.services) {
-      this.server.addService(s.definition as unknown as ServiceDefinition, this.adapt(s));
+      registrar.addService(s.definition as unknown as ServiceDefinition, this.adapt(s));
     }
+    // Reflection lists itself too, so its names are needed before it exists: an instance over
+    // nothing, registered nowhere, tells them.
+    const reflectionItself = new Registrar();
+    new ReflectionService({}).addToServer(reflectionItself);
+    const served = [...registrar.names, ...reflectionItself.names];
+    const pkg = loadForReflection(
+      [...opts.protoFiles, HEALTH_PROTO_FILE, ...REFLECTION_PROTO_FILES],
+      PROTO_INCLUDE_DIRS,
+    );
+    const undescribed = served.filter((name) => !(name in pkg));
+    if (undescribed.length > 0)
+      throw new Error(
+        `${opts.name}: no proto file of protoFiles declares ${undescribed.join(', ')}`,
+      );
+    new ReflectionService(pkg, { services: served }).addToServer(registrar);
+    // Health and reflection need nothing but the server: SERVING whenever it answers at all.
+    const own = new Set(opts.services.map((s) => s.fullName));
+    for (const name of served) if (!own.has(name)) this.health.setStatus(name, 'SERVING');
+    this.setServing(false);
   }
 
   get port(): number {
@@ -218,6 +234,25 @@ export class GrpcServer {
       metadata: {},
     });
   }
+}
+
+/** Adds services to a server (or to none) and keeps their full names, in order. */
+class Registrar {
+  readonly names: string[] = [];
+
+  constructor(private readonly server?: Pick<Server, 'addService'>) {}
+
+  addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    this.names.push(serviceName(service));
+    this.server?.addService(service, implementation);
+  }
+}
+
+/** A service's full name, from the path of its methods (`/package.Service/Method`). */
+function serviceName(service: ServiceDefinition): string {
+  const path = Object.values(service)[0]?.path;
+  if (!path) throw new Error('a service without methods has no name to register');
+  return path.slice(1, path.lastIndexOf('/'));
 }
 
 /** The RPC's name as declared in the proto (`Charge`), from its method path. */
