@@ -15,7 +15,7 @@ import type { BranchRecord, TxLog } from '../coordinator/engine/log';
 import { Booking } from '../services/concert/booking';
 import { Cashier } from '../services/payment/cashier';
 import { Wallets } from '../services/point/wallets';
-import { ReservationBook, type ReservationView } from '../services/reservation/book';
+import { ReservationBook, type ReservationView } from '../services/reservation/reservationBook';
 
 export const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'] as const;
 export type ParticipantName = (typeof PARTICIPANTS)[number];

@@ -15,7 +15,7 @@ import {
   xaContext,
   type TestXaBranches,
 } from '../../test/support/tx';
-import { ReservationBook } from './book';
+import { ReservationBook } from './reservationBook';
 import { RESERVATION_MIGRATIONS } from './data/migrations';
 import type { HoldInput } from './domain/reservation';
 
