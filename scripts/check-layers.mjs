@@ -3,8 +3,7 @@
 // service, services never import each other, domain code does no I/O). Plain Node, no deps.
 //
 //   node scripts/check-layers.mjs [--root DIR]   check the tree (default: the repo)
-//   node scripts/check-layers.mjs --self-test    prove it flags violations on synthetic files
-import { spawnSync } from 'node:child_process';
+// Its own tests, check-layers.test.mjs, run with the unit tests (npm run test:unit).
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -210,15 +209,6 @@ export function checkTree(root) {
 }
 
 async function main(argv) {
-  if (argv.includes('--self-test')) {
-    // A child process: the test imports this module, which would otherwise still be evaluating.
-    const testFile = join(dirname(fileURLToPath(import.meta.url)), 'check-layers.test.mjs');
-    const run = spawnSync(process.execPath, ['--test-reporter=spec', testFile], {
-      stdio: 'inherit',
-    });
-    process.exitCode = run.status ?? 1;
-    return;
-  }
   const rootAt = argv.indexOf('--root');
   const root =
     rootAt >= 0

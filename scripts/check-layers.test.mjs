@@ -1,58 +1,52 @@
-// Self-test of the layer check: a synthetic tree in a temp dir, with one file per rule that must
-// be flagged and files that must not. Run: node scripts/check-layers.mjs --self-test
-import assert from 'node:assert/strict';
+// The layer check's own tests (run by npm run test:unit): a synthetic tree in a temp dir, with
+// one file per rule that must be flagged and files that must not.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 import { checkTree, findImports } from './check-layers.mjs';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'check-layers.mjs');
-const root = mkdtempSync(join(tmpdir(), 'check-layers-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-function write(path, text) {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), text);
-}
 
 // Allowed: nothing here may be flagged.
-write(
-  'lib/config.ts',
-  "import { x } from './errors';\nimport type { Y } from '../gen/boxoffice/y';\n",
-);
-write('lib/errors.ts', "export * from './grpc/status';\n// import '../services/point/main';\n");
-write(
-  'services/point/main.ts',
+const ALLOWED = [
   [
-    "import { openDatabase } from '../../lib/db';",
-    "import { Wallets } from './data/wallets';",
-    "import { pointService } from './grpc';",
-    "import { PointClient } from '../../gen/boxoffice/point/v1/point';",
-    "import * as grpc from '@grpc/grpc-js';",
-    '',
-  ].join('\n'),
-);
-write(
-  'services/point/domain/points.ts',
-  "import { DomainError } from '../../../lib/errors';\nimport { P } from '../../../gen/boxoffice/point/v1/point';\nconst s = 'import x from \"typeorm\"';\n",
-);
-write('gateway/main.ts', "import { loadConfig } from '../lib/config';\n");
-write('coordinator/main.ts', "import { loadConfig } from '../lib/config';\n");
-write(
-  'cmd/mesh.ts',
-  "import { startPoint } from '../services/point/main';\nimport { startGateway } from '../gateway/main';\n",
-);
-write('node_modules/x/lib/bad.ts', "import '../../../services/point/main';\n"); // not scanned
+    'lib/config.ts',
+    "import { x } from './errors';\nimport type { Y } from '../gen/boxoffice/y';\n",
+  ],
+  ['lib/errors.ts', "export * from './grpc/status';\n// import '../services/point/main';\n"],
+  [
+    'services/point/main.ts',
+    [
+      "import { openDatabase } from '../../lib/db';",
+      "import { Wallets } from './wallets';",
+      "import { pointService } from './grpc';",
+      "import { PointClient } from '../../gen/boxoffice/point/v1/point';",
+      "import * as grpc from '@grpc/grpc-js';",
+      '',
+    ].join('\n'),
+  ],
+  [
+    'services/point/domain/points.ts',
+    "import { DomainError } from '../../../lib/errors';\nimport { P } from '../../../gen/boxoffice/point/v1/point';\nconst s = 'import x from \"typeorm\"';\n",
+  ],
+  ['gateway/main.ts', "import { loadConfig } from '../lib/config';\n"],
+  ['coordinator/main.ts', "import { loadConfig } from '../lib/config';\n"],
+  [
+    'cmd/mesh.ts',
+    "import { startPoint } from '../services/point/main';\nimport { startGateway } from '../gateway/main';\n",
+  ],
+  ['node_modules/x/lib/bad.ts', "import '../../../services/point/main';\n"], // not scanned
+];
 
 // Violations, one per rule; the line each is expected on.
 const EXPECTED = [
   ['lib/bad-service.ts', 1, "import { startPoint } from '../services/point/main';\n"],
   ['lib/bad-cmd.ts', 2, "// fine\nexport { main } from '../cmd/mesh';\n"],
   ['lib/grpc/bad-gateway.ts', 1, "const g = require('../../gateway/main');\n"],
-  ['services/concert/bad.ts', 3, "import {\n  Wallets,\n} from '../point/data/wallets';\n"],
+  ['services/concert/bad.ts', 3, "import {\n  Wallets,\n} from '../point/wallets';\n"],
   [
     'services/concert/bad-coordinator.ts',
     1,
@@ -75,53 +69,75 @@ const EXPECTED = [
     "import { GrpcServer } from '../../../lib/grpc/server';\n",
   ],
 ];
-for (const [path, , text] of EXPECTED) write(path, text);
 
-test('flags every forbidden import at its file and line, and nothing else', () => {
-  const { violations } = checkTree(root);
-  const got = violations.map((v) => `${v.file}:${v.line}`).sort();
-  const want = EXPECTED.map(([path, line]) => `${path}:${line}`).sort();
-  assert.deepEqual(got, want);
+describe('layer check', () => {
+  let root;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'check-layers-'));
+    for (const [path, text] of [...ALLOWED, ...EXPECTED.map(([path, , text]) => [path, text])]) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('flags every forbidden import at its file and line, and nothing else', () => {
+    const { violations } = checkTree(root);
+    const got = violations.map((v) => `${v.file}:${v.line}`).sort();
+    const want = EXPECTED.map(([path, line]) => `${path}:${line}`).sort();
+    expect(got).to.deep.equal(want);
+  });
+
+  it('exits non-zero and lists file:line when it finds a violation', () => {
+    const run = spawnSync(process.execPath, [SCRIPT, '--root', root], { encoding: 'utf8' });
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.match(/^lib\/bad-service\.ts:1: lib\/ must not import from services\//m);
+    expect(run.stderr).to.match(/17 violation\(s\)/);
+  });
+
+  it('exits zero on a clean tree', () => {
+    const clean = mkdtempSync(join(tmpdir(), 'check-layers-clean-'));
+    try {
+      mkdirSync(join(clean, 'lib'));
+      writeFileSync(join(clean, 'lib', 'a.ts'), "import { b } from './b';\n");
+      const run = spawnSync(process.execPath, [SCRIPT, '--root', clean], { encoding: 'utf8' });
+      expect(run.status, run.stderr).to.equal(0);
+    } finally {
+      rmSync(clean, { recursive: true, force: true });
+    }
+  });
 });
 
-test('the command exits non-zero and lists file:line when it finds a violation', () => {
-  const run = spawnSync(process.execPath, [SCRIPT, '--root', root], { encoding: 'utf8' });
-  assert.equal(run.status, 1);
-  assert.match(run.stderr, /^lib\/bad-service\.ts:1: lib\/ must not import from services\//m);
-  assert.match(run.stderr, /17 violation\(s\)/);
-});
-
-test('the command exits zero on a clean tree', () => {
-  const clean = mkdtempSync(join(tmpdir(), 'check-layers-clean-'));
-  try {
-    mkdirSync(join(clean, 'lib'));
-    writeFileSync(join(clean, 'lib', 'a.ts'), "import { b } from './b';\n");
-    const run = spawnSync(process.execPath, [SCRIPT, '--root', clean], { encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-  } finally {
-    rmSync(clean, { recursive: true, force: true });
-  }
-});
-
-test('finds every import form and ignores comments', () => {
-  const src = [
-    "import a from 'a';",
-    "import type { B } from 'b';",
-    "import * as c from 'c';",
-    "import d, { e } from 'd';",
-    "export * from 'f';",
-    "export { g as h } from 'g';",
-    "import 'i';",
-    "const j = require('j');",
-    "import k = require('k');",
-    "const l = await import('l');",
-    "// import m from 'm';",
-    "/* import n from 'n'; */",
-    "x.require('o');",
-    '',
-  ].join('\n');
-  assert.deepEqual(
-    findImports(src).map((i) => `${i.line}:${i.spec}`),
-    ['1:a', '2:b', '3:c', '4:d', '5:f', '6:g', '7:i', '8:j', '9:k', '10:l'],
-  );
+describe('import finder', () => {
+  it('finds every import form and ignores comments', () => {
+    const src = [
+      "import a from 'a';",
+      "import type { B } from 'b';",
+      "import * as c from 'c';",
+      "import d, { e } from 'd';",
+      "export * from 'f';",
+      "export { g as h } from 'g';",
+      "import 'i';",
+      "const j = require('j');",
+      "import k = require('k');",
+      "const l = await import('l');",
+      "// import m from 'm';",
+      "/* import n from 'n'; */",
+      "x.require('o');",
+      '',
+    ].join('\n');
+    expect(findImports(src).map((i) => `${i.line}:${i.spec}`)).to.deep.equal([
+      '1:a',
+      '2:b',
+      '3:c',
+      '4:d',
+      '5:f',
+      '6:g',
+      '7:i',
+      '8:j',
+      '9:k',
+      '10:l',
+    ]);
+  });
 });
