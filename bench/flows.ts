@@ -15,8 +15,8 @@ import { Participant } from '../lib/participant/participant';
 import type { BranchRecord, TxLog } from '../coordinator/engine/log';
 import { Booking } from '../services/concert/booking';
 import { Cashier } from '../services/payment/cashier';
-import { Wallets } from '../services/point/data/wallets';
-import { ReservationBook, type ReservationView } from '../services/reservation/book';
+import { Wallets } from '../services/point/wallets';
+import { ReservationBook, type ReservationView } from '../services/reservation/reservationBook';
 
 export const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'] as const;
 export type ParticipantName = (typeof PARTICIPANTS)[number];
@@ -108,7 +108,7 @@ async function paySteps(
   });
   const amount = began.reservation.price;
   const steps = [
-    () => u.wallets.use(md('use-points', 'point', true), userId, amount, paymentId, new Date()),
+    () => u.wallets.use(md('use-points', 'point', true), { userId, amount, reference: paymentId }),
     () =>
       u.cashier.record(md('record-payment', 'payment', true), {
         paymentId,

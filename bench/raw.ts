@@ -9,7 +9,7 @@ import { Database, createPool } from '../lib/db';
 import { createLogger } from '../lib/log';
 import type { TxMode } from '../lib/txMode';
 import { Participant } from '../lib/participant/participant';
-import { XaBranches } from '../lib/participant/xa';
+import { XaBranches, createXaPool } from '../lib/participant/xa';
 import { SqlTxLog } from '../coordinator/engine/log';
 import {
   COORDINATOR_MIGRATIONS,
@@ -180,11 +180,7 @@ export class RawDatabases {
         db[p] = new Database(pool, this.cfg[p].database);
       } else {
         db[p] = this.db[p];
-        // As lib/participant/runtime.ts sets up a participant's XA branches.
-        const pool = createPool({ ...this.cfg[p], poolSize: xaPool });
-        pool.pool.on('connection', (conn) => {
-          conn.query(`SET SESSION innodb_lock_wait_timeout = ${XA_LOCK_WAIT_SECONDS}`, () => {});
-        });
+        const pool = createXaPool({ ...this.cfg[p], poolSize: xaPool }, XA_LOCK_WAIT_SECONDS, log);
         pools.push(pool);
         xa = new XaBranches(
           pool,

@@ -109,19 +109,28 @@ export interface PreparedBranch {
   formatID: number;
 }
 
-/** `XA RECOVER` on a server, split into gid and bqual (the participant's database name). */
+/** One row of `XA RECOVER`: the gid and the bqual are both in data. */
+export interface XaRecoverRow {
+  formatID: number;
+  gtrid_length: number;
+  bqual_length: number;
+  data: Buffer | string;
+}
+
+/** An `XA RECOVER` row split into gid and bqual (the participant's database name). */
+export function preparedBranch(r: XaRecoverRow): PreparedBranch {
+  const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
+  return {
+    gid: data.subarray(0, r.gtrid_length).toString(),
+    bqual: data.subarray(r.gtrid_length, r.gtrid_length + r.bqual_length).toString(),
+    formatID: r.formatID,
+  };
+}
+
+/** `XA RECOVER` on a server, split into gid and bqual. */
 export async function preparedBranches(conn: mysql.Connection): Promise<PreparedBranch[]> {
   const [rows] = await conn.query('XA RECOVER');
-  return (
-    rows as { formatID: number; gtrid_length: number; bqual_length: number; data: Buffer }[]
-  ).map((r) => {
-    const data = Buffer.from(r.data);
-    return {
-      gid: data.subarray(0, r.gtrid_length).toString(),
-      bqual: data.subarray(r.gtrid_length, r.gtrid_length + r.bqual_length).toString(),
-      formatID: r.formatID,
-    };
-  });
+  return (rows as XaRecoverRow[]).map(preparedBranch);
 }
 
 /**

@@ -5,7 +5,7 @@
 // Plain Node and git, no deps.
 //
 //   node scripts/check-layers.mjs [--root DIR]   check the tree (default: the repo)
-//   node scripts/check-layers.mjs --self-test    prove it flags violations on synthetic files
+// Its own tests, check-layers.test.mjs, run with the unit tests (npm run test:unit).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
@@ -248,15 +248,6 @@ export function checkStandsAlone(root) {
 }
 
 async function main(argv) {
-  if (argv.includes('--self-test')) {
-    // A child process: the test imports this module, which would otherwise still be evaluating.
-    const testFile = join(dirname(fileURLToPath(import.meta.url)), 'check-layers.test.mjs');
-    const run = spawnSync(process.execPath, ['--test-reporter=spec', testFile], {
-      stdio: 'inherit',
-    });
-    process.exitCode = run.status ?? 1;
-    return;
-  }
   const rootAt = argv.indexOf('--root');
   const root =
     rootAt >= 0

@@ -1,7 +1,7 @@
 // Wires a participant service into the transaction machinery: its XA branch pool, the
 // shared Participant phase-2 RPCs, and the in-doubt resolver that asks the coordinator about
 // branches left prepared (after a crash or a missed phase 2).
-import { createPool, type Database } from '../db';
+import type { Database } from '../db';
 import { ConfigError, type DbServiceName } from '../config';
 import { bindService, type ServiceBinding } from '../grpc/server';
 import type { ServiceContext } from '../service';
@@ -10,7 +10,7 @@ import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/pa
 import { OutboxRelay } from '../events/relay';
 import { Participant } from './participant';
 import { supportsDurableXa } from './version';
-import { XaBranches } from './xa';
+import { XaBranches, createXaPool } from './xa';
 
 export interface ParticipantRuntime {
   participant: Participant;
@@ -34,16 +34,11 @@ export async function startParticipant(
     );
   }
 
-  const xaPool = createPool({ ...config.db[name], poolSize: config.xa.poolSize });
-  // Queued before any other statement on the new connection.
-  xaPool.pool.on('connection', (conn) => {
-    conn.query(
-      `SET SESSION innodb_lock_wait_timeout = ${config.xa.lockWaitTimeoutSeconds}`,
-      (err: unknown) => {
-        if (err) log.warn({ err }, 'could not shorten the lock wait timeout of an XA connection');
-      },
-    );
-  });
+  const xaPool = createXaPool(
+    { ...config.db[name], poolSize: config.xa.poolSize },
+    config.xa.lockWaitTimeoutSeconds,
+    log,
+  );
   const xa = new XaBranches(
     xaPool,
     {

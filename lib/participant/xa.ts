@@ -4,7 +4,8 @@
 // connection is closed, which detaches the branch so any connection (phase 2 or the in-doubt
 // resolver) can finish it later.
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { Session, type Sql, type SqlParam, type Statement } from '../db';
+import type { DbConfig } from '../config';
+import { Session, createPool, type Sql, type SqlParam, type Statement } from '../db';
 import { DomainError } from '../errors';
 import { failpoint } from '../failpoints';
 import type { Logger } from '../log';
@@ -27,6 +28,25 @@ export interface XaOptions {
   activeTimeoutMs: number;
   /** A prepared branch's connection is closed (the branch detached) after this long. */
   holdTimeoutMs: number;
+}
+
+/**
+ * The pool of a participant's XA branches (a branch keeps its connection until phase 2). Its
+ * connections give up waiting for a row lock after lockWaitTimeoutSeconds, so a branch that
+ * meets a row another branch holds is refused fast.
+ */
+export function createXaPool(db: DbConfig, lockWaitTimeoutSeconds: number, log: Logger): Pool {
+  const pool = createPool(db);
+  // Queued before any other statement on the new connection.
+  pool.pool.on('connection', (conn) => {
+    conn.query(
+      `SET SESSION innodb_lock_wait_timeout = ${lockWaitTimeoutSeconds}`,
+      (err: unknown) => {
+        if (err) log.warn({ err }, 'could not shorten the lock wait timeout of an XA connection');
+      },
+    );
+  });
+  return pool;
 }
 
 export interface InDoubtBranch {

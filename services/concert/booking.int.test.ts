@@ -1,18 +1,19 @@
 // The booking branches over the wire, against the real concert server and MariaDB: saga
 // actions and compensations behind the barrier, XA branches with phase 2 through the
 // ParticipantService, and local calls — with the hot-seat race in both modes.
-import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ConcertServiceService } from '../../gen/boxoffice/concert/v1/concert';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import type { Config } from '../../lib/config';
 import { createPool, Database, dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
-import { writeTxContext } from '../../lib/participant/context';
 import { testContext, type TestContext } from '../../test/support/context';
+import { asCaller } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
+import { refusal } from '../../test/support/refusals';
+import { preparedGids, sagaContext, xaContext } from '../../test/support/tx';
 import { startConcert } from './main';
 
 const DATES = ['2099-03-01', '2099-03-02', '2099-03-03', '2099-03-04', '2099-03-05'];
@@ -31,21 +32,11 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
 
   const newGid = (label: string) => `${tag}-${label}-${++gids}`;
   const saga = (gid: string, branchId: string, op: 'action' | 'compensate' = 'action') => ({
-    metadata: writeTxContext({ gid, branchId, mode: 'saga', op, prepare: false }),
+    metadata: sagaContext(gid, branchId, op),
   });
-  const xa = (gid: string) => ({
-    metadata: writeTxContext({ gid, branchId: 'concert', mode: 'xa', op: 'action', prepare: true }),
-  });
-
-  async function failure(call: Promise<unknown>) {
-    try {
-      await call;
-    } catch (err) {
-      const { code, reason } = errorDetail(err as ServiceError);
-      return { code, reason };
-    }
-    throw new Error('the call succeeded');
-  }
+  const xa = (gid: string) => ({ metadata: xaContext(gid, 'concert', true) });
+  /** XA branches still prepared in the concert database. */
+  const preparedBranches = () => preparedGids(db, config.db.concert.database);
 
   async function seat(date: string, seatNumber: number) {
     const [row] = await db.query<{ status: string; held_by: string | null }>(
@@ -73,11 +64,10 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       createPool({ ...config.db.concert, poolSize: 2 }),
       config.db.concert.database,
     );
-    const admin = new Metadata();
-    admin.set(IDENTITY_HEADER, signIdentity({ userId: 'boss', role: 'admin' }, config.meshSecret));
+    const admin = asCaller({ userId: 'boss', role: 'admin' }, config.meshSecret);
     const created = await client.createConcert(
       { title: 'Hot seats', dates: DATES, seatsPerDate: 5, price: 7000 },
-      { metadata: admin },
+      admin,
     );
     concertId = created.concertId;
     scheduleOf = Object.fromEntries(created.schedules.map((s) => [s.date, s.scheduleId]));
@@ -90,11 +80,11 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
         price: 1,
         bookingOpensAt: '2098-01-01T00:00:00Z',
       },
-      { metadata: admin },
+      admin,
     );
     await client.createConcert(
       { title: 'Past', dates: ['2001-01-01'], seatsPerDate: 1, price: 1 },
-      { metadata: admin },
+      admin,
     );
   });
 
@@ -182,17 +172,17 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       const g = () => saga(newGid('refuse'), 'hold-seat');
       const notFound = (reason: string) => ({ code: Status.NOT_FOUND, reason });
       expect(
-        await failure(client.holdSeat({ ...hold(DATES[2], 1, 'r'), concertId: 'nope' }, g())),
+        await refusal(client.holdSeat({ ...hold(DATES[2], 1, 'r'), concertId: 'nope' }, g())),
       ).to.deep.equal(notFound('SCHEDULE_NOT_FOUND'));
-      expect(await failure(client.holdSeat(hold('2099-12-31', 1, 'r'), g()))).to.deep.equal(
+      expect(await refusal(client.holdSeat(hold('2099-12-31', 1, 'r'), g()))).to.deep.equal(
         notFound('SCHEDULE_NOT_FOUND'),
       );
-      expect(await failure(client.holdSeat(hold('2099-02-30', 1, 'r'), g()))).to.deep.equal(
+      expect(await refusal(client.holdSeat(hold('2099-02-30', 1, 'r'), g()))).to.deep.equal(
         notFound('SCHEDULE_NOT_FOUND'),
       );
       for (const n of [0, 6, -1]) {
         expect(
-          await failure(client.holdSeat(hold(DATES[2], n, 'r'), g())),
+          await refusal(client.holdSeat(hold(DATES[2], n, 'r'), g())),
           String(n),
         ).to.deep.equal(notFound('SEAT_NOT_FOUND'));
       }
@@ -200,27 +190,27 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       const idOf = (title: string) => concerts.find((c) => c.title === title)!.concertId;
       const closed = { code: Status.FAILED_PRECONDITION, reason: 'BOOKING_CLOSED' };
       expect(
-        await failure(
+        await refusal(
           client.holdSeat({ ...hold('2099-04-01', 1, 'r'), concertId: idOf('Later') }, g()),
         ),
       ).to.deep.equal(closed);
       expect(
-        await failure(
+        await refusal(
           client.holdSeat({ ...hold('2001-01-01', 1, 'r'), concertId: idOf('Past') }, g()),
         ),
       ).to.deep.equal(closed);
-      expect(await failure(client.holdSeat(hold(DATES[2], 1, ''), g()))).to.deep.equal({
+      expect(await refusal(client.holdSeat(hold(DATES[2], 1, ''), g()))).to.deep.equal({
         code: Status.INVALID_ARGUMENT,
         reason: 'INVALID_ARGUMENT',
       });
 
       await client.holdSeat(hold(DATES[2], 1, 'r-first'), g());
-      expect(await failure(client.holdSeat(hold(DATES[2], 1, 'r-second'), g()))).to.deep.equal({
+      expect(await refusal(client.holdSeat(hold(DATES[2], 1, 'r-second'), g()))).to.deep.equal({
         code: Status.ABORTED,
         reason: 'SEAT_UNAVAILABLE',
       });
       // The same reservation asking again in another transaction is refused too.
-      expect(await failure(client.holdSeat(hold(DATES[2], 1, 'r-first'), g()))).to.deep.equal({
+      expect(await refusal(client.holdSeat(hold(DATES[2], 1, 'r-first'), g()))).to.deep.equal({
         code: Status.ABORTED,
         reason: 'SEAT_UNAVAILABLE',
       });
@@ -237,25 +227,25 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       const barrierBefore = await barrierRows();
       const { concerts } = await client.listConcerts({});
       const later = concerts.find((c) => c.title === 'Later')!.concertId;
-      expect(await failure(check({ concertId: 'nope', date, seatNumber: 1 }))).to.deep.equal({
+      expect(await refusal(check({ concertId: 'nope', date, seatNumber: 1 }))).to.deep.equal({
         code: Status.NOT_FOUND,
         reason: 'SCHEDULE_NOT_FOUND',
       });
-      expect(await failure(check({ date: '2099-02-30', seatNumber: 1 }))).to.deep.equal({
+      expect(await refusal(check({ date: '2099-02-30', seatNumber: 1 }))).to.deep.equal({
         code: Status.NOT_FOUND,
         reason: 'SCHEDULE_NOT_FOUND',
       });
-      expect(await failure(check({ date, seatNumber: 6 }))).to.deep.equal({
+      expect(await refusal(check({ date, seatNumber: 6 }))).to.deep.equal({
         code: Status.NOT_FOUND,
         reason: 'SEAT_NOT_FOUND',
       });
       expect(
-        await failure(check({ concertId: later, date: '2099-04-01', seatNumber: 1 })),
+        await refusal(check({ concertId: later, date: '2099-04-01', seatNumber: 1 })),
       ).to.deep.equal({ code: Status.FAILED_PRECONDITION, reason: 'BOOKING_CLOSED' });
 
       expect(await check({ date, seatNumber: 4 })).to.deep.equal({});
       await client.holdSeat(hold(date, 4, 'r-guarded'), saga(newGid('guard'), 'hold-seat'));
-      expect(await failure(check({ date, seatNumber: 4 }))).to.deep.equal({
+      expect(await refusal(check({ date, seatNumber: 4 }))).to.deep.equal({
         code: Status.ABORTED,
         reason: 'SEAT_UNAVAILABLE',
       });
@@ -274,21 +264,21 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
         `${scheduleOf[DATES[2]]}-x`,
       ]) {
         const req = { seatId, reservationId: 'r' };
-        expect(await failure(client.sellSeat(req, saga(newGid('bad'), 's'))), seatId).to.deep.equal(
+        expect(await refusal(client.sellSeat(req, saga(newGid('bad'), 's'))), seatId).to.deep.equal(
           notFound,
         );
         expect(
-          await failure(client.releaseSeat(req, saga(newGid('bad'), 'r'))),
+          await refusal(client.releaseSeat(req, saga(newGid('bad'), 'r'))),
           seatId,
         ).to.deep.equal(notFound);
       }
       expect(
-        await failure(
+        await refusal(
           client.sellSeat({ seatId: `${scheduleOf[DATES[2]]}-99`, reservationId: 'r' }),
         ),
       ).to.deep.equal(notFound);
       expect(
-        await failure(client.sellSeat({ seatId: 'nosuchschedule-1', reservationId: 'r' })),
+        await refusal(client.sellSeat({ seatId: 'nosuchschedule-1', reservationId: 'r' })),
       ).to.deep.equal(notFound);
     });
   });
@@ -329,7 +319,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
         saga(gid, 'hold-seat', 'compensate'),
       );
       expect(
-        await failure(client.holdSeat(hold(DATES[3], 3, 'r-early'), saga(gid, 'hold-seat'))),
+        await refusal(client.holdSeat(hold(DATES[3], 3, 'r-early'), saga(gid, 'hold-seat'))),
       ).to.deep.equal({ code: Status.ABORTED, reason: 'BRANCH_REFUSED' });
       expect(await seat(DATES[3], 3)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
     });
@@ -342,7 +332,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       await client.holdSeat(hold(date, 1, 'r-pay'), saga(newGid('pay'), 'hold-seat'));
       const unavailable = { code: Status.ABORTED, reason: 'SEAT_UNAVAILABLE' };
       expect(
-        await failure(
+        await refusal(
           client.sellSeat(
             { seatId: seatIdOf(date, 1), reservationId: 'r-other' },
             saga(newGid('pay'), 'sell-seat'),
@@ -350,7 +340,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
         ),
       ).to.deep.equal(unavailable);
       expect(
-        await failure(
+        await refusal(
           client.sellSeat(
             { seatId: seatIdOf(date, 2), reservationId: 'r-pay' },
             saga(newGid('pay'), 'sell-seat'),
@@ -364,13 +354,13 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(await client.sellSeat(sell, saga(gid, 'sell-seat'))).to.deep.equal({}); // duplicate
       expect(await seat(date, 1)).to.deep.equal({ status: 'SOLD', heldBy: 'r-pay' });
       // Sold already: another payment of the same reservation is refused.
-      expect(await failure(client.sellSeat(sell, saga(newGid('pay'), 'sell-seat')))).to.deep.equal(
+      expect(await refusal(client.sellSeat(sell, saga(newGid('pay'), 'sell-seat')))).to.deep.equal(
         unavailable,
       );
 
       // Unsell is only ever a compensation, and undoes exactly the sale of its action.
       expect(
-        await failure(client.unsellSeat({ seatId: '', reservationId: 'r-pay' })),
+        await refusal(client.unsellSeat({ seatId: '', reservationId: 'r-pay' })),
       ).to.deep.equal({
         code: Status.INVALID_ARGUMENT,
         reason: 'INVALID_ARGUMENT',
@@ -383,7 +373,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       // An unsell that arrives before its sale does nothing, and the sale is refused later.
       const early = newGid('pay');
       await client.unsellSeat(undo, saga(early, 'sell-seat', 'compensate'));
-      expect(await failure(client.sellSeat(sell, saga(early, 'sell-seat')))).to.deep.equal({
+      expect(await refusal(client.sellSeat(sell, saga(early, 'sell-seat')))).to.deep.equal({
         code: Status.ABORTED,
         reason: 'BRANCH_REFUSED',
       });
@@ -435,23 +425,4 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(await preparedBranches()).to.deep.equal([]);
     });
   });
-
-  /** XA branches still prepared whose branch qualifier is this database's name. */
-  async function preparedBranches(): Promise<string[]> {
-    const rows = await db.query<{
-      gtrid_length: number;
-      bqual_length: number;
-      data: Buffer | string;
-    }>('XA RECOVER');
-    return rows
-      .map((r) => {
-        const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
-        return {
-          gid: data.subarray(0, r.gtrid_length).toString(),
-          bqual: data.subarray(r.gtrid_length, r.gtrid_length + r.bqual_length).toString(),
-        };
-      })
-      .filter((b) => b.bqual === config.db.concert.database)
-      .map((b) => b.gid);
-  }
 });

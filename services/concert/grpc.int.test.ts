@@ -1,14 +1,15 @@
 // The real concert server on a random port, called over the network as the gateway would.
-import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ConcertServiceService, SeatStatus } from '../../gen/boxoffice/concert/v1/concert';
 import type { Config } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity, type Identity } from '../../lib/grpc/identity';
-import { errorDetail } from '../../lib/grpc/status';
+import type { Identity } from '../../lib/grpc/identity';
 import { testContext, type TestContext } from '../../test/support/context';
+import { asCaller } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
+import { refusalWithMetadata } from '../../test/support/refusals';
 import { DEMO_CONCERT_ID } from './catalog';
 import { startConcert } from './main';
 
@@ -18,21 +19,7 @@ describe('concert gRPC server', function () {
   let config: Config;
   let client: AsyncClient<typeof ConcertServiceService>;
 
-  function as(identity: Identity): { metadata: Metadata } {
-    const metadata = new Metadata();
-    metadata.set(IDENTITY_HEADER, signIdentity(identity, config.meshSecret));
-    return { metadata };
-  }
-
-  async function failure(call: Promise<unknown>) {
-    try {
-      await call;
-    } catch (err) {
-      const { code, reason, metadata } = errorDetail(err as ServiceError);
-      return { code, reason, metadata };
-    }
-    throw new Error('the call succeeded');
-  }
+  const as = (identity: Identity) => asCaller(identity, config.meshSecret);
 
   before(async () => {
     ctx = await testContext({
@@ -53,13 +40,13 @@ describe('concert gRPC server', function () {
   it('refuses to create a concert for a caller who is not an admin (ADMIN_ONLY)', async () => {
     const request = { title: 'Not yours', dates: ['2030-12-24'], price: 10000 };
     expect(
-      await failure(client.createConcert(request, as({ userId: 'u1', role: 'user' }))),
+      await refusalWithMetadata(client.createConcert(request, as({ userId: 'u1', role: 'user' }))),
     ).to.deep.equal({
       code: Status.PERMISSION_DENIED,
       reason: 'ADMIN_ONLY',
       metadata: {},
     });
-    expect(await failure(client.createConcert(request))).to.deep.include({
+    expect(await refusalWithMetadata(client.createConcert(request))).to.deep.include({
       code: Status.UNAUTHENTICATED,
       reason: 'UNAUTHENTICATED',
     });
@@ -103,7 +90,7 @@ describe('concert gRPC server', function () {
   it('names the field of an invalid request, and the reason of an unknown concert or date', async () => {
     const admin = as({ userId: 'boss', role: 'admin' });
     expect(
-      await failure(
+      await refusalWithMetadata(
         client.createConcert(
           { title: 'x', dates: ['2030-12-24'], price: 10000, seatsPerDate: 501 },
           admin,
@@ -114,17 +101,21 @@ describe('concert gRPC server', function () {
       reason: 'INVALID_ARGUMENT',
       metadata: { field: 'seatsPerDate' },
     });
-    expect(await failure(client.listDates({ concertId: 'nope' }, admin))).to.deep.include({
+    expect(
+      await refusalWithMetadata(client.listDates({ concertId: 'nope' }, admin)),
+    ).to.deep.include({
       code: Status.NOT_FOUND,
       reason: 'CONCERT_NOT_FOUND',
     });
     expect(
-      await failure(client.listSeats({ concertId: DEMO_CONCERT_ID, date: '1999-01-01' }, admin)),
+      await refusalWithMetadata(
+        client.listSeats({ concertId: DEMO_CONCERT_ID, date: '1999-01-01' }, admin),
+      ),
     ).to.deep.include({
       code: Status.NOT_FOUND,
       reason: 'SCHEDULE_NOT_FOUND',
     });
-    expect(await failure(client.getRanking({ limit: 0 }))).to.deep.include({
+    expect(await refusalWithMetadata(client.getRanking({ limit: 0 }))).to.deep.include({
       reason: 'INVALID_ARGUMENT',
       metadata: { field: 'limit' },
     });
@@ -133,7 +124,7 @@ describe('concert gRPC server', function () {
 
   it('serves the booking branches, with their refusal reasons (booking.int.test.ts has the rest)', async () => {
     expect(
-      await failure(
+      await refusalWithMetadata(
         client.holdSeat({
           concertId: DEMO_CONCERT_ID,
           date: '2030-01-01',

@@ -3,15 +3,18 @@
 // connection.
 import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import type { Pool } from 'mysql2/promise';
-import { createPool } from '../../lib/db';
-import { DomainError } from '../../lib/errors';
+import type { DomainError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { createLogger } from '../../lib/log';
-import { writeTxContext } from '../../lib/participant/context';
 import { Participant } from '../../lib/participant/participant';
-import { XaBranches } from '../../lib/participant/xa';
 import { testDatabase, type TestDatabase } from '../../test/support/infra';
+import { domainRefusal } from '../../test/support/refusals';
+import {
+  outboxEvents,
+  sagaContext,
+  testXaBranches,
+  xaContext,
+  type TestXaBranches,
+} from '../../test/support/tx';
 import { Cashier } from './cashier';
 import { PAYMENT_MIGRATIONS } from './data/migrations';
 import type { PaymentInput } from './domain/payment';
@@ -21,36 +24,27 @@ const T0 = new Date('2030-06-01T12:00:00.000Z');
 describe('payment branches (real MariaDB, real Participant)', function () {
   this.timeout(30_000);
   let t: TestDatabase;
-  let xaPool: Pool;
-  let xa: XaBranches;
+  let branches: TestXaBranches;
   let cashier: Cashier;
   let now: Date;
 
   before(async () => {
     t = await testDatabase('payment', PAYMENT_MIGRATIONS);
-    xaPool = createPool({ ...t.config, poolSize: 5 });
-    // As the runtime does: a branch waiting on a locked row gives up after a second.
-    xaPool.pool.on('connection', (conn) => {
-      conn.query('SET SESSION innodb_lock_wait_timeout = 1', () => undefined);
-    });
-    const opts = { bqual: t.config.database, activeTimeoutMs: 30_000, holdTimeoutMs: 30_000 };
-    xa = new XaBranches(xaPool, opts, createLogger('silent'));
-    cashier = new Cashier(t.db, new Participant('payment', t.db, xa), () => now);
+    branches = testXaBranches(t.config);
+    cashier = new Cashier(t.db, new Participant('payment', t.db, branches.xa), () => now);
   });
   beforeEach(() => {
     now = T0;
   });
   after(async () => {
-    await xa.close();
-    await xaPool.end();
+    await branches.close();
     await t.drop();
   });
 
   const saga = (gid: string, op: 'action' | 'compensate' = 'action'): Metadata =>
-    writeTxContext({ gid, branchId: 'record', mode: 'saga', op, prepare: false });
+    sagaContext(gid, 'record', op);
   const action = () => saga(newId());
-  const xaCtx = (gid: string, prepare: boolean) =>
-    writeTxContext({ gid, branchId: 'payment', mode: 'xa', op: 'action', prepare });
+  const xaCtx = (gid: string, prepare: boolean) => xaContext(gid, 'payment', prepare);
 
   const input = (patch: Partial<PaymentInput> = {}): PaymentInput => ({
     paymentId: newId(),
@@ -71,27 +65,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
     return r && { status: r.status, refundedAt: r.refunded_at };
   }
   const statusOf = async (id: string) => (await row(id))?.status;
-  async function events(id: string) {
-    const rows = await t.db.query<{ type: string; version: number; payload: unknown }>(
-      'SELECT type, version, payload FROM outbox WHERE aggregate_id = ? ORDER BY id',
-      [id],
-    );
-    // mysql2 hands JSON columns back parsed on some servers, as text on others.
-    return rows.map((r) => ({
-      type: r.type,
-      version: r.version,
-      payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as unknown) : r.payload,
-    }));
-  }
-  async function reasonOf(call: Promise<unknown>): Promise<string> {
-    try {
-      await call;
-    } catch (err) {
-      if (err instanceof DomainError) return err.reason;
-      throw err;
-    }
-    throw new Error('the call succeeded');
-  }
+  const events = (id: string) => outboxEvents(t.db, id);
 
   describe('RecordPayment / VoidPayment', () => {
     it('records a PAID payment and PaymentCompleted in the same transaction', async () => {
@@ -135,7 +109,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
 
     it('refuses an id another transaction already used (BRANCH_REFUSED), writing no event', async () => {
       const id = await paid();
-      expect(await reasonOf(cashier.record(action(), input({ paymentId: id })))).to.equal(
+      expect(await domainRefusal(cashier.record(action(), input({ paymentId: id })))).to.equal(
         'BRANCH_REFUSED',
       );
       expect(await events(id)).to.have.length(1);
@@ -143,7 +117,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
 
     it('refuses a malformed payment (INVALID_ARGUMENT)', async () => {
       const p = input({ amount: 0 });
-      expect(await reasonOf(cashier.record(action(), p))).to.equal('INVALID_ARGUMENT');
+      expect(await domainRefusal(cashier.record(action(), p))).to.equal('INVALID_ARGUMENT');
       expect(await row(p.paymentId)).to.equal(undefined);
     });
 
@@ -181,7 +155,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
       const gid = newId();
       const p = input();
       await cashier.voidPayment(saga(gid, 'compensate'));
-      expect(await reasonOf(cashier.record(saga(gid), p))).to.equal('BRANCH_REFUSED');
+      expect(await domainRefusal(cashier.record(saga(gid), p))).to.equal('BRANCH_REFUSED');
       expect(await row(p.paymentId)).to.equal(undefined);
       expect(await events(p.paymentId)).to.deep.equal([]);
     });
@@ -206,7 +180,8 @@ describe('payment branches (real MariaDB, real Participant)', function () {
     });
 
     it('explains every refusal, and changes nothing', async () => {
-      const refund = (id: string, caller = 'u1') => reasonOf(cashier.refund(action(), id, caller));
+      const refund = (id: string, caller = 'u1') =>
+        domainRefusal(cashier.refund(action(), id, caller));
       expect(await refund(newId())).to.equal('NOT_FOUND');
 
       const others = await paid({ userId: 'u2' });
@@ -244,10 +219,10 @@ describe('payment branches (real MariaDB, real Participant)', function () {
       const id = await paid();
       const holder = newId();
       await cashier.refund(xaCtx(holder, true), id, 'u1');
-      expect(await reasonOf(cashier.refund(xaCtx(newId(), true), id, 'u1'))).to.equal(
+      expect(await domainRefusal(cashier.refund(xaCtx(newId(), true), id, 'u1'))).to.equal(
         'PAYMENT_ALREADY_REFUNDED',
       );
-      await xa.commit(holder);
+      await branches.xa.commit(holder);
       expect(await statusOf(id)).to.equal('REFUNDED');
     });
   });
@@ -260,7 +235,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
         status: 'PAID',
         amount: 12000,
       });
-      expect(await reasonOf(cashier.get(newId()))).to.equal('NOT_FOUND');
+      expect(await domainRefusal(cashier.get(newId()))).to.equal('NOT_FOUND');
     });
   });
 
@@ -271,7 +246,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
       await cashier.record(xaCtx(gid, true), p);
       expect(await row(p.paymentId)).to.equal(undefined);
       expect(await events(p.paymentId)).to.deep.equal([]);
-      await xa.commit(gid);
+      await branches.xa.commit(gid);
       expect(await statusOf(p.paymentId)).to.equal('PAID');
       expect(await events(p.paymentId)).to.have.length(1);
     });
@@ -281,9 +256,9 @@ describe('payment branches (real MariaDB, real Participant)', function () {
       const p = input();
       await cashier.record(xaCtx(gid, false), p);
       expect(
-        await reasonOf(cashier.refund(xaCtx(gid, true), p.paymentId, 'someone-else')),
+        await domainRefusal(cashier.refund(xaCtx(gid, true), p.paymentId, 'someone-else')),
       ).to.equal('NOT_FOUND');
-      expect(xa.openBranches).to.equal(0);
+      expect(branches.xa.openBranches).to.equal(0);
       expect(await row(p.paymentId)).to.equal(undefined);
       expect(await events(p.paymentId)).to.deep.equal([]);
     });

@@ -1,16 +1,16 @@
 // The real payment server on a random port, called over the network as the coordinator would.
-import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { PaymentServiceService, PaymentStatus } from '../../gen/boxoffice/payment/v1/payment';
 import type { Config } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { errorDetail } from '../../lib/grpc/status';
 import { newId } from '../../lib/ids';
-import { writeTxContext } from '../../lib/participant/context';
 import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
+import { refusal } from '../../test/support/refusals';
+import { sagaContext, xaContext } from '../../test/support/tx';
 import { startPayment } from './main';
 
 describe('payment gRPC server', function () {
@@ -21,26 +21,15 @@ describe('payment gRPC server', function () {
   let participant: AsyncClient<typeof ParticipantServiceService>;
 
   const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') => ({
-    metadata: writeTxContext({ gid, branchId: 'record', mode: 'saga', op, prepare: false }),
+    metadata: sagaContext(gid, 'record', op),
   });
-  const xa = (gid: string, prepare: boolean) => ({
-    metadata: writeTxContext({ gid, branchId: 'payment', mode: 'xa', op: 'action', prepare }),
-  });
+  const xa = (gid: string, prepare: boolean) => ({ metadata: xaContext(gid, 'payment', prepare) });
   const request = () => ({
     paymentId: newId(),
     reservationId: newId(),
     userId: 'u1',
     amount: 8000,
   });
-  async function failure(call: Promise<unknown>) {
-    try {
-      await call;
-    } catch (err) {
-      const { code, reason } = errorDetail(err as ServiceError);
-      return { code, reason };
-    }
-    throw new Error('the call succeeded');
-  }
 
   before(async () => {
     ctx = await testContext({ PAYMENT_GRPC_PORT: '0', DB_NAME_PREFIX: `${runId()}_` });
@@ -77,23 +66,23 @@ describe('payment gRPC server', function () {
     const req = request();
     await client.recordPayment(req, saga());
     expect(
-      await failure(client.refundPayment({ paymentId: req.paymentId, userId: 'u2' }, saga())),
+      await refusal(client.refundPayment({ paymentId: req.paymentId, userId: 'u2' }, saga())),
     ).to.deep.equal({
       code: Status.NOT_FOUND,
       reason: 'NOT_FOUND',
     });
     await client.refundPayment({ paymentId: req.paymentId, userId: 'u1' }, saga());
     expect(
-      await failure(client.refundPayment({ paymentId: req.paymentId, userId: 'u1' }, saga())),
+      await refusal(client.refundPayment({ paymentId: req.paymentId, userId: 'u1' }, saga())),
     ).to.deep.equal({
       code: Status.ALREADY_EXISTS,
       reason: 'PAYMENT_ALREADY_REFUNDED',
     });
-    expect(await failure(client.getPayment({ paymentId: newId() }))).to.deep.equal({
+    expect(await refusal(client.getPayment({ paymentId: newId() }))).to.deep.equal({
       code: Status.NOT_FOUND,
       reason: 'NOT_FOUND',
     });
-    expect(await failure(client.recordPayment({ ...request(), amount: 0 }, saga()))).to.deep.equal({
+    expect(await refusal(client.recordPayment({ ...request(), amount: 0 }, saga()))).to.deep.equal({
       code: Status.INVALID_ARGUMENT,
       reason: 'INVALID_ARGUMENT',
     });
@@ -113,7 +102,7 @@ describe('payment gRPC server', function () {
     const gid = newId();
     const req = request();
     await client.recordPayment(req, xa(gid, true));
-    expect(await failure(client.getPayment({ paymentId: req.paymentId }))).to.deep.include({
+    expect(await refusal(client.getPayment({ paymentId: req.paymentId }))).to.deep.include({
       reason: 'NOT_FOUND',
     });
     await participant.commit({ gid, branchId: 'payment' });
@@ -126,12 +115,12 @@ describe('payment gRPC server', function () {
     const other = request();
     await client.recordPayment(other, xa(gid2, false));
     expect(
-      await failure(
+      await refusal(
         client.refundPayment({ paymentId: other.paymentId, userId: 'u2' }, xa(gid2, true)),
       ),
     ).to.deep.equal({ code: Status.NOT_FOUND, reason: 'NOT_FOUND' });
     await participant.rollback({ gid: gid2, branchId: 'payment' });
-    expect(await failure(client.getPayment({ paymentId: other.paymentId }))).to.deep.include({
+    expect(await refusal(client.getPayment({ paymentId: other.paymentId }))).to.deep.include({
       reason: 'NOT_FOUND',
     });
   });

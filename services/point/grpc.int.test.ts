@@ -1,18 +1,19 @@
 // The point branches over the wire, against the real point server and MariaDB: Pay's debit
 // and its compensation behind the saga barrier, Refund's credit, XA branches with phase 2
 // through the ParticipantService — and after all of it, balance = ledger and one event per change.
-import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { PointServiceService } from '../../gen/boxoffice/point/v1/point';
 import type { Config } from '../../lib/config';
 import { createPool, Database, dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
 import { errorDetail } from '../../lib/grpc/status';
-import { writeTxContext } from '../../lib/participant/context';
 import { testContext, type TestContext } from '../../test/support/context';
+import { asCaller } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
+import { refusal } from '../../test/support/refusals';
+import { outboxEvents, preparedGids, sagaContext, xaContext } from '../../test/support/tx';
 import { startPoint } from './main';
 
 describe('point branches (gRPC, real MariaDB)', function () {
@@ -27,26 +28,13 @@ describe('point branches (gRPC, real MariaDB)', function () {
 
   const newGid = (label: string) => `${tag}-${label}-${++gids}`;
   const saga = (gid: string, branchId: string, op: 'action' | 'compensate' = 'action') => ({
-    metadata: writeTxContext({ gid, branchId, mode: 'saga', op, prepare: false }),
+    metadata: sagaContext(gid, branchId, op),
   });
-  const xa = (gid: string) => ({
-    metadata: writeTxContext({ gid, branchId: 'point', mode: 'xa', op: 'action', prepare: true }),
-  });
-
-  async function failure(call: Promise<unknown>) {
-    try {
-      await call;
-    } catch (err) {
-      const { code, reason } = errorDetail(err as ServiceError);
-      return { code, reason };
-    }
-    throw new Error('the call succeeded');
-  }
+  const xa = (gid: string) => ({ metadata: xaContext(gid, 'point', true) });
 
   async function charge(userId: string, amount: number): Promise<number> {
-    const metadata = new Metadata();
-    metadata.set(IDENTITY_HEADER, signIdentity({ userId, role: 'user' }, config.meshSecret));
-    return (await client.charge({ userId, amount }, { metadata })).balance;
+    const caller = asCaller({ userId, role: 'user' }, config.meshSecret);
+    return (await client.charge({ userId, amount }, caller)).balance;
   }
 
   async function balance(userId: string): Promise<number> {
@@ -71,21 +59,14 @@ describe('point branches (gRPC, real MariaDB)', function () {
   }
 
   async function events(userId: string) {
-    const rows = await db.query<{ type: string; version: number; payload: unknown }>(
-      'SELECT type, version, payload FROM outbox WHERE aggregate_id = ? ORDER BY id',
-      [userId],
-    );
-    return rows.map((r) => {
-      const p = (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as {
-        userId: string;
-        amount: number;
-        balance: number;
-        reference: string;
-      };
+    return (await outboxEvents(db, userId)).map(({ type, version, payload: p }) => {
       expect(p.userId).to.equal(userId);
-      return [r.type, r.version, p.amount, p.balance, p.reference];
+      return [type, version, p.amount, p.balance, p.reference];
     });
   }
+
+  /** XA branches still prepared in the point database. */
+  const preparedBranches = () => preparedGids(db, config.db.point.database);
 
   /** The whole story of a wallet: ledger rows and events match one to one, and sum to the balance. */
   async function audit(userId: string): Promise<number> {
@@ -154,7 +135,7 @@ describe('point branches (gRPC, real MariaDB)', function () {
       const before = { ledger: await ledger(bob), events: await events(bob) };
       const insufficient = { code: Status.FAILED_PRECONDITION, reason: 'INSUFFICIENT_POINTS' };
       expect(
-        await failure(
+        await refusal(
           client.usePoints(
             { userId: bob, amount: 501, reference: 'pay-x' },
             saga(newGid('use'), 'use-points'),
@@ -162,19 +143,19 @@ describe('point branches (gRPC, real MariaDB)', function () {
         ),
       ).to.deep.equal(insufficient);
       expect(
-        await failure(
+        await refusal(
           client.usePoints({ userId: bob, amount: 501, reference: 'pay-x' }, xa(newGid('use'))),
         ),
       ).to.deep.equal(insufficient);
       expect(
-        await failure(client.usePoints({ userId: bob, amount: 501, reference: 'pay-x' })),
+        await refusal(client.usePoints({ userId: bob, amount: 501, reference: 'pay-x' })),
       ).to.deep.equal(insufficient);
       expect(await balance(bob)).to.equal(500);
       expect({ ledger: await ledger(bob), events: await events(bob) }).to.deep.equal(before);
 
       const nobody = user('nobody');
       expect(
-        await failure(
+        await refusal(
           client.usePoints(
             { userId: nobody, amount: 1, reference: 'pay-y' },
             saga(newGid('use'), 'use-points'),
@@ -196,13 +177,13 @@ describe('point branches (gRPC, real MariaDB)', function () {
       await charge(carol, 100);
       for (const amount of [0, -5]) {
         expect(
-          await failure(
+          await refusal(
             client.usePoints({ userId: carol, amount, reference: 'p' }, saga(newGid('bad'), 'u')),
           ),
           String(amount),
         ).to.deep.equal({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_AMOUNT' });
         expect(
-          await failure(
+          await refusal(
             client.refundPoints(
               { userId: carol, amount, reference: 'p' },
               saga(newGid('bad'), 'r'),
@@ -212,7 +193,7 @@ describe('point branches (gRPC, real MariaDB)', function () {
         ).to.deep.equal({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_AMOUNT' });
       }
       expect(
-        await failure(
+        await refusal(
           client.usePoints({ userId: carol, amount: 1, reference: '' }, saga(newGid('bad'), 'u')),
         ),
       ).to.deep.equal({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT' });
@@ -278,7 +259,7 @@ describe('point branches (gRPC, real MariaDB)', function () {
         balance: 400,
       });
       expect(
-        await failure(
+        await refusal(
           client.usePoints(
             { userId: frank, amount: 100, reference: 'pay-e' },
             saga(gid, 'use-points'),
@@ -355,23 +336,4 @@ describe('point branches (gRPC, real MariaDB)', function () {
       expect(Number(counts.events)).to.equal(Number(counts.entries));
     });
   });
-
-  /** XA branches still prepared whose branch qualifier is this database's name. */
-  async function preparedBranches(): Promise<string[]> {
-    const rows = await db.query<{
-      gtrid_length: number;
-      bqual_length: number;
-      data: Buffer | string;
-    }>('XA RECOVER');
-    return rows
-      .map((r) => {
-        const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
-        return {
-          gid: data.subarray(0, r.gtrid_length).toString(),
-          bqual: data.subarray(r.gtrid_length, r.gtrid_length + r.bqual_length).toString(),
-        };
-      })
-      .filter((b) => b.bqual === config.db.point.database)
-      .map((b) => b.gid);
-  }
 });

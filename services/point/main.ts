@@ -5,8 +5,8 @@ import { PROTO_FILES } from '../../lib/paths';
 import { startParticipant } from '../../lib/participant/runtime';
 import type { StartService } from '../../lib/service';
 import { POINT_MIGRATIONS } from './data/migrations';
-import { Wallets } from './data/wallets';
 import { pointService } from './grpc';
+import { Wallets } from './wallets';
 
 export const startPoint: StartService = async (ctx) => {
   const { config, log, lifecycle } = ctx;

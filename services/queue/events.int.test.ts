@@ -8,9 +8,9 @@ import { testContext, type TestContext } from '../../test/support/context';
 import { consumerAttached, envelope, publishEvents } from '../../test/support/events';
 import { deleteKeys, runId } from '../../test/support/infra';
 import { eventually } from '../../test/support/people';
-import { WaitingRoom, type IssuedToken } from './data/waitingRoom';
 import { END_TOKEN_QUEUE } from './events';
 import { startQueue } from './main';
+import { WaitingRoom, type IssuedToken } from './waitingRoom';
 
 const HOUR_MS = 3_600_000;
 

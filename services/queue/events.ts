@@ -8,7 +8,7 @@ import {
   parseReservationCompleted,
 } from '../../lib/events/reservationCompleted';
 import type { Logger } from '../../lib/log';
-import type { WaitingRoom } from './data/waitingRoom';
+import type { WaitingRoom } from './waitingRoom';
 
 export const END_TOKEN_QUEUE = 'queue.end-token';
 

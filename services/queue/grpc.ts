@@ -2,7 +2,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
 import { QueueServiceService, TokenStatus } from '../../gen/boxoffice/queue/v1/queue';
-import type { WaitingRoom } from './data/waitingRoom';
+import type { WaitingRoom } from './waitingRoom';
 
 /** The client's X-Queue-Token header, as the gateway forwards it. */
 export const QUEUE_TOKEN_HEADER = 'x-queue-token';

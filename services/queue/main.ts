@@ -5,10 +5,10 @@ import { GrpcServer } from '../../lib/grpc/server';
 import { PROTO_FILES } from '../../lib/paths';
 import { createRedis } from '../../lib/redis';
 import type { StartService } from '../../lib/service';
-import { WaitingRoom } from './data/waitingRoom';
 import { endTokenConsumer } from './events';
 import { queueService } from './grpc';
 import { registerWaitingRoomMetrics } from './metrics';
+import { WaitingRoom } from './waitingRoom';
 
 export const startQueue: StartService = async ({ config, log, lifecycle, broker, metrics }) => {
   const qlog = log.child({ service: 'queue' });

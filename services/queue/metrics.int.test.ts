@@ -11,9 +11,9 @@ import { testContext, type TestContext } from '../../test/support/context';
 import { deleteKeys, runId } from '../../test/support/infra';
 import { scrape, valueOf } from '../../test/support/metrics';
 import { QueueServiceService, TokenStatus } from '../../gen/boxoffice/queue/v1/queue';
-import { WaitingRoom } from './data/waitingRoom';
 import { END_TOKEN_QUEUE } from './events';
 import { startQueue } from './main';
+import { WaitingRoom } from './waitingRoom';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

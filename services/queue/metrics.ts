@@ -1,7 +1,7 @@
 // The waiting room's gauges, read from Redis on scrape (one read-only script for both).
 import { coalesce, type Metrics } from '../../lib/metrics/registry';
 import { WAITING_ROOM_ACTIVE, WAITING_ROOM_WAITING } from '../../lib/metrics/catalog';
-import type { WaitingRoom } from './data/waitingRoom';
+import type { WaitingRoom } from './waitingRoom';
 
 /** Registers waiting_room_waiting and waiting_room_active; returns the function that removes them. */
 export function registerWaitingRoomMetrics(metrics: Metrics, room: WaitingRoom): () => void {

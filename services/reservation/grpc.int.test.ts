@@ -1,7 +1,6 @@
 // The real reservation server on a random port, called over the network as the gateway and
 // the coordinator would; its expiry sweeper talks to a fake coordinator started here.
 import {
-  Metadata,
   Server,
   ServerCredentials,
   status as Status,
@@ -23,12 +22,12 @@ import {
 import type { Config } from '../../lib/config';
 import { createPool, Database, dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
-import { errorDetail } from '../../lib/grpc/status';
 import { newId } from '../../lib/ids';
-import { writeTxContext } from '../../lib/participant/context';
 import { testContext, type TestContext } from '../../test/support/context';
+import { asCaller } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
+import { refusal } from '../../test/support/refusals';
+import { sagaContext, xaContext } from '../../test/support/tx';
 import { startReservation } from './main';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -45,25 +44,12 @@ describe('reservation gRPC server', function () {
   const expireCalls: string[] = [];
 
   const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') => ({
-    metadata: writeTxContext({ gid, branchId: 'step', mode: 'saga', op, prepare: false }),
+    metadata: sagaContext(gid, 'step', op),
   });
   const xa = (gid: string, prepare: boolean) => ({
-    metadata: writeTxContext({ gid, branchId: 'reservation', mode: 'xa', op: 'action', prepare }),
+    metadata: xaContext(gid, 'reservation', prepare),
   });
-  function as(userId: string) {
-    const metadata = new Metadata();
-    metadata.set(IDENTITY_HEADER, signIdentity({ userId, role: 'user' }, config.meshSecret));
-    return { metadata };
-  }
-  async function failure(call: Promise<unknown>) {
-    try {
-      await call;
-    } catch (err) {
-      const { code, reason } = errorDetail(err as ServiceError);
-      return { code, reason };
-    }
-    throw new Error('the call succeeded');
-  }
+  const as = (userId: string) => asCaller({ userId, role: 'user' }, config.meshSecret);
   async function hold(userId = 'u1') {
     const reservationId = newId();
     await client.createHold(
@@ -159,13 +145,13 @@ describe('reservation gRPC server', function () {
   it('answers RESERVATION_NOT_FOUND (404) to anyone but the owner, UNAUTHENTICATED without identity', async () => {
     const id = await hold();
     const notFound = { code: Status.NOT_FOUND, reason: 'RESERVATION_NOT_FOUND' };
-    expect(await failure(client.getReservation({ reservationId: id }, as('u2')))).to.deep.equal(
+    expect(await refusal(client.getReservation({ reservationId: id }, as('u2')))).to.deep.equal(
       notFound,
     );
     expect(
-      await failure(client.getReservation({ reservationId: newId() }, as('u1'))),
+      await refusal(client.getReservation({ reservationId: newId() }, as('u1'))),
     ).to.deep.equal(notFound);
-    expect(await failure(client.getReservation({ reservationId: id }))).to.deep.equal({
+    expect(await refusal(client.getReservation({ reservationId: id }))).to.deep.equal({
       code: Status.UNAUTHENTICATED,
       reason: 'UNAUTHENTICATED',
     });
@@ -175,12 +161,12 @@ describe('reservation gRPC server', function () {
     const id = await hold();
     await client.beginPayment({ reservationId: id, userId: 'u1', paymentId: newId() }, saga());
     expect(
-      await failure(
+      await refusal(
         client.beginPayment({ reservationId: id, userId: 'u1', paymentId: newId() }, saga()),
       ),
     ).to.deep.equal({ code: Status.ALREADY_EXISTS, reason: 'RESERVATION_ALREADY_PAID' });
     expect(
-      await failure(client.confirm({ reservationId: id, paymentId: newId() }, saga())),
+      await refusal(client.confirm({ reservationId: id, paymentId: newId() }, saga())),
     ).to.deep.equal({
       code: Status.ABORTED,
       reason: 'BRANCH_REFUSED',
@@ -210,7 +196,7 @@ describe('reservation gRPC server', function () {
     const other = { ...request, reservationId: newId() };
     await client.createHold(other, xa(gid2, false));
     expect(
-      await failure(
+      await refusal(
         client.beginPayment(
           { reservationId: other.reservationId, userId: 'u2', paymentId: newId() },
           xa(gid2, true),

@@ -5,7 +5,7 @@ import {
   ReservationStatus,
   type Reservation,
 } from '../../gen/boxoffice/reservation/v1/reservation';
-import type { ReservationBook, ReservationView } from './book';
+import type { ReservationBook, ReservationView } from './reservationBook';
 
 export function reservationService(book: ReservationBook): ServiceBinding {
   return bindService('boxoffice.reservation.v1.ReservationService', ReservationServiceService, {

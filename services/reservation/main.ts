@@ -6,9 +6,9 @@ import { startParticipant } from '../../lib/participant/runtime';
 import { PROTO_FILES } from '../../lib/paths';
 import type { StartService } from '../../lib/service';
 import { CoordinatorServiceService } from '../../gen/boxoffice/coordinator/v1/coordinator';
-import { ReservationBook } from './book';
 import { RESERVATION_MIGRATIONS } from './data/migrations';
 import { reservationService } from './grpc';
+import { ReservationBook } from './reservationBook';
 import { ExpirySweeper } from './sweeper';
 
 export { RESERVATION_MIGRATIONS };

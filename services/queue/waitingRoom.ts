@@ -1,8 +1,9 @@
-// The waiting room on Redis: every use case is one Lua script (see scripts.ts for the key layout
-// and why), so several queue instances can share one Redis and still agree.
-import type { Config } from '../../../lib/config';
-import type { Redis } from '../../../lib/redis';
-import { ADMISSION_WINDOW_SECONDS, estimateWaitSeconds } from '../domain/estimate';
+// The queue's use cases: the waiting room on Redis. Every use case is one Lua script (see
+// data/scripts.ts for the key layout and why), so several queue instances can share one Redis
+// and still agree.
+import type { Config } from '../../lib/config';
+import type { Redis } from '../../lib/redis';
+import { ADMISSION_WINDOW_SECONDS, estimateWaitSeconds } from './domain/estimate';
 import {
   PROCESSED_EVENT_MEMORY_MS,
   TOKEN_MEMORY_MS,
@@ -13,8 +14,8 @@ import {
   tokenIdOf,
   type TokenRefusal,
   type TokenState,
-} from '../domain/token';
-import { SCRIPTS, type ScriptName } from './scripts';
+} from './domain/token';
+import { SCRIPTS, type ScriptName } from './data/scripts';
 
 export type WaitingRoomSettings = Config['queue'];
 

@@ -1,10 +1,10 @@
 // The waiting room against the real Redis, each test under its own key prefix.
 import { expect } from 'chai';
-import { DomainError } from '../../../lib/errors';
-import { createRedis, type Redis } from '../../../lib/redis';
-import { loadConfig } from '../../../lib/config';
-import { testRedis, type TestRedis } from '../../../test/support/infra';
-import { mintToken } from '../domain/token';
+import { DomainError } from '../../lib/errors';
+import { createRedis, type Redis } from '../../lib/redis';
+import { loadConfig } from '../../lib/config';
+import { testRedis, type TestRedis } from '../../test/support/infra';
+import { mintToken } from './domain/token';
 import { WaitingRoom, type IssuedToken, type WaitingRoomSettings } from './waitingRoom';
 
 const SECRET = 'int-test-queue-secret';

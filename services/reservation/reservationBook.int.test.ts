@@ -3,16 +3,19 @@
 // connection.
 import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import type { Pool } from 'mysql2/promise';
-import { createPool } from '../../lib/db';
 import { DomainError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { createLogger } from '../../lib/log';
-import { writeTxContext } from '../../lib/participant/context';
 import { Participant } from '../../lib/participant/participant';
-import { XaBranches } from '../../lib/participant/xa';
 import { testDatabase, type TestDatabase } from '../../test/support/infra';
-import { ReservationBook } from './book';
+import { domainRefusal } from '../../test/support/refusals';
+import {
+  outboxEvents,
+  sagaContext,
+  testXaBranches,
+  xaContext,
+  type TestXaBranches,
+} from '../../test/support/tx';
+import { ReservationBook } from './reservationBook';
 import { RESERVATION_MIGRATIONS } from './data/migrations';
 import type { HoldInput } from './domain/reservation';
 
@@ -23,8 +26,7 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 describe('reservation branches (real MariaDB, real Participant)', function () {
   this.timeout(30_000);
   let t: TestDatabase;
-  let xaPool: Pool;
-  let xa: XaBranches;
+  let branches: TestXaBranches;
   let participant: Participant;
   let now: Date;
   let book: ReservationBook;
@@ -32,27 +34,20 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
 
   before(async () => {
     t = await testDatabase('reservation', RESERVATION_MIGRATIONS);
-    xaPool = createPool({ ...t.config, poolSize: 5 });
-    // As the runtime does: a branch waiting on a locked row gives up after a second.
-    xaPool.pool.on('connection', (conn) => {
-      conn.query('SET SESSION innodb_lock_wait_timeout = 1', () => undefined);
-    });
-    const opts = { bqual: t.config.database, activeTimeoutMs: 30_000, holdTimeoutMs: 30_000 };
-    xa = new XaBranches(xaPool, opts, createLogger('silent'));
-    participant = new Participant('reservation', t.db, xa);
+    branches = testXaBranches(t.config);
+    participant = new Participant('reservation', t.db, branches.xa);
     book = bookAt(() => now);
   });
   beforeEach(() => {
     now = T0;
   });
   after(async () => {
-    await xa.close();
-    await xaPool.end();
+    await branches.close();
     await t.drop();
   });
 
   const saga = (gid: string, op: 'action' | 'compensate' = 'action', branchId = 'step'): Metadata =>
-    writeTxContext({ gid, branchId, mode: 'saga', op, prepare: false });
+    sagaContext(gid, branchId, op);
   const action = () => saga(newId());
 
   function holdInput(patch: Partial<HoldInput> = {}): HoldInput {
@@ -92,27 +87,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
     return r && { status: r.status, paymentId: r.payment_id, expiresAt: r.expires_at };
   }
   const statusOf = async (id: string) => (await row(id))?.status;
-  async function events(id: string) {
-    const rows = await t.db.query<{ type: string; version: number; payload: unknown }>(
-      'SELECT type, version, payload FROM outbox WHERE aggregate_id = ? ORDER BY id',
-      [id],
-    );
-    // mysql2 hands JSON columns back parsed on some servers, as text on others.
-    return rows.map((r) => ({
-      type: r.type,
-      version: r.version,
-      payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as unknown) : r.payload,
-    }));
-  }
-  async function reasonOf(call: Promise<unknown>): Promise<string> {
-    try {
-      await call;
-    } catch (err) {
-      if (err instanceof DomainError) return err.reason;
-      throw err;
-    }
-    throw new Error('the call succeeded');
-  }
+  const events = (id: string) => outboxEvents(t.db, id);
 
   describe('CreateHold / CancelHold', () => {
     it('records a HELD reservation that expires after the hold time', async () => {
@@ -154,14 +129,14 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
 
     it('refuses an id that another transaction already used (BRANCH_REFUSED)', async () => {
       const id = await held();
-      expect(await reasonOf(book.createHold(action(), holdInput({ reservationId: id })))).to.equal(
-        'BRANCH_REFUSED',
-      );
+      expect(
+        await domainRefusal(book.createHold(action(), holdInput({ reservationId: id }))),
+      ).to.equal('BRANCH_REFUSED');
     });
 
     it('refuses a malformed hold before any SQL (INVALID_ARGUMENT)', async () => {
       const md = action();
-      expect(await reasonOf(book.createHold(md, holdInput({ seatNumber: 0 })))).to.equal(
+      expect(await domainRefusal(book.createHold(md, holdInput({ seatNumber: 0 })))).to.equal(
         'INVALID_ARGUMENT',
       );
       // Nothing was claimed: the same branch may still run with a good request.
@@ -182,7 +157,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const gid = newId();
       const input = holdInput();
       await book.cancelHold(saga(gid, 'compensate'));
-      expect(await reasonOf(book.createHold(saga(gid), input))).to.equal('BRANCH_REFUSED');
+      expect(await domainRefusal(book.createHold(saga(gid), input))).to.equal('BRANCH_REFUSED');
       expect(await row(input.reservationId)).to.equal(undefined);
     });
 
@@ -215,7 +190,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const pay = (reservationId: string, userId = 'u1') => {
         const gid = newId();
         refusedGids.push(gid);
-        return reasonOf(
+        return domainRefusal(
           book.beginPayment(saga(gid), { reservationId, userId, paymentId: newId() }),
         );
       };
@@ -294,7 +269,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const id = await held();
       await book.resumeHold(saga(gid, 'compensate'));
       expect(
-        await reasonOf(
+        await domainRefusal(
           book.beginPayment(saga(gid), { reservationId: id, userId: 'u1', paymentId: newId() }),
         ),
       ).to.equal('BRANCH_REFUSED');
@@ -335,11 +310,11 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
     it('refuses (BRANCH_REFUSED) a reservation not being paid by that payment, with no event', async () => {
       const { id } = await paying();
       expect(
-        await reasonOf(book.confirm(action(), { reservationId: id, paymentId: newId() })),
+        await domainRefusal(book.confirm(action(), { reservationId: id, paymentId: newId() })),
       ).to.equal('BRANCH_REFUSED');
       const hold = await held();
       expect(
-        await reasonOf(book.confirm(action(), { reservationId: hold, paymentId: newId() })),
+        await domainRefusal(book.confirm(action(), { reservationId: hold, paymentId: newId() })),
       ).to.equal('BRANCH_REFUSED');
       expect(await statusOf(id)).to.equal('PAYING');
       expect(await events(id)).to.deep.equal([]);
@@ -366,12 +341,14 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const live = await held();
       const pay = await paying();
       now = at(HOLD_SECONDS * 1000 - 1);
-      expect(await reasonOf(book.expire(action(), live))).to.equal('INVALID_ARGUMENT');
+      expect(await domainRefusal(book.expire(action(), live))).to.equal('INVALID_ARGUMENT');
       now = at(HOLD_SECONDS * 1000 + 60_000);
-      expect(await reasonOf(book.expire(action(), pay.id))).to.equal('RESERVATION_ALREADY_PAID');
-      expect(await reasonOf(book.expire(action(), newId()))).to.equal('RESERVATION_NOT_FOUND');
+      expect(await domainRefusal(book.expire(action(), pay.id))).to.equal(
+        'RESERVATION_ALREADY_PAID',
+      );
+      expect(await domainRefusal(book.expire(action(), newId()))).to.equal('RESERVATION_NOT_FOUND');
       await book.expire(action(), live);
-      expect(await reasonOf(book.expire(action(), live))).to.equal('INVALID_ARGUMENT');
+      expect(await domainRefusal(book.expire(action(), live))).to.equal('INVALID_ARGUMENT');
       expect(await statusOf(pay.id)).to.equal('PAYING');
       expect(await events(pay.id)).to.deep.equal([]);
       expect(await events(live)).to.have.length(1);
@@ -426,7 +403,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const c = await confirmed();
       const p = await paying();
       const cancel = (reservationId: string, paymentId: string) =>
-        reasonOf(book.cancel(action(), { reservationId, paymentId }));
+        domainRefusal(book.cancel(action(), { reservationId, paymentId }));
       expect(await cancel(c.id, newId())).to.equal('BRANCH_REFUSED');
       expect(await cancel(p.id, p.paymentId)).to.equal('BRANCH_REFUSED');
       expect(await cancel(newId(), newId())).to.equal('BRANCH_REFUSED');
@@ -454,8 +431,8 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
 
     it('answers RESERVATION_NOT_FOUND to anyone but the owner, as for an unknown id', async () => {
       const id = await held();
-      expect(await reasonOf(book.get('u2', id))).to.equal('RESERVATION_NOT_FOUND');
-      expect(await reasonOf(book.get('u1', newId()))).to.equal('RESERVATION_NOT_FOUND');
+      expect(await domainRefusal(book.get('u2', id))).to.equal('RESERVATION_NOT_FOUND');
+      expect(await domainRefusal(book.get('u1', newId()))).to.equal('RESERVATION_NOT_FOUND');
     });
   });
 
@@ -490,15 +467,14 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
   });
 
   describe('XA branches', () => {
-    const xaCtx = (gid: string, prepare: boolean) =>
-      writeTxContext({ gid, branchId: 'reservation', mode: 'xa', op: 'action', prepare });
+    const xaCtx = (gid: string, prepare: boolean) => xaContext(gid, 'reservation', prepare);
 
     it('prepares a hold invisibly and makes it visible on commit', async () => {
       const gid = newId();
       const input = holdInput();
       await book.createHold(xaCtx(gid, true), input);
       expect(await row(input.reservationId)).to.equal(undefined);
-      await xa.commit(gid);
+      await branches.xa.commit(gid);
       expect(await statusOf(input.reservationId)).to.equal('HELD');
     });
 
@@ -508,7 +484,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const gid = newId();
       await book.expire(xaCtx(gid, true), id);
       expect(await events(id)).to.deep.equal([]);
-      await xa.commit(gid);
+      await branches.xa.commit(gid);
       expect(await statusOf(id)).to.equal('EXPIRED');
       expect(await events(id)).to.have.length(1);
     });
@@ -523,7 +499,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
         paymentId: first,
       });
       expect(
-        await reasonOf(
+        await domainRefusal(
           book.beginPayment(xaCtx(newId(), true), {
             reservationId: id,
             userId: 'u1',
@@ -531,7 +507,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
           }),
         ),
       ).to.equal('RESERVATION_ALREADY_PAID');
-      await xa.commit(holder);
+      await branches.xa.commit(holder);
       expect(await row(id)).to.deep.include({ status: 'PAYING', paymentId: first });
     });
 
@@ -540,7 +516,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const input = holdInput();
       await book.createHold(xaCtx(gid, false), input);
       expect(
-        await reasonOf(
+        await domainRefusal(
           book.beginPayment(xaCtx(gid, true), {
             reservationId: input.reservationId,
             userId: 'someone-else',
@@ -548,7 +524,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
           }),
         ),
       ).to.equal('RESERVATION_NOT_FOUND');
-      expect(xa.openBranches).to.equal(0);
+      expect(branches.xa.openBranches).to.equal(0);
       expect(await row(input.reservationId)).to.equal(undefined);
 
       const overdue = await held();
@@ -556,7 +532,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
       const gid2 = newId();
       await book.expire(xaCtx(gid2, false), overdue);
       expect(
-        await reasonOf(
+        await domainRefusal(
           book.confirm(xaCtx(gid2, true), { reservationId: overdue, paymentId: newId() }),
         ),
       ).to.equal('BRANCH_REFUSED');

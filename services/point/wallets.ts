@@ -1,0 +1,136 @@
+// The point service's use cases: charging a wallet, Pay's use of points and Refund's credit
+// (each a branch through the participant), and the owner's reads. Every balance change commits
+// together with its ledger row and its outbox event, so the balance always equals the ledger
+// sum and an event exists exactly when its change committed.
+import { Metadata } from '@grpc/grpc-js';
+import type { Database } from '../../lib/db';
+import { newId } from '../../lib/ids';
+import { isCompensation } from '../../lib/participant/context';
+import type { BranchTx, Participant } from '../../lib/participant/participant';
+import * as rows from './data/wallets';
+import type { LedgerEntry } from './data/wallets';
+import {
+  MAX_BALANCE,
+  assertChargeAmount,
+  assertMovement,
+  assertOwnWallet,
+  balanceLimitExceeded,
+  chargeTarget,
+  historyLimit,
+  insufficientPoints,
+  pointEvent,
+  type EntryType,
+  type PointMovement,
+} from './domain/points';
+
+/** What a charge asks for: the wallet ('' for the caller's own) and how many points. */
+export interface ChargeRequest {
+  userId: string;
+  amount: number;
+}
+
+/** What a use or a refund asks for: whose points, how many, and the payment they belong to. */
+export interface MovementRequest {
+  userId: string;
+  amount: number;
+  reference: string;
+}
+
+export class Wallets {
+  constructor(
+    private readonly db: Database,
+    private readonly participant: Participant,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Charge: adds points to the caller's own wallet, creating it on first use, as a plain local
+   * transaction under a new charge reference. The limit binds charges only (a refund must
+   * never be refused), so it is checked on the locked row.
+   */
+  async charge(caller: string, req: ChargeRequest): Promise<PointMovement> {
+    const userId = chargeTarget(caller, req.userId);
+    assertChargeAmount(req.amount);
+    const reference = `charge_${newId()}`;
+    // No transaction context in the metadata: the participant runs a local transaction.
+    return this.participant.action(new Metadata(), async (tx) => {
+      const now = this.clock();
+      const balance = await rows.credit(tx, userId, req.amount, now);
+      if (balance > MAX_BALANCE) throw balanceLimitExceeded();
+      return record(tx, 'CHARGE', { userId, amount: req.amount, reference, balance }, now);
+    });
+  }
+
+  /**
+   * Pay's debit, as the transaction context in md says (XA branch, saga action, local). Its
+   * result is what its compensation (refund, sent as a compensation) gives back.
+   */
+  use(md: Metadata, req: MovementRequest): Promise<PointMovement> {
+    const { userId, amount, reference } = req;
+    assertMovement(userId, amount, reference);
+    return this.participant.action(md, async (tx) => {
+      const now = this.clock();
+      const balance = await rows.debit(tx, userId, amount, now);
+      if (balance === undefined) throw insufficientPoints(userId, amount);
+      return record(tx, 'USE', { userId, amount, reference, balance }, now);
+    });
+  }
+
+  /**
+   * RefundPoints; answers the balance after it. As a saga compensation it undoes Pay's use:
+   * it refunds exactly what that use debited, once, whatever amount the request says (the
+   * coordinator sends 0). Otherwise it is Refund's credit of a paid amount, a forward step.
+   */
+  async refund(md: Metadata, req: MovementRequest): Promise<number> {
+    if (isCompensation(md)) {
+      const refunded = await this.undoUse(md);
+      return refunded?.balance ?? (await rows.balanceOf(this.db, req.userId));
+    }
+    const { userId, amount, reference } = req;
+    assertMovement(userId, amount, reference);
+    const refunded = await this.participant.action(md, async (tx) => {
+      const now = this.clock();
+      const balance = await rows.credit(tx, userId, amount, now);
+      return record(tx, 'REFUND', { userId, amount, reference, balance }, now);
+    });
+    return refunded.balance;
+  }
+
+  /** The owner's balance; 0 before the first charge. */
+  async balance(caller: string, userId: string): Promise<number> {
+    assertOwnWallet(caller, userId);
+    return rows.balanceOf(this.db, userId);
+  }
+
+  /** The owner's latest ledger entries, newest first. */
+  async history(caller: string, userId: string, limit: number | undefined): Promise<LedgerEntry[]> {
+    assertOwnWallet(caller, userId);
+    return rows.latestEntries(this.db, userId, historyLimit(limit));
+  }
+
+  /**
+   * The saga compensation of use: refunds exactly what that use debited, once. undefined when
+   * it did nothing (the use never ran, or this compensation ran before).
+   */
+  private async undoUse(md: Metadata): Promise<PointMovement | undefined> {
+    let refunded: PointMovement | undefined;
+    await this.participant.compensate<PointMovement>(md, async (tx, used) => {
+      const now = this.clock();
+      const balance = await rows.credit(tx, used.userId, used.amount, now);
+      refunded = await record(tx, 'REFUND', { ...used, balance }, now);
+    });
+    return refunded;
+  }
+}
+
+/** The ledger row and the event of a balance change, in the change's transaction. */
+async function record(
+  tx: BranchTx,
+  type: EntryType,
+  m: PointMovement,
+  now: Date,
+): Promise<PointMovement> {
+  await rows.appendEntry(tx, type, m, now);
+  await tx.emit(pointEvent(type, m));
+  return m;
+}
