@@ -49,8 +49,7 @@ export const payFlow = (p: Participants) => {
         { userId: input.userId, amount: price(results), reference: input.paymentId },
         call,
       ),
-    compensate: ({ input, call }) =>
-      p.point.refundPoints({ userId: input.userId, amount: 0, reference: input.paymentId }, call),
+    compensate: ({ input, call }) => p.point.restorePoints({ reference: input.paymentId }, call),
   };
 
   const recordPayment: Step<PayInput, RecordPaymentResponse> = {
@@ -80,7 +79,7 @@ export const payFlow = (p: Participants) => {
         call,
       ),
     compensate: ({ input, call }) =>
-      p.concert.unsellSeat({ seatId: '', reservationId: input.reservationId }, call),
+      p.concert.unsellSeat({ reservationId: input.reservationId }, call),
   };
 
   // The pivot: once the four steps above are done the payment has happened, and confirm's

@@ -31,7 +31,7 @@ export const reserveFlow = (p: Participants) => {
         call,
       ),
     compensate: ({ input, call }) =>
-      p.concert.releaseSeat({ seatId: '', reservationId: input.reservationId }, call),
+      p.concert.unholdSeat({ reservationId: input.reservationId }, call),
   };
 
   const createHold: Step<ReserveInput, CreateHoldResponse> = {

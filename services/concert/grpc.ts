@@ -45,6 +45,10 @@ export function concertService(catalog: Catalog, booking: Booking): ServiceBindi
       const held = await booking.hold(ctx.metadata, req);
       return { seatId: held.seatId, scheduleId: held.scheduleId, price: held.price };
     },
+    async unholdSeat(_req, ctx) {
+      await booking.unhold(ctx.metadata);
+      return {};
+    },
     async releaseSeat(req, ctx) {
       await booking.release(ctx.metadata, req.seatId, req.reservationId);
       return {};

@@ -225,8 +225,8 @@ describe('point branches (gRPC, real MariaDB)', function () {
     });
   });
 
-  describe('RefundPoints', () => {
-    it('as the compensation of a use, refunds exactly what it debited, once', async () => {
+  describe('RestorePoints and RefundPoints', () => {
+    it('restores exactly what a use debited, once, as its compensation', async () => {
       const erin = user('erin');
       await charge(erin, 1000);
       const gid = newGid('comp');
@@ -234,14 +234,14 @@ describe('point branches (gRPC, real MariaDB)', function () {
         { userId: erin, amount: 250, reference: 'pay-c' },
         saga(gid, 'use-points'),
       );
-      // The coordinator sends amount 0: the action's result says how much to give back.
-      const undo = { userId: erin, amount: 0, reference: 'pay-c' };
-      const answers = await Promise.all([
-        client.refundPoints(undo, saga(gid, 'use-points', 'compensate')),
-        client.refundPoints(undo, saga(gid, 'use-points', 'compensate')),
+      // A compensation carries ids only: the action's stored result says how much to give back.
+      const undo = { reference: 'pay-c' };
+      await Promise.all([
+        client.restorePoints(undo, saga(gid, 'use-points', 'compensate')),
+        client.restorePoints(undo, saga(gid, 'use-points', 'compensate')),
       ]);
-      expect(answers).to.deep.equal([{ balance: 1000 }, { balance: 1000 }]);
-      await client.refundPoints(undo, saga(gid, 'use-points', 'compensate'));
+      expect(await audit(erin)).to.equal(1000);
+      await client.restorePoints(undo, saga(gid, 'use-points', 'compensate'));
       expect(await ledger(erin)).to.have.deep.members([
         ['CHARGE', 1000, 1000, (await ledger(erin))[0][3]],
         ['USE', 250, 750, 'pay-c'],
@@ -250,14 +250,12 @@ describe('point branches (gRPC, real MariaDB)', function () {
       expect(await audit(erin)).to.equal(1000);
     });
 
-    it('as a compensation before its use, does nothing and refuses that use later', async () => {
+    it('restores nothing before its use, and refuses that use later', async () => {
       const frank = user('frank');
       await charge(frank, 400);
       const gid = newGid('early');
-      const undo = { userId: frank, amount: 0, reference: 'pay-e' };
-      expect(await client.refundPoints(undo, saga(gid, 'use-points', 'compensate'))).to.deep.equal({
-        balance: 400,
-      });
+      await client.restorePoints({ reference: 'pay-e' }, saga(gid, 'use-points', 'compensate'));
+      expect(await audit(frank)).to.equal(400);
       expect(
         await refusal(
           client.usePoints(

@@ -31,6 +31,10 @@ export function pointService(wallets: Wallets): ServiceBinding {
       const { balance } = await wallets.use(ctx.metadata, req);
       return { balance };
     },
+    async restorePoints(_req, ctx) {
+      await wallets.restore(ctx.metadata);
+      return {};
+    },
     async refundPoints(req, ctx) {
       return { balance: await wallets.refund(ctx.metadata, req) };
     },

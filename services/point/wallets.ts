@@ -5,7 +5,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
-import { isCompensation } from '../../lib/participant/context';
 import type { BranchTx, Participant } from '../../lib/participant/participant';
 import * as rows from './data/wallets';
 import type { LedgerEntry } from './data/wallets';
@@ -63,7 +62,7 @@ export class Wallets {
 
   /**
    * Pay's debit, as the transaction context in md says (XA branch, saga action, local). Its
-   * result is what its compensation (refund, sent as a compensation) gives back.
+   * result is what its compensation (restore) gives back.
    */
   use(md: Metadata, req: MovementRequest): Promise<PointMovement> {
     const { userId, amount, reference } = req;
@@ -76,16 +75,8 @@ export class Wallets {
     });
   }
 
-  /**
-   * RefundPoints; answers the balance after it. As a saga compensation it undoes Pay's use:
-   * it refunds exactly what that use debited, once, whatever amount the request says (the
-   * coordinator sends 0). Otherwise it is Refund's credit of a paid amount, a forward step.
-   */
+  /** Refund's credit of a paid amount, a forward step; answers the balance after it. */
   async refund(md: Metadata, req: MovementRequest): Promise<number> {
-    if (isCompensation(md)) {
-      const refunded = await this.undoUse(md);
-      return refunded?.balance ?? (await rows.balanceOf(this.db, req.userId));
-    }
     const { userId, amount, reference } = req;
     assertMovement(userId, amount, reference);
     const refunded = await this.participant.action(md, async (tx) => {
@@ -94,6 +85,18 @@ export class Wallets {
       return record(tx, 'REFUND', { userId, amount, reference, balance }, now);
     });
     return refunded.balance;
+  }
+
+  /**
+   * The saga compensation of use: gives back exactly what that use took (its stored result),
+   * once; nothing when the use never ran.
+   */
+  async restore(md: Metadata): Promise<void> {
+    await this.participant.compensate<PointMovement>(md, async (tx, used) => {
+      const now = this.clock();
+      const balance = await rows.credit(tx, used.userId, used.amount, now);
+      await record(tx, 'REFUND', { ...used, balance }, now);
+    });
   }
 
   /** The owner's balance; 0 before the first charge. */
@@ -106,20 +109,6 @@ export class Wallets {
   async history(caller: string, userId: string, limit: number | undefined): Promise<LedgerEntry[]> {
     assertOwnWallet(caller, userId);
     return rows.latestEntries(this.db, userId, historyLimit(limit));
-  }
-
-  /**
-   * The saga compensation of use: refunds exactly what that use debited, once. undefined when
-   * it did nothing (the use never ran, or this compensation ran before).
-   */
-  private async undoUse(md: Metadata): Promise<PointMovement | undefined> {
-    let refunded: PointMovement | undefined;
-    await this.participant.compensate<PointMovement>(md, async (tx, used) => {
-      const now = this.clock();
-      const balance = await rows.credit(tx, used.userId, used.amount, now);
-      refunded = await record(tx, 'REFUND', { ...used, balance }, now);
-    });
-    return refunded;
   }
 }
 
