@@ -225,15 +225,32 @@ async function begin(log: TxLog, gid: string, flow: string, mode: TxMode, input:
   );
 }
 
+/** A branch call's context expiry, as the coordinator sets it. */
+const live = () => Date.now() + 3000;
+
 const saga =
   (gid: string): BranchMd =>
   (step) =>
-    writeTxContext({ gid, branchId: step, mode: 'saga', op: 'action', prepare: false });
+    writeTxContext({
+      gid,
+      branchId: step,
+      mode: 'saga',
+      op: 'action',
+      prepare: false,
+      expiresAt: live(),
+    });
 
 const xa =
   (gid: string): BranchMd =>
   (_step, participant, prepare) =>
-    writeTxContext({ gid, branchId: participant, mode: 'xa', op: 'action', prepare });
+    writeTxContext({
+      gid,
+      branchId: participant,
+      mode: 'xa',
+      op: 'action',
+      prepare,
+      expiresAt: live(),
+    });
 
 /** Saga Reserve: log begin, two barrier-guarded local transactions, log the outcome. */
 export async function sagaReserve(d: Distributed, input: ReserveInput): Promise<ReservationView> {

@@ -1,5 +1,10 @@
 // gRPC adapter of the coordinator: validate, mint ids, run one flow, encode.
-import { bindService, requireIdentity, type ServiceBinding } from '../lib/grpc/server';
+import {
+  bindService,
+  requireIdentity,
+  type CallContext,
+  type ServiceBinding,
+} from '../lib/grpc/server';
 import { DomainError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import {
@@ -8,8 +13,8 @@ import {
   TxState,
   type Transaction,
 } from '../gen/boxoffice/coordinator/v1/coordinator';
-import type { Engine } from './engine/engine';
-import type { BranchRecord, TxLog, TxRecord } from './engine/log';
+import type { Engine, RunOptions } from './engine/engine';
+import type { BranchRecord, ListFilter, TxLog, TxRecord } from './engine/log';
 import { decideOutcome } from './engine/xa';
 import type { Participants } from './flows/participants';
 import { expireFlow } from './flows/expire';
@@ -19,6 +24,7 @@ import { reserveFlow } from './flows/reserve';
 import {
   assertId,
   assertReserveRequest,
+  endedQuery,
   idempotencyKey,
   listLimit,
   notFound,
@@ -46,25 +52,20 @@ export function coordinatorService({
     async reserve(req, ctx) {
       const userId = requireIdentity(ctx).userId;
       assertReserveRequest(req);
-      const reservation = await engine.run(reserve, { reservationId: newId(), userId, ...req });
-      return { reservation };
+      const input = { reservationId: newId(), userId, ...req };
+      return { reservation: await engine.run(reserve, input, keyed(ctx, userId, 'reserve', req)) };
     },
     async pay(req, ctx) {
       const userId = requireIdentity(ctx).userId;
       assertId('reservationId', req.reservationId);
-      const [rawKey] = ctx.metadata.get('idempotency-key');
-      const key = idempotencyKey(userId, typeof rawKey === 'string' ? rawKey : undefined);
-      const paid = await engine.run(
-        pay,
-        { paymentId: newId(), reservationId: req.reservationId, userId },
-        { idempotencyKey: key, requestHash: key ? requestHash(req) : undefined },
-      );
-      return paid;
+      const input = { paymentId: newId(), reservationId: req.reservationId, userId };
+      return engine.run(pay, input, keyed(ctx, userId, 'pay', req));
     },
     async refund(req, ctx) {
       const userId = requireIdentity(ctx).userId;
       assertId('paymentId', req.paymentId);
-      return engine.run(refund, { paymentId: req.paymentId, userId });
+      const input = { paymentId: req.paymentId, userId };
+      return engine.run(refund, input, keyed(ctx, userId, 'refund', req));
     },
     async expire(req) {
       assertId('reservationId', req.reservationId);
@@ -82,15 +83,49 @@ export function coordinatorService({
       return { transaction: toTransaction(rec, await txLog.branches(req.gid)) };
     },
     async listTransactions(req) {
-      const state = req.state ? (TxState[req.state] as TxRecord['state']) : undefined;
-      const recs = await txLog.list(state, listLimit(req.limit));
+      const filter = req.state ? (TxState[req.state] as ListFilter) : undefined;
+      const recs = await txLog.list(filter, listLimit(req.limit));
       return { transactions: recs.map((r) => toTransaction(r, [])) };
     },
     async decideOutcome(req) {
       const decision = await decideOutcome(txLog, req.gid);
       return { outcome: Outcome[decision] };
     },
+    async retryTransaction(req) {
+      assertId('gid', req.gid);
+      const now = new Date();
+      if (!(await txLog.retry(req.gid, now))) {
+        const rec = await txLog.get(req.gid);
+        if (!rec) throw notFound(req.gid);
+        throw new DomainError('TRANSACTION_ENDED', `transaction ${req.gid} is ${rec.state}`, {
+          state: rec.state,
+        });
+      }
+      const rec = (await txLog.get(req.gid))!;
+      return { transaction: toTransaction(rec, await txLog.branches(req.gid)) };
+    },
+    async getEnded(req) {
+      const gids = endedQuery(req.gids);
+      const ended = await txLog.ended(gids);
+      return {
+        ended: ended.map((e) => ({
+          gid: e.gid,
+          state: TxState[e.state],
+          endedAt: e.endedAt.toISOString(),
+        })),
+      };
+    },
   });
+}
+
+/**
+ * The run's Idempotency-Key (from the call's metadata, scoped to its user) and the fingerprint
+ * of what it asks: the same key with another flow or body is refused.
+ */
+function keyed(ctx: CallContext, userId: string, flow: string, req: unknown): RunOptions {
+  const [raw] = ctx.metadata.get('idempotency-key');
+  const key = idempotencyKey(userId, typeof raw === 'string' ? raw : undefined);
+  return key ? { idempotencyKey: key, requestHash: requestHash({ flow, req }) } : {};
 }
 
 function toTransaction(r: TxRecord, branches: BranchRecord[]): Transaction {
@@ -98,7 +133,9 @@ function toTransaction(r: TxRecord, branches: BranchRecord[]): Transaction {
     gid: r.gid,
     flow: r.flow,
     mode: r.mode,
-    state: TxState[r.state],
+    state: r.parkedAt ? TxState.STUCK : TxState[r.state],
+    stuckIn: r.parkedAt ? TxState[r.state] : TxState.TX_STATE_UNSPECIFIED,
+    parkedAt: r.parkedAt?.toISOString() ?? '',
     attempts: r.attempts,
     lastError: r.lastError ?? '',
     createdAt: r.createdAt.toISOString(),

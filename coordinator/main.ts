@@ -61,8 +61,14 @@ export const startCoordinator: StartService = async ({
       txMetrics,
     ),
     inlineFinishMs: c.inlineFinishMs,
-    retryAfterMs: BACKOFF.capMs,
+    retry: {
+      baseMs: c.retryBaseMs,
+      maxMs: c.retryMaxMs,
+      parkAfterAttempts: c.parkAfterAttempts,
+    },
     awaitOutcomeMs: c.txTtlMs + leaseGraceMs + c.inlineFinishMs,
+    log,
+    metrics: txMetrics,
   };
   // The one place the mode is chosen: new transactions run in TX_MODE; recovery finishes each
   // transaction in the mode it began in.
@@ -79,7 +85,8 @@ export const startCoordinator: StartService = async ({
       ttlMs: c.txTtlMs,
       leaseGraceMs,
       guardDeadlineMs: c.branchDeadlineMs,
-      awaitOutcomeMs: deps.awaitOutcomeMs,
+      // Answered within the caller's deadline (the gateway's is GRPC_DEADLINE_MS).
+      replayWaitMs: Math.max(100, config.grpcDeadlineMs - 1000),
     },
     log,
     metrics: txMetrics,

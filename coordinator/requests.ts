@@ -49,6 +49,13 @@ export function listLimit(limit: number): number {
   return limit;
 }
 
+/** The gids of a GetEnded question: 1-500 of them, each an id. */
+export function endedQuery(gids: string[]): string[] {
+  if (gids.length > 500) throw invalidArgument('gids', 'at most 500 gids per question');
+  for (const gid of gids) assertId('gids', gid);
+  return gids;
+}
+
 export function notFound(gid: string): DomainError {
   return new DomainError('TRANSACTION_NOT_FOUND', `no transaction ${gid}`);
 }

@@ -19,6 +19,7 @@ const JSON_TYPE = 'application/json';
 const MESH_ONLY_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'BRANCH_REFUSED',
   'TRANSACTION_NOT_FOUND',
+  'TRANSACTION_ENDED',
   'NOT_RESERVATION_OWNER',
 ]);
 

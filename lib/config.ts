@@ -1,6 +1,7 @@
 // The whole mesh's configuration, read from the environment once at start-up and validated.
 // Nothing else reads process.env.
 import { hostname } from 'node:os';
+import { parseFailpoints } from './failpoints';
 import { TX_MODES, type TxMode } from './txMode';
 
 export const SERVICE_NAMES = [
@@ -92,6 +93,8 @@ export interface Config {
     /** Delays of a failing consumer's retries; one more failure parks the message. */
     retryDelaysMs: number[];
     prefetch: number;
+    /** How often a participant releases the held events of saga transactions that ended. */
+    holdPollMs: number;
   };
   txMode: TxMode;
   coordinator: {
@@ -103,6 +106,13 @@ export interface Config {
     /** How long a request retries phase 2 or compensations before leaving them to recovery. */
     inlineFinishMs: number;
     recoveryIntervalMs: number;
+    /** Recovery's delay after a failed attempt, doubling per attempt up to retryMaxMs. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** After this many failed recovery attempts a transaction is parked (STUCK). */
+    parkAfterAttempts: number;
+    /** How long after its transaction ended a participant keeps a barrier row. */
+    barrierRetentionMs: number;
   };
   xa: {
     /** innodb_lock_wait_timeout of branch connections: a contended row refuses fast. */
@@ -229,6 +239,20 @@ function parseDbUrl(name: string, raw: string): Omit<DbConfig, 'database' | 'poo
   };
 }
 
+/** FAILPOINTS entries, checked now so a typo fails the start, not the test that relies on it. */
+function failpointSpecs(raw: string): string[] {
+  const specs = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    parseFailpoints(specs);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return specs;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = str(env, 'NODE_ENV', 'development');
   const jwtSecret = str(env, 'AUTH_JWT_SECRET', DEV_JWT_SECRET);
@@ -304,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       relayBatch: int(env, 'EVENTS_RELAY_BATCH', 100, 1, 10_000),
       retryDelaysMs: intList(env, 'EVENTS_RETRY_DELAYS_MS', [1000, 5000, 30_000, 120_000]),
       prefetch: int(env, 'EVENTS_PREFETCH', 16, 1, 1000),
+      holdPollMs: int(env, 'EVENTS_HOLD_POLL_MS', 200, 10, 60_000),
     },
     txMode: oneOf(env, 'TX_MODE', TX_MODES, 'saga'),
     coordinator: {
@@ -312,6 +337,10 @@ export function loadConfig(env: Env = process.env): Config {
       branchDeadlineMs: int(env, 'TX_BRANCH_DEADLINE_MS', 3000, 10, 600_000),
       inlineFinishMs: int(env, 'TX_INLINE_FINISH_MS', 5000, 0, 600_000),
       recoveryIntervalMs: int(env, 'TX_RECOVERY_INTERVAL_MS', 1000, 10, 3_600_000),
+      retryBaseMs: int(env, 'TX_RETRY_BASE_MS', 2000, 10, 3_600_000),
+      retryMaxMs: int(env, 'TX_RETRY_MAX_MS', 60_000, 10, 86_400_000),
+      parkAfterAttempts: int(env, 'TX_PARK_AFTER_ATTEMPTS', 10, 1, 1_000_000),
+      barrierRetentionMs: int(env, 'TX_BARRIER_RETENTION_MS', 600_000, 10_000, 31_536_000_000),
     },
     xa: {
       lockWaitTimeoutSeconds: int(env, 'XA_LOCK_WAIT_TIMEOUT_SECONDS', 1, 1, 3600),
@@ -336,9 +365,6 @@ export function loadConfig(env: Env = process.env): Config {
       exporter: oneOf(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'jaeger', 'none'] as const, 'none'),
       serviceName: str(env, 'OTEL_SERVICE_NAME', defaultServiceName(str(env, 'SERVICES', 'all'))),
     },
-    failpoints: str(env, 'FAILPOINTS', '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    failpoints: failpointSpecs(str(env, 'FAILPOINTS', '')),
   };
 }

@@ -58,7 +58,25 @@ export class CoordinatorTraceContext1763700000400 implements MigrationInterface 
   }
 }
 
+/**
+ * A transaction whose recovery keeps failing is parked (STUCK) for an operator: parked_at says
+ * since when, and its next attempt is pushed out of reach until the operator retries it.
+ */
+export class CoordinatorParking1765100000100 implements MigrationInterface {
+  name = 'CoordinatorParking1765100000100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE global_tx ADD COLUMN parked_at DATETIME(3) NULL,
+      ADD KEY global_tx_parked (parked_at)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE global_tx DROP KEY global_tx_parked, DROP COLUMN parked_at');
+  }
+}
+
 export const COORDINATOR_MIGRATIONS = [
   CoordinatorInit1763700000200,
   CoordinatorTraceContext1763700000400,
+  CoordinatorParking1765100000100,
 ];

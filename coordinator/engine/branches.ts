@@ -42,6 +42,8 @@ export class TxRun {
      * calls of the interrupted run may still be in flight.
      */
     readonly fresh: boolean,
+    /** Recovery attempts so far, this one included (0 on the request path). */
+    readonly attempts = 0,
   ) {}
 
   /** The branches' latest view, as the log records it. */
@@ -109,6 +111,7 @@ export class BranchCalls {
 
   /** The client call options of one branch call: its transaction context and deadline. */
   callOptions(tx: TxRun, c: BranchCallOptions): CallOptions {
+    const deadlineMs = this.opts.branchDeadlineMs;
     return {
       metadata: writeTxContext({
         gid: tx.gid,
@@ -116,8 +119,10 @@ export class BranchCalls {
         mode: tx.mode,
         op: c.op,
         prepare: c.prepare ?? false,
+        // The participant refuses the call once its caller has given up on it.
+        expiresAt: Date.now() + deadlineMs,
       }),
-      deadlineMs: this.opts.branchDeadlineMs,
+      deadlineMs,
     };
   }
 

@@ -33,8 +33,11 @@ export interface EngineOptions {
   leaseGraceMs: number;
   /** Deadline of a contention guard's call. */
   guardDeadlineMs: number;
-  /** How long a repeat waits for the outcome of the first run of its idempotency key. */
-  awaitOutcomeMs: number;
+  /**
+   * How long a repeat waits for the outcome of the first run of its idempotency key before it
+   * answers IDEMPOTENCY_KEY_IN_PROGRESS (within the caller's deadline).
+   */
+  replayWaitMs: number;
 }
 
 export interface EngineDeps {
@@ -178,7 +181,16 @@ export class Engine {
         'this Idempotency-Key was used with a different request',
       );
     }
-    return awaitOutcome(this.deps.txLog, rec.gid, Date.now() + this.deps.options.awaitOutcomeMs);
+    const outcome = await awaitOutcome(
+      this.deps.txLog,
+      rec.gid,
+      Date.now() + this.deps.options.replayWaitMs,
+    );
+    if (outcome) return outcome;
+    throw new DomainError(
+      'IDEMPOTENCY_KEY_IN_PROGRESS',
+      'the first request with this Idempotency-Key is still in progress; repeat it later',
+    );
   }
 
   /** Drives an interrupted transaction to a terminal state (the recovery loop's job). */
@@ -211,7 +223,7 @@ export class Engine {
           { gid, flow: rec.flow, mode: rec.mode, state: rec.state, action },
           'recovering transaction',
         );
-        const tx = new TxRun(gid, rec.flow, rec.mode, rec.deadlineAt, false);
+        const tx = new TxRun(gid, rec.flow, rec.mode, rec.deadlineAt, false, rec.attempts);
         return this.deps.runnerFor(rec.mode).recover(tx, flow, rec, action);
       },
     );

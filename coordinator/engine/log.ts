@@ -38,7 +38,19 @@ export interface TxRecord {
   createdAt: Date;
   updatedAt: Date;
   traceContext: string | null;
+  /** Since when recovery has stopped trying (STUCK, for an operator); null while it tries. */
+  parkedAt: Date | null;
 }
+
+/** A transaction that has ended, as participants' housekeeping asks about it. */
+export interface EndedTx {
+  gid: string;
+  state: 'COMMITTED' | 'ABORTED';
+  endedAt: Date;
+}
+
+/** Which transactions to list: a logged state, or STUCK (parked, whatever its state). */
+export type ListFilter = TxState | 'STUCK' | undefined;
 
 export interface NewTx {
   gid: string;
@@ -70,6 +82,7 @@ interface TxRow {
   created_at: Date;
   updated_at: Date;
   trace_context: string | null;
+  parked_at: Date | null;
 }
 
 const json = (raw: unknown): unknown => (typeof raw === 'string' ? JSON.parse(raw) : raw);
@@ -90,11 +103,15 @@ function toRecord(r: TxRow): TxRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     traceContext: r.trace_context,
+    parkedAt: r.parked_at,
   };
 }
 
 const TX_COLUMNS =
-  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at, trace_context';
+  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at, trace_context, parked_at';
+
+/** Where a parked transaction's next attempt is: out of recovery's reach until a retry. */
+const NEVER = new Date('9999-12-31T00:00:00Z');
 
 /** Extra fields a state change writes with it. */
 export interface TransitionExtra {
@@ -115,7 +132,7 @@ export interface TxLog {
   releaseVoidKey(key: string, requestHash: string | undefined): Promise<boolean>;
   get(gid: string): Promise<TxRecord | undefined>;
   byIdempotencyKey(key: string): Promise<TxRecord | undefined>;
-  list(state: TxState | undefined, limit: number): Promise<TxRecord[]>;
+  list(filter: ListFilter, limit: number): Promise<TxRecord[]>;
   branches(gid: string): Promise<BranchRecord[]>;
   /** Moves the transaction if it is still in `from`; false when someone else moved it. */
   transition(
@@ -133,6 +150,12 @@ export interface TxLog {
   releaseOwned(owner: string, now: Date): Promise<number>;
   /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
   postpone(gid: string, until: Date, error: string, now: Date): Promise<void>;
+  /** Stops recovery from trying (STUCK) until an operator retries; false if it already ended. */
+  park(gid: string, error: string, now: Date): Promise<boolean>;
+  /** An operator's retry: an open transaction is due at once, unparked; false if it ended. */
+  retry(gid: string, now: Date): Promise<boolean>;
+  /** Those of `gids` that have ended (COMMITTED or ABORTED), with when. */
+  ended(gids: string[]): Promise<EndedTx[]>;
 }
 
 /** The log in the coordinator's MariaDB database (global_tx and tx_branch). */
@@ -197,16 +220,14 @@ export class SqlTxLog implements TxLog {
     return row ? toRecord(row) : undefined;
   }
 
-  async list(state: TxState | undefined, limit: number): Promise<TxRecord[]> {
-    const rows = state
-      ? await this.db.query<TxRow>(
-          `SELECT ${TX_COLUMNS} FROM global_tx WHERE state = ? ORDER BY created_at DESC LIMIT ?`,
-          [state, limit],
-        )
-      : await this.db.query<TxRow>(
-          `SELECT ${TX_COLUMNS} FROM global_tx ORDER BY created_at DESC LIMIT ?`,
-          [limit],
-        );
+  async list(filter: ListFilter, limit: number): Promise<TxRecord[]> {
+    const where =
+      filter === 'STUCK' ? 'WHERE parked_at IS NOT NULL' : filter ? 'WHERE state = ?' : '';
+    const params = filter && filter !== 'STUCK' ? [filter, limit] : [limit];
+    const rows = await this.db.query<TxRow>(
+      `SELECT ${TX_COLUMNS} FROM global_tx ${where} ORDER BY created_at DESC LIMIT ?`,
+      params,
+    );
     return rows.map(toRecord);
   }
 
@@ -329,6 +350,34 @@ export class SqlTxLog implements TxLog {
       'UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE gid = ?',
       [until, error.slice(0, 512), now, gid],
     );
+  }
+
+  async park(gid: string, error: string, now: Date): Promise<boolean> {
+    const res = await this.db.execute(
+      `UPDATE global_tx SET parked_at = COALESCE(parked_at, ?), next_attempt_at = ?, last_error = ?,
+         updated_at = ? WHERE gid = ? AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
+      [now, NEVER, error.slice(0, 512), now, gid],
+    );
+    return res.affectedRows === 1;
+  }
+
+  async retry(gid: string, now: Date): Promise<boolean> {
+    const res = await this.db.execute(
+      `UPDATE global_tx SET parked_at = NULL, attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE gid = ? AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
+      [now, now, gid],
+    );
+    return res.affectedRows === 1;
+  }
+
+  async ended(gids: string[]): Promise<EndedTx[]> {
+    if (gids.length === 0) return [];
+    const rows = await this.db.query<{ gid: string; state: EndedTx['state']; updated_at: Date }>(
+      `SELECT gid, state, updated_at FROM global_tx
+       WHERE gid IN (${gids.map(() => '?').join(', ')}) AND state IN ('COMMITTED','ABORTED')`,
+      gids,
+    );
+    return rows.map((r) => ({ gid: r.gid, state: r.state, endedAt: r.updated_at }));
   }
 }
 

@@ -1,7 +1,18 @@
 // The transaction log in memory, with the SQL log's compare-and-set semantics: what the engine's
 // unit tests run against (log.int.test.ts holds the SQL log to the same contract).
-import type { BranchRecord, NewTx, TransitionExtra, TxLog, TxRecord, TxState } from './log';
+import type {
+  BranchRecord,
+  EndedTx,
+  ListFilter,
+  NewTx,
+  TransitionExtra,
+  TxLog,
+  TxRecord,
+  TxState,
+} from './log';
 import { OPEN_STATES } from './log';
+
+const NEVER = new Date('9999-12-31T00:00:00Z');
 
 interface Row extends TxRecord {
   idempotencyKey: string | null;
@@ -32,6 +43,7 @@ export class MemoryTxLog implements TxLog {
       createdAt: now,
       updatedAt: now,
       traceContext: tx.traceContext ?? null,
+      parkedAt: null,
       idempotencyKey: key,
       nextAttemptAt: tx.leaseUntil,
     });
@@ -53,6 +65,7 @@ export class MemoryTxLog implements TxLog {
       createdAt: now,
       updatedAt: now,
       traceContext: null,
+      parkedAt: null,
       idempotencyKey: null,
       nextAttemptAt: now,
       ...rec,
@@ -84,9 +97,11 @@ export class MemoryTxLog implements TxLog {
     return row && structuredClone(row);
   }
 
-  async list(state: TxState | undefined, limit: number): Promise<TxRecord[]> {
+  async list(filter: ListFilter, limit: number): Promise<TxRecord[]> {
     return [...this.rows.values()]
-      .filter((r) => state === undefined || r.state === state)
+      .filter((r) =>
+        filter === 'STUCK' ? r.parkedAt !== null : filter === undefined || r.state === filter,
+      )
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
       .slice(0, limit)
       .map((r) => structuredClone(r));
@@ -155,6 +170,35 @@ export class MemoryTxLog implements TxLog {
     row.nextAttemptAt = until;
     row.lastError = error;
     row.updatedAt = now;
+  }
+
+  async park(gid: string, error: string, now: Date): Promise<boolean> {
+    const row = this.rows.get(gid);
+    if (!row || !OPEN_STATES.includes(row.state)) return false;
+    row.parkedAt ??= now;
+    row.nextAttemptAt = NEVER;
+    row.lastError = error;
+    row.updatedAt = now;
+    return true;
+  }
+
+  async retry(gid: string, now: Date): Promise<boolean> {
+    const row = this.rows.get(gid);
+    if (!row || !OPEN_STATES.includes(row.state)) return false;
+    row.parkedAt = null;
+    row.attempts = 0;
+    row.nextAttemptAt = now;
+    row.updatedAt = now;
+    return true;
+  }
+
+  async ended(gids: string[]): Promise<EndedTx[]> {
+    return gids.flatMap((gid) => {
+      const r = this.rows.get(gid);
+      return r && (r.state === 'COMMITTED' || r.state === 'ABORTED')
+        ? [{ gid, state: r.state, endedAt: r.updatedAt }]
+        : [];
+    });
   }
 
   /** When recovery may next claim the transaction. */

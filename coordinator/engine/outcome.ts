@@ -28,13 +28,24 @@ export function describe(r: CallResult<unknown>): string {
 
 /**
  * Waits until a transaction someone else drives has an outcome (a decided outcome is final even
- * while phase 2 or compensations still run), or gives up at `untilMs`.
+ * while phase 2 or compensations still run); undefined if it has none by `untilMs`.
  */
-export async function awaitOutcome(txLog: TxLog, gid: string, untilMs: number): Promise<Outcome> {
+export async function awaitOutcome(
+  txLog: TxLog,
+  gid: string,
+  untilMs: number,
+): Promise<Outcome | undefined> {
   for (;;) {
     const rec = await txLog.get(gid);
     if (rec?.outcome && rec.state !== 'RUNNING') return rec.outcome;
-    if (Date.now() > untilMs) return interrupted('the transaction is still in progress');
+    if (Date.now() > untilMs) return undefined;
     await sleep(50);
   }
+}
+
+/** The outcome of a transaction someone else decided, or UNAVAILABLE if it is still open. */
+export async function othersOutcome(txLog: TxLog, gid: string, untilMs: number): Promise<Outcome> {
+  return (
+    (await awaitOutcome(txLog, gid, untilMs)) ?? interrupted('the transaction is still in progress')
+  );
 }

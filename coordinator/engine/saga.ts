@@ -8,7 +8,7 @@ import type { BranchRef, TxRun } from './branches';
 import type { CallResult } from './calls';
 import { StepResults, type AnyFlow, type AnyStep } from './flow';
 import type { Outcome, TxRecord } from './log';
-import { awaitOutcome, describe, interrupted, refusal } from './outcome';
+import { describe, interrupted, othersOutcome, refusal } from './outcome';
 import type { RecoveryAction } from './recover';
 import { postpone, type RunnerDeps, type TxRunner } from './runner';
 
@@ -73,14 +73,19 @@ export class SagaRunner implements TxRunner {
       );
       if (r.kind === 'done') {
         results.set(step, r.value);
-        failpoint(`coordinator.saga.after-${step.id}`);
+        await failpoint(`coordinator.saga.after-${step.id}`);
         continue;
       }
       // Past the pivot the outcome is decided: recovery finishes the remaining steps. And in a
       // recovery run an earlier run may have got further than an unknown answer shows (up to
       // a pivot whose effects are out): only a refusal proves a step never ran, so ask again.
       if (step.mustSucceed || (r.kind === 'unknown' && !tx.fresh)) {
-        await postpone(this.deps, tx, `step ${step.id} is not finished yet: ${describe(r)}`);
+        await postpone(
+          this.deps,
+          tx,
+          'RUNNING',
+          `step ${step.id} is not finished yet: ${describe(r)}`,
+        );
         return interrupted('the request was accepted and will complete shortly');
       }
       // Refused, or unknown until the deadline: undo everything that may have run.
@@ -142,7 +147,7 @@ export class SagaRunner implements TxRunner {
         { until, mustSucceed: true },
       );
       if (r.kind !== 'done') {
-        await postpone(this.deps, tx, `compensation of ${step.id}: ${describe(r)}`);
+        await postpone(this.deps, tx, 'COMPENSATING', `compensation of ${step.id}: ${describe(r)}`);
         return;
       }
       this.metrics.compensations.inc({ flow: tx.flow, step: step.id });
@@ -154,7 +159,7 @@ export class SagaRunner implements TxRunner {
   }
 
   private othersOutcome(tx: TxRun): Promise<Outcome> {
-    return awaitOutcome(this.deps.txLog, tx.gid, Date.now() + this.deps.awaitOutcomeMs);
+    return othersOutcome(this.deps.txLog, tx.gid, Date.now() + this.deps.awaitOutcomeMs);
   }
 }
 

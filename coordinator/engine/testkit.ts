@@ -125,7 +125,7 @@ export const TEST_TIMING = {
   ttlMs: 120,
   branchDeadlineMs: 50,
   inlineFinishMs: 60,
-  retryAfterMs: 1000,
+  retry: { baseMs: 1000, maxMs: 8000, parkAfterAttempts: 3 },
   backoff: { baseMs: 1, capMs: 4 },
 };
 
@@ -152,8 +152,10 @@ export function harness(mode: TxMode): Harness {
       metrics,
     ),
     inlineFinishMs: t.inlineFinishMs,
-    retryAfterMs: t.retryAfterMs,
+    retry: t.retry,
     awaitOutcomeMs: t.ttlMs * 3,
+    log,
+    metrics,
   };
   const runners: Record<TxMode, TxRunner> = {
     saga: new SagaRunner(deps, metrics),
@@ -168,7 +170,7 @@ export function harness(mode: TxMode): Harness {
       ttlMs: t.ttlMs,
       leaseGraceMs: 10,
       guardDeadlineMs: t.branchDeadlineMs,
-      awaitOutcomeMs: t.ttlMs * 3,
+      replayWaitMs: t.ttlMs * 3,
     },
     log,
     metrics,

@@ -6,7 +6,7 @@ import { failpoint } from '../../lib/failpoints';
 import type { TxRun } from './branches';
 import { StepResults, participantsOf, xaPlan, type AnyFlow } from './flow';
 import type { Outcome, TxLog, TxRecord, TxState } from './log';
-import { awaitOutcome, describe, interrupted, refusal } from './outcome';
+import { describe, interrupted, othersOutcome, refusal } from './outcome';
 import type { RecoveryAction } from './recover';
 import { postpone, type RunnerDeps, type TxRunner } from './runner';
 
@@ -68,7 +68,7 @@ export class XaRunner implements TxRunner {
         return this.abort(tx, flow, outcome);
       }
     }
-    failpoint('coordinator.xa.before-decision');
+    await failpoint('coordinator.xa.before-decision');
     // Every branch voted yes: the decision is durable before any phase-2 call.
     const outcome: Outcome = { ok: true, value: flow.output(input, results) };
     const decided = await txLog.transition(tx.gid, 'RUNNING', 'COMMITTING', new Date(), {
@@ -76,7 +76,7 @@ export class XaRunner implements TxRunner {
       branches: tx.branches(),
     });
     if (!decided) return this.followDecision(tx, flow);
-    failpoint('coordinator.xa.after-decision');
+    await failpoint('coordinator.xa.after-decision');
     await this.finish(tx, flow, { verb: 'commit', outcome, from: 'COMMITTING', to: 'COMMITTED' });
     return outcome;
   }
@@ -163,7 +163,7 @@ export class XaRunner implements TxRunner {
     );
     const stuck = results.find((r) => r.kind !== 'done');
     if (stuck) {
-      await postpone(this.deps, tx, `phase 2 ${f.verb}: ${describe(stuck)}`);
+      await postpone(this.deps, tx, f.from, `phase 2 ${f.verb}: ${describe(stuck)}`);
       return;
     }
     await this.deps.txLog.transition(tx.gid, f.from, f.to, new Date(), {
@@ -173,7 +173,7 @@ export class XaRunner implements TxRunner {
   }
 
   private othersOutcome(tx: TxRun): Promise<Outcome> {
-    return awaitOutcome(this.deps.txLog, tx.gid, Date.now() + this.deps.awaitOutcomeMs);
+    return othersOutcome(this.deps.txLog, tx.gid, Date.now() + this.deps.awaitOutcomeMs);
   }
 }
 

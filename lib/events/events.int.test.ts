@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics/registry';
 import { insertEvent } from '../participant/outbox';
-import { ParticipantTables1763700000100 } from '../participant/migrations';
+import { PARTICIPANT_MIGRATIONS } from '../participant/migrations';
 import {
   testDatabase,
   testVhost,
@@ -40,7 +40,7 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
     valueOf(await metrics.text(), name, labels);
 
   before(async () => {
-    t = await testDatabase('point', [ParticipantTables1763700000100]);
+    t = await testDatabase('point', PARTICIPANT_MIGRATIONS);
     vhost = await testVhost();
     const target = new URL(vhost.url);
     proxy = new TcpProxy(await freePort(), {

@@ -101,7 +101,7 @@ export class OutboxRelay {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<OutboxRow>(
         `SELECT id, event_id, type, version, aggregate_id, payload, trace_context, occurred_at FROM outbox
-         WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+         WHERE sent_at IS NULL AND hold_gid IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
         [this.opts.batch],
       );
       if (rows.length === 0) return 0;

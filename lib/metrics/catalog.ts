@@ -82,6 +82,12 @@ export const TX_COMPENSATIONS: MetricDef<'flow' | 'step'> = {
   labelNames: ['flow', 'step'],
 };
 
+export const TX_PARKED: MetricDef<'flow' | 'state'> = {
+  name: 'tx_parked_total',
+  help: 'Global transactions parked for an operator after recovery kept failing, by flow and the state they were stuck in',
+  labelNames: ['flow', 'state'],
+};
+
 export const TX_RECOVERY_ACTIONS: MetricDef<'state' | 'action'> = {
   name: 'tx_recovery_actions_total',
   help: 'Actions recovery took on unfinished global transactions, by the state it found and the action',

@@ -5,6 +5,7 @@ import {
   TX_BRANCH_RETRIES,
   TX_COMPENSATIONS,
   TX_GUARD_REFUSALS,
+  TX_PARKED,
   TX_RECOVERY_ACTIONS,
   TX_TOTAL,
 } from './catalog';
@@ -25,6 +26,8 @@ export interface TxMetrics {
   compensations: LabelledCounter<'flow' | 'step'>;
   /** tx_recovery_actions_total{state,action}: one per action recovery takes. */
   recoveryActions: LabelledCounter<'state' | 'action'>;
+  /** tx_parked_total{flow,state}: one per transaction parked for an operator. */
+  parked: LabelledCounter<'flow' | 'state'>;
 }
 
 /** The transaction counters in this registry (the same ones however often it is called). */
@@ -35,6 +38,7 @@ export function createTxMetrics(metrics: Metrics): TxMetrics {
     branchRetries: counter(metrics, TX_BRANCH_RETRIES),
     compensations: counter(metrics, TX_COMPENSATIONS),
     recoveryActions: counter(metrics, TX_RECOVERY_ACTIONS),
+    parked: counter(metrics, TX_PARKED),
   };
 }
 

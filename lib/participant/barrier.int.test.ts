@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { DomainError } from '../errors';
+import { armFailpoints } from '../failpoints';
 import { testDatabase, type TestDatabase } from '../../test/support/infra';
 import { sagaAction, sagaCompensate } from './barrier';
-import { ParticipantTables1763700000100 } from './migrations';
+import { PARTICIPANT_MIGRATIONS } from './migrations';
 
 describe('saga barrier (real MariaDB)', () => {
   let t: TestDatabase;
 
   before(async () => {
-    t = await testDatabase('point', [ParticipantTables1763700000100]);
+    t = await testDatabase('point', PARTICIPANT_MIGRATIONS);
     await t.db.execute('CREATE TABLE effects (gid VARCHAR(64), what VARCHAR(16))');
   });
   after(() => t.drop());
@@ -121,5 +122,29 @@ describe('saga barrier (real MariaDB)', () => {
     }
     expect((refused as DomainError).reason).to.equal('INSUFFICIENT_POINTS');
     expect(await t.db.query('SELECT * FROM tx_barrier WHERE gid = ?', ['g5'])).to.have.length(0);
+  });
+
+  it('answers UNAVAILABLE, not the repeat’s refusal, when the barrier cannot be asked', async () => {
+    await t.db.execute("INSERT INTO effects VALUES ('g8', 'due')");
+    const payOnce = () =>
+      sagaAction(t.db, 'g8', 'b1', async (tx) => {
+        const res = await tx.execute(
+          "UPDATE effects SET what = 'paid' WHERE gid = ? AND what = 'due'",
+          ['g8'],
+        );
+        if (res.affectedRows !== 1) throw new DomainError('RESERVATION_ALREADY_PAID', 'paid');
+        return { paid: 1 };
+      });
+    expect(await payOnce()).to.deep.equal({ paid: 1 });
+    // The retry finds its own first run's change; only the barrier can say it was its own.
+    armFailpoints(['participant.barrier.lookup=1*error(2013)']);
+    try {
+      const refused = await payOnce().catch((e: unknown) => e);
+      expect((refused as DomainError).reason).to.equal('UNAVAILABLE');
+    } finally {
+      armFailpoints([]);
+    }
+    // Asked again once the barrier answers: the first result.
+    expect(await payOnce()).to.deep.equal({ paid: 1 });
   });
 });

@@ -4,6 +4,7 @@
 // compensation, no hanging).
 import type { Database, Sql } from '../db';
 import { DomainError } from '../errors';
+import { failpoint } from '../failpoints';
 
 /** Claims a barrier row; true when this call inserted it. */
 async function claim(
@@ -46,7 +47,9 @@ export async function sagaAction<T>(
       return result;
     });
   } catch (err) {
-    const row = await actionRow(db, gid, branchId).catch(() => undefined);
+    // Without the barrier's answer the failure cannot be believed: a first run may have
+    // committed, and this run's refusal may only be it finding its own change.
+    const row = await lookUp(db, gid, branchId);
     if (!row) throw err;
     if (row.origin === 'compensate') {
       throw new DomainError(
@@ -76,6 +79,22 @@ export function sagaCompensate<R>(
     const row = await actionRow(tx, gid, branchId);
     await body(tx, parseResult(row?.result) as R);
   });
+}
+
+async function lookUp(
+  db: Database,
+  gid: string,
+  branchId: string,
+): Promise<{ origin: string; result: unknown } | undefined> {
+  try {
+    await failpoint('participant.barrier.lookup');
+    return await actionRow(db, gid, branchId);
+  } catch (err) {
+    throw new DomainError(
+      'UNAVAILABLE',
+      `could not learn whether branch ${branchId} of ${gid} ran: ${(err as Error).message}`,
+    );
+  }
 }
 
 async function actionRow(

@@ -11,13 +11,23 @@ export interface TxContext {
   op: 'action' | 'compensate';
   /** XA: this is the participant's last call in the transaction, so prepare after it. */
   prepare: boolean;
+  /**
+   * Epoch milliseconds after which the call is refused: its caller has given up by then, and
+   * a participant may forget what it recorded for the transaction once every context that could
+   * still arrive has expired (housekeeping.ts).
+   */
+  expiresAt: number;
 }
+
+/** How far the participant's clock may be behind the coordinator's before a call is refused. */
+export const CLOCK_SKEW_MS = 1000;
 
 const GID = 'x-tx-gid';
 const BRANCH = 'x-tx-branch';
 const MODE = 'x-tx-mode';
 const OP = 'x-tx-op';
 const PREPARE = 'x-tx-prepare';
+const EXPIRES = 'x-tx-expires';
 
 export function writeTxContext(ctx: TxContext, md: Metadata = new Metadata()): Metadata {
   md.set(GID, ctx.gid);
@@ -25,6 +35,7 @@ export function writeTxContext(ctx: TxContext, md: Metadata = new Metadata()): M
   md.set(MODE, ctx.mode);
   md.set(OP, ctx.op);
   if (ctx.prepare) md.set(PREPARE, '1');
+  md.set(EXPIRES, String(ctx.expiresAt));
   return md;
 }
 
@@ -32,10 +43,16 @@ export function readTxContext(md: Metadata): TxContext | undefined {
   const [gid] = md.get(GID);
   const [branchId] = md.get(BRANCH);
   const [mode] = md.get(MODE);
-  if (typeof gid !== 'string' || typeof branchId !== 'string' || (mode !== 'xa' && mode !== 'saga'))
+  const expiresAt = Number(md.get(EXPIRES)[0]);
+  if (
+    typeof gid !== 'string' ||
+    typeof branchId !== 'string' ||
+    (mode !== 'xa' && mode !== 'saga') ||
+    !Number.isSafeInteger(expiresAt)
+  )
     return undefined;
   const op = md.get(OP)[0] === 'compensate' ? 'compensate' : 'action';
-  return { gid, branchId, mode, op, prepare: md.get(PREPARE)[0] === '1' };
+  return { gid, branchId, mode, op, prepare: md.get(PREPARE)[0] === '1', expiresAt };
 }
 
 /** True when a saga coordinator sent this call as a compensation. */

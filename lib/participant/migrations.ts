@@ -37,3 +37,26 @@ export class ParticipantTables1763700000100 implements MigrationInterface {
     await q.query('DROP TABLE tx_barrier');
   }
 }
+
+export class ParticipantHousekeeping1765100000000 implements MigrationInterface {
+  name = 'ParticipantHousekeeping1765100000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    // A saga branch's events wait (hold_gid) until their transaction has ended: nothing leaves
+    // while it can still be undone. Barrier rows are collected by age once their transaction ended.
+    await q.query(`ALTER TABLE outbox ADD COLUMN hold_gid VARCHAR(64) NULL,
+      ADD KEY outbox_held (hold_gid)`);
+    await q.query('ALTER TABLE tx_barrier ADD KEY tx_barrier_age (created_at)');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE tx_barrier DROP KEY tx_barrier_age');
+    await q.query('ALTER TABLE outbox DROP KEY outbox_held, DROP COLUMN hold_gid');
+  }
+}
+
+/** Every participant database's tables: the saga barrier and the event outbox, in order. */
+export const PARTICIPANT_MIGRATIONS = [
+  ParticipantTables1763700000100,
+  ParticipantHousekeeping1765100000000,
+];

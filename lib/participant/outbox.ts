@@ -1,5 +1,7 @@
 // Writing an event: a row in the same transaction as the change that causes it, so it exists
-// if and only if that change committed. The relay publishes it later.
+// if and only if that change committed. The relay publishes it later — an event of a saga
+// branch only once its global transaction has ended (`holdFor`), so nothing leaves while the
+// transaction can still be undone.
 import type { Sql } from '../db';
 import { newId } from '../ids';
 
@@ -10,24 +12,32 @@ export interface NewEvent {
   payload: Record<string, unknown>;
 }
 
+export interface EventOrigin {
+  /** W3C traceparent of the request whose commit produces the event. */
+  traceContext?: string;
+  /** The global transaction whose end releases the event (saga branches). */
+  holdFor?: string;
+}
+
 export async function insertEvent(
   sql: Sql,
   event: NewEvent,
   now: Date,
-  traceContext?: string,
+  origin: EventOrigin = {},
 ): Promise<string> {
   const eventId = newId(now.getTime());
   await sql.writeAtEnd(
-    `INSERT INTO outbox (event_id, type, version, aggregate_id, payload, trace_context, occurred_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO outbox (event_id, type, version, aggregate_id, payload, trace_context, occurred_at, hold_gid)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       eventId,
       event.type,
       event.version,
       event.aggregateId,
       JSON.stringify(event.payload),
-      traceContext ?? null,
+      origin.traceContext ?? null,
       now,
+      origin.holdFor ?? null,
     ],
   );
   return eventId;
@@ -39,6 +49,7 @@ export async function retractEvent(
   type: string,
   aggregateId: string,
   now: Date,
+  origin: EventOrigin = {},
 ): Promise<void> {
   const deleted = await sql.execute(
     'DELETE FROM outbox WHERE aggregate_id = ? AND type = ? AND sent_at IS NULL',
@@ -59,5 +70,6 @@ export async function retractEvent(
       payload: { retractedEventId: sent.event_id },
     },
     now,
+    origin,
   );
 }

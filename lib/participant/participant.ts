@@ -3,11 +3,12 @@
 // metadata. Every participant service runs its business SQL through here.
 import type { Metadata } from '@grpc/grpc-js';
 import type { Database, Sql, Statement } from '../db';
-import { currentTraceparent } from '../telemetry/telemetry';
 import { DomainError } from '../errors';
+import { failpoint } from '../failpoints';
+import { currentTraceparent } from '../telemetry/telemetry';
 import { sagaAction, sagaCompensate } from './barrier';
-import { readTxContext } from './context';
-import { insertEvent, retractEvent, type NewEvent } from './outbox';
+import { CLOCK_SKEW_MS, readTxContext, type TxContext } from './context';
+import { insertEvent, retractEvent, type EventOrigin, type NewEvent } from './outbox';
 import type { XaBranches } from './xa';
 
 /** What a branch body works with: SQL inside the branch's transaction, and its outbox. */
@@ -21,8 +22,12 @@ export interface BranchTx extends Sql {
 }
 
 export interface ActionOptions {
-  /** The refusal to give when the rows are locked by a concurrent transaction too long. */
-  contended?: () => DomainError;
+  /**
+   * After a lock wait timeout or a deadlock, the refusal the rows prove as they now stand
+   * (read outside the failed transaction), or undefined when they prove none: the caller then
+   * gets UNAVAILABLE and may retry. Never a guess about what the lock holder will do.
+   */
+  explainContention?: (reads: Sql) => Promise<DomainError | undefined>;
 }
 
 const LOCK_WAIT_TIMEOUT = 1205;
@@ -52,7 +57,13 @@ export class Participant {
     const ctx = readTxContext(md);
     if (ctx?.op === 'compensate')
       throw new DomainError('INVALID_ARGUMENT', 'this call is an action, not a compensation');
-    const run = (sql: Sql) => body(withOutbox(sql));
+    if (ctx) assertLive(ctx);
+    const run = async (sql: Sql) => {
+      const out = await body(withOutbox(sql, ctx));
+      // Inside the branch's transaction, its locks held: where tests hold a branch up.
+      await failpoint(`participant.${this.name}.after-body`);
+      return out;
+    };
     try {
       if (!ctx) return this.afterCommit(await this.db.transaction(run));
       if (ctx.mode === 'saga') {
@@ -65,7 +76,8 @@ export class Participant {
         );
       return await this.xa.run(ctx.gid, ctx.prepare, run);
     } catch (err) {
-      throw contention(err, opts);
+      if (!isLockError(err)) throw err;
+      throw (await this.explain(opts)) ?? busy(err);
     }
   }
 
@@ -81,29 +93,58 @@ export class Participant {
     const ctx = readTxContext(md);
     if (ctx?.mode !== 'saga' || ctx.op !== 'compensate')
       throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
-    await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) =>
-      body(withOutbox(sql), result),
-    );
+    assertLive(ctx);
+    try {
+      await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) =>
+        body(withOutbox(sql, ctx), result),
+      );
+    } catch (err) {
+      throw isLockError(err) ? busy(err) : err;
+    }
     this.afterCommit(undefined);
+  }
+
+  private async explain(opts: ActionOptions): Promise<DomainError | undefined> {
+    try {
+      return await opts.explainContention?.(this.db);
+    } catch (err) {
+      // A read that refuses (say, the seat does not exist) is an answer too.
+      return err instanceof DomainError ? err : undefined;
+    }
   }
 }
 
-function withOutbox(sql: Sql): BranchTx {
+function withOutbox(sql: Sql, ctx: TxContext | undefined): BranchTx {
+  // XA rows commit with the decision; a saga branch's wait for the end of its transaction.
+  const holdFor = ctx?.mode === 'saga' ? ctx.gid : undefined;
+  const origin = (): EventOrigin => ({ traceContext: currentTraceparent(), holdFor });
   return {
     query: (q, p) => sql.query(q, p),
     execute: (q, p) => sql.execute(q, p),
     writeAtEnd: (q, p) => sql.writeAtEnd(q, p),
     changeAndRead: <T>(change: Statement, read: Statement) => sql.changeAndRead<T>(change, read),
     emit: async (event) => {
-      // The event carries the trace of the request whose commit produces it.
-      await insertEvent(sql, event, new Date(), currentTraceparent());
+      await insertEvent(sql, event, new Date(), origin());
     },
-    retract: (type, aggregateId) => retractEvent(sql, type, aggregateId, new Date()),
+    retract: (type, aggregateId) => retractEvent(sql, type, aggregateId, new Date(), origin()),
   };
 }
 
-function contention(err: unknown, opts: ActionOptions): unknown {
+/** A call that arrives after its context expired: its caller gave up on it long ago. */
+function assertLive(ctx: TxContext): void {
+  if (Date.now() > ctx.expiresAt + CLOCK_SKEW_MS)
+    throw new DomainError(
+      'BRANCH_REFUSED',
+      `this call of ${ctx.gid} arrived after its deadline (${new Date(ctx.expiresAt).toISOString()})`,
+    );
+}
+
+function isLockError(err: unknown): boolean {
   const errno = (err as { errno?: number } | null)?.errno;
-  if (errno !== LOCK_WAIT_TIMEOUT && errno !== DEADLOCK) return err;
-  return opts.contended?.() ?? new DomainError('UNAVAILABLE', 'the rows are busy; try again');
+  return errno === LOCK_WAIT_TIMEOUT || errno === DEADLOCK;
+}
+
+function busy(err: unknown): DomainError {
+  const what = (err as { errno?: number }).errno === DEADLOCK ? 'a deadlock' : 'a lock wait';
+  return new DomainError('UNAVAILABLE', `the rows are busy (${what}); try again`);
 }

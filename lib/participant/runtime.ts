@@ -8,6 +8,7 @@ import type { ServiceContext } from '../service';
 import { CoordinatorServiceService, Outcome } from '../../gen/boxoffice/coordinator/v1/coordinator';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { OutboxRelay } from '../events/relay';
+import { Housekeeping } from './housekeeping';
 import { Participant } from './participant';
 import { supportsDurableXa } from './version';
 import { XaBranches, createXaPool } from './xa';
@@ -103,6 +104,25 @@ export async function startParticipant(
   relay.registerMetrics(ctx.metrics, name);
   relay.start();
   lifecycle.onStop(`${name} outbox relay`, () => relay.stop());
+
+  const housekeeping = new Housekeeping(
+    db,
+    async (gids) =>
+      (await coordinator.getEnded({ gids })).ended.map((e) => ({
+        gid: e.gid,
+        endedAt: new Date(e.endedAt),
+      })),
+    {
+      releasePollMs: config.events.holdPollMs,
+      collectIntervalMs: 60_000,
+      retentionMs: config.coordinator.barrierRetentionMs,
+      batch: 500,
+    },
+    log.child({ component: 'housekeeping' }),
+    () => relay.wake(),
+  );
+  housekeeping.start();
+  lifecycle.onStop(`${name} housekeeping`, () => housekeeping.stop());
 
   const participant = new Participant(name, db, durable ? xa : undefined, () => relay.wake());
   const binding = bindService(

@@ -128,7 +128,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(Number(barrier.n)).to.equal(1);
     });
 
-    it('lets exactly one of 100 concurrent XA holds prepare; the rest give up on the lock quickly', async () => {
+    it('lets exactly one of 100 concurrent XA holds prepare; the rest are told the seat is busy, quickly', async () => {
       const date = DATES[1];
       const gidOf = Array.from({ length: 100 }, () => newGid('xa'));
       const started = Date.now();
@@ -138,11 +138,13 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       const elapsed = Date.now() - started;
       const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
       expect(won).to.have.length(1);
+      // While the winner's branch holds the row the seat still reads AVAILABLE: nothing proves
+      // a loser lost yet (the winner may roll back), so each is told to try again.
       for (const o of outcomes) {
         if (o.status === 'rejected') {
           expect(errorDetail(o.reason as ServiceError)).to.deep.include({
-            code: Status.ABORTED,
-            reason: 'SEAT_UNAVAILABLE',
+            code: Status.UNAVAILABLE,
+            reason: 'UNAVAILABLE',
           });
         }
       }
@@ -155,6 +157,14 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       await phase2.commit({ gid: gidOf[won[0]], branchId: 'concert' }); // repeated: done already
       expect(await seat(date, 1)).to.deep.equal({ status: 'HELD', heldBy: `r-xa-${won[0]}` });
       expect(await preparedBranches()).to.deep.equal([]);
+      // Once it committed, a retry learns the seat is taken.
+      expect(
+        errorDetail(
+          (await client
+            .holdSeat(hold(date, 1, 'r-xa-late'), xa(newGid('xa')))
+            .catch((err: unknown) => err)) as ServiceError,
+        ),
+      ).to.deep.include({ code: Status.ABORTED, reason: 'SEAT_UNAVAILABLE' });
     });
 
     it('rolls back a prepared XA hold through the participant service', async () => {
@@ -299,25 +309,22 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(await seat(DATES[3], 1)).to.deep.equal({ status: 'HELD', heldBy: 'r-dup' });
     });
 
-    it('releases a hold as its compensation, once, from the action result', async () => {
+    it('undoes a hold as its compensation, once, from the action result', async () => {
       const gid = newGid('comp');
       await client.holdSeat(hold(DATES[3], 2, 'r-comp'), saga(gid, 'hold-seat'));
-      // The coordinator sends no seat id with a compensation: the action's result names it.
-      const undo = { seatId: '', reservationId: 'r-comp' };
-      await client.releaseSeat(undo, saga(gid, 'hold-seat', 'compensate'));
+      // A compensation carries ids only: the action's stored result names the seat.
+      const undo = { reservationId: 'r-comp' };
+      await client.unholdSeat(undo, saga(gid, 'hold-seat', 'compensate'));
       expect(await seat(DATES[3], 2)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
       // Someone else holds it now; a repeated compensation must not touch their hold.
       await client.holdSeat(hold(DATES[3], 2, 'r-next'), saga(newGid('comp'), 'hold-seat'));
-      await client.releaseSeat(undo, saga(gid, 'hold-seat', 'compensate'));
+      await client.unholdSeat(undo, saga(gid, 'hold-seat', 'compensate'));
       expect(await seat(DATES[3], 2)).to.deep.equal({ status: 'HELD', heldBy: 'r-next' });
     });
 
     it('lets a compensation before its action do nothing, and refuses that action later', async () => {
       const gid = newGid('early');
-      await client.releaseSeat(
-        { seatId: '', reservationId: 'r-early' },
-        saga(gid, 'hold-seat', 'compensate'),
-      );
+      await client.unholdSeat({ reservationId: 'r-early' }, saga(gid, 'hold-seat', 'compensate'));
       expect(
         await refusal(client.holdSeat(hold(DATES[3], 3, 'r-early'), saga(gid, 'hold-seat'))),
       ).to.deep.equal({ code: Status.ABORTED, reason: 'BRANCH_REFUSED' });
@@ -359,13 +366,11 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       );
 
       // Unsell is only ever a compensation, and undoes exactly the sale of its action.
-      expect(
-        await refusal(client.unsellSeat({ seatId: '', reservationId: 'r-pay' })),
-      ).to.deep.equal({
+      expect(await refusal(client.unsellSeat({ reservationId: 'r-pay' }))).to.deep.equal({
         code: Status.INVALID_ARGUMENT,
         reason: 'INVALID_ARGUMENT',
       });
-      const undo = { seatId: '', reservationId: 'r-pay' };
+      const undo = { reservationId: 'r-pay' };
       await client.unsellSeat(undo, saga(gid, 'sell-seat', 'compensate'));
       expect(await seat(date, 1)).to.deep.equal({ status: 'HELD', heldBy: 'r-pay' });
       await client.unsellSeat(undo, saga(gid, 'sell-seat', 'compensate'));

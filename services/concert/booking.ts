@@ -5,7 +5,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { Sql } from '../../lib/db';
 import type { Participant } from '../../lib/participant/participant';
-import { isCompensation } from '../../lib/participant/context';
 import {
   assertReservationId,
   bookingClosed,
@@ -81,27 +80,31 @@ export class Booking {
         };
       },
       // A concurrent holder's XA branch keeps the row locked until its phase 2: the seat is
-      // taken, for all this caller can tell.
-      { contended: () => seatUnavailable(seatName(req)) },
+      // refused only if it is taken as it stands; one still free may be tried again.
+      {
+        explainContention: async (reads) => {
+          const seat = await this.bookableSeat(reads, req, this.clock());
+          return (await seats.isAvailable(reads, seat))
+            ? undefined
+            : seatUnavailable(seatName(req));
+        },
+      },
     );
   }
 
-  /**
-   * Back to AVAILABLE. As a saga compensation it undoes the hold its action made (from the
-   * action's result); otherwise it is a forward step of Expire or Refund. Never refuses a seat
-   * that is released already.
-   */
+  /** Expire, Refund: the reservation's seat back to AVAILABLE; a seat released already is fine. */
   async release(md: Metadata, id: string, reservationId: string): Promise<void> {
-    if (isCompensation(md)) {
-      await this.participant.compensate<HeldSeat>(md, async (tx, held) => {
-        await seats.release(tx, seatKey(held.seatId), held.reservationId, this.clock());
-      });
-      return;
-    }
     const seat = seatKey(id);
     await this.participant.action(md, async (tx) => ({
       released: await seats.release(tx, seat, reservationId, this.clock()),
     }));
+  }
+
+  /** The compensation of hold: the seat it held goes back to AVAILABLE, from its own result. */
+  async unhold(md: Metadata): Promise<void> {
+    await this.participant.compensate<HeldSeat>(md, async (tx, held) => {
+      await seats.release(tx, seatKey(held.seatId), held.reservationId, this.clock());
+    });
   }
 
   /** Pay: HELD by the reservation -> SOLD to it. Compensated by unsell. */

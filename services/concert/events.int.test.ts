@@ -11,7 +11,7 @@ import type { EventEnvelope } from '../../lib/events/envelope';
 import { RESERVATION_COMPLETED } from '../../lib/events/reservationCompleted';
 import type { AsyncClient } from '../../lib/grpc/client';
 import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
-import { writeTxContext } from '../../lib/participant/context';
+import { xaContext } from '../../test/support/tx';
 import { testContext, type TestContext } from '../../test/support/context';
 import { consumerAttached, envelope, publishEvents } from '../../test/support/events';
 import { runId } from '../../test/support/infra';
@@ -198,15 +198,7 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
     const gid = `${runId()}-xa-last-sale`;
     await client.sellSeat(
       { seatId: `${scheduleOf[date]}-${SEATS}`, reservationId },
-      {
-        metadata: writeTxContext({
-          gid,
-          branchId: 'concert',
-          mode: 'xa',
-          op: 'action',
-          prepare: true,
-        }),
-      },
+      { metadata: xaContext(gid, 'concert', true) },
     );
     const event = saleOf(date, SEATS);
     try {

@@ -215,15 +215,19 @@ describe('payment branches (real MariaDB, real Participant)', function () {
       expect(outcomes.filter((o) => o === 'PAYMENT_ALREADY_REFUNDED')).to.have.length(4);
     });
 
-    it('answers PAYMENT_ALREADY_REFUNDED when a prepared refund holds the row', async () => {
+    it('answers UNAVAILABLE while a prepared refund holds the row, ALREADY_REFUNDED once it committed', async () => {
       const id = await paid();
       const holder = newId();
       await cashier.refund(xaCtx(holder, true), id, 'u1');
+      // Still PAID as it stands: the refund holding it may roll back, so only a retry can tell.
       expect(await domainRefusal(cashier.refund(xaCtx(newId(), true), id, 'u1'))).to.equal(
-        'PAYMENT_ALREADY_REFUNDED',
+        'UNAVAILABLE',
       );
       await branches.xa.commit(holder);
       expect(await statusOf(id)).to.equal('REFUNDED');
+      expect(await domainRefusal(cashier.refund(xaCtx(newId(), true), id, 'u1'))).to.equal(
+        'PAYMENT_ALREADY_REFUNDED',
+      );
     });
   });
 

@@ -8,7 +8,6 @@ import type { Participant } from '../../lib/participant/participant';
 import * as rows from './data/payments';
 import type { PaymentRecord } from './data/payments';
 import {
-  alreadyRefunded,
   assertPayable,
   paymentCompleted,
   paymentNotFound,
@@ -91,8 +90,14 @@ export class Cashier {
         if (!p) throw new Error(`payment ${paymentId} vanished inside its own transaction`);
         return { payment: view(p) };
       },
-      // A lock held past the wait timeout is a concurrent refund of the same payment.
-      { contended: () => alreadyRefunded(paymentId) },
+      // Another transaction holds the row (a concurrent refund): only what the row says now
+      // refuses; a payment still PAID may be refunded by trying again.
+      {
+        explainContention: async (reads) => {
+          const p = await rows.findPayment(reads, paymentId);
+          return p?.status === 'PAID' ? undefined : refundRefusal(paymentId, p, caller);
+        },
+      },
     );
   }
 

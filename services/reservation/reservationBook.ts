@@ -10,7 +10,6 @@ import * as rows from './data/reservations';
 import type { ReservationRecord, Transition } from './data/reservations';
 import { reservationCompleted, reservationExpired } from './domain/events';
 import {
-  alreadyPaid,
   assertHold,
   assertOwner,
   assertPaymentId,
@@ -101,12 +100,22 @@ export class ReservationBook {
       async (tx) => {
         const now = this.clock();
         const t = await rows.beginPayment(tx, reservationId, userId, paymentId, now);
-        if (!t.changed) throw paymentRefusal(reservationId, t.row, userId, now);
+        if (!t.changed)
+          throw paymentRefusal(reservationId, t.row, userId, now) ?? busy(reservationId);
         const r = present(t, reservationId);
         return { reservation: internalView(r), seatId: r.seatId };
       },
-      // A lock held past the wait timeout is a concurrent payment of the same reservation.
-      { contended: () => alreadyPaid(reservationId) },
+      // Another transaction holds the row (a concurrent payment, an expiry): only what the row
+      // says now refuses; while it is still HELD and payable, the payer may try again.
+      {
+        explainContention: async (reads) =>
+          paymentRefusal(
+            reservationId,
+            await rows.findReservation(reads, reservationId),
+            userId,
+            this.clock(),
+          ),
+      },
     );
   }
 
@@ -203,6 +212,13 @@ function internalView(r: ReservationRecord): ReservationView {
 function present(t: Transition, id: string): ReservationRecord {
   if (!t.row) throw new Error(`reservation ${id} vanished inside its own transaction`);
   return t.row;
+}
+
+function busy(reservationId: string): DomainError {
+  return new DomainError(
+    'UNAVAILABLE',
+    `reservation ${reservationId} was busy with another payment; try again`,
+  );
 }
 
 function notPaidBy(ref: PaymentRef, expected: ReservationStatusName): DomainError {

@@ -15,12 +15,17 @@ export function sagaContext(
   branchId: string,
   op: TxContext['op'] = 'action',
 ): Metadata {
-  return writeTxContext({ gid, branchId, mode: 'saga', op, prepare: false });
+  return writeTxContext({ gid, branchId, mode: 'saga', op, prepare: false, expiresAt: live() });
 }
 
 /** A call in an XA branch; prepare: the participant's last call, so the branch prepares. */
 export function xaContext(gid: string, branchId: string, prepare: boolean): Metadata {
-  return writeTxContext({ gid, branchId, mode: 'xa', op: 'action', prepare });
+  return writeTxContext({ gid, branchId, mode: 'xa', op: 'action', prepare, expiresAt: live() });
+}
+
+/** A call's context expiry, a branch deadline from now as the coordinator sets it. */
+function live(): number {
+  return Date.now() + 3000;
 }
 
 export interface TestXaBranches {

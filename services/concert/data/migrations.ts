@@ -1,7 +1,7 @@
 // Schema of the concert database, one class per version; never edit a released migration.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { ProcessedEvents1763700000300 } from '../../../lib/events/processed';
-import { ParticipantTables1763700000100 } from '../../../lib/participant/migrations';
+import { PARTICIPANT_MIGRATIONS } from '../../../lib/participant/migrations';
 
 export class ConcertInit1763800000000 implements MigrationInterface {
   name = 'ConcertInit1763800000000';
@@ -63,6 +63,6 @@ export class ConcertInit1763800000000 implements MigrationInterface {
 // record of the ranking consumer.
 export const CONCERT_MIGRATIONS = [
   ConcertInit1763800000000,
-  ParticipantTables1763700000100,
+  ...PARTICIPANT_MIGRATIONS,
   ProcessedEvents1763700000300,
 ];

@@ -1,6 +1,6 @@
 // Schema of the payment database, one class per version; never edit a released migration.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { ParticipantTables1763700000100 } from '../../../lib/participant/migrations';
+import { PARTICIPANT_MIGRATIONS } from '../../../lib/participant/migrations';
 
 export class PaymentInit1763900000100 implements MigrationInterface {
   name = 'PaymentInit1763900000100';
@@ -28,4 +28,4 @@ export class PaymentInit1763900000100 implements MigrationInterface {
   }
 }
 
-export const PAYMENT_MIGRATIONS = [ParticipantTables1763700000100, PaymentInit1763900000100];
+export const PAYMENT_MIGRATIONS = [...PARTICIPANT_MIGRATIONS, PaymentInit1763900000100];

@@ -1,6 +1,6 @@
 // Schema of the point database, one class per version; never edit a released migration.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { ParticipantTables1763700000100 } from '../../../lib/participant/migrations';
+import { PARTICIPANT_MIGRATIONS } from '../../../lib/participant/migrations';
 
 export class PointInit1763700000000 implements MigrationInterface {
   name = 'PointInit1763700000000';
@@ -31,4 +31,4 @@ export class PointInit1763700000000 implements MigrationInterface {
 }
 
 // The saga barrier and the event outbox every participant database has.
-export const POINT_MIGRATIONS = [PointInit1763700000000, ParticipantTables1763700000100];
+export const POINT_MIGRATIONS = [PointInit1763700000000, ...PARTICIPANT_MIGRATIONS];

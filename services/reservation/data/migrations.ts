@@ -1,6 +1,6 @@
 // Schema of the reservation database, one class per version; never edit a released migration.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { ParticipantTables1763700000100 } from '../../../lib/participant/migrations';
+import { PARTICIPANT_MIGRATIONS } from '../../../lib/participant/migrations';
 
 export class ReservationInit1763900000000 implements MigrationInterface {
   name = 'ReservationInit1763900000000';
@@ -40,7 +40,4 @@ export class ReservationInit1763900000000 implements MigrationInterface {
   }
 }
 
-export const RESERVATION_MIGRATIONS = [
-  ParticipantTables1763700000100,
-  ReservationInit1763900000000,
-];
+export const RESERVATION_MIGRATIONS = [...PARTICIPANT_MIGRATIONS, ReservationInit1763900000000];

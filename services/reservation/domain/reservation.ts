@@ -85,7 +85,7 @@ export function paymentRefusal(
   found: ReservationFacts | undefined,
   payer: string,
   now: Date,
-): DomainError {
+): DomainError | undefined {
   // Another user's reservation is indistinguishable from a missing one: ids are not disclosed.
   if (!found || found.userId !== payer) return notFound(reservationId);
   switch (found.status) {
@@ -97,10 +97,9 @@ export function paymentRefusal(
     case 'CANCELLED':
       return new DomainError('RESERVATION_CANCELLED', `reservation ${reservationId} was cancelled`);
     case 'HELD':
-      if (isOverdue(found.expiresAt, now)) return expired(reservationId);
-      // HELD and payable now, yet the update missed it: a concurrent payment held it at that
-      // moment and has since given it back. That payment is what refused this one.
-      return alreadyPaid(reservationId);
+      // Payable now, yet the payment could not take it: another payment held it a moment ago
+      // and gave it back. That proves no refusal of this one, which may simply try again.
+      return isOverdue(found.expiresAt, now) ? expired(reservationId) : undefined;
   }
 }
 
