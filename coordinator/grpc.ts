@@ -7,6 +7,7 @@ import {
 } from '../lib/grpc/server';
 import { DomainError } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { fingerprint, idempotencyKeyOf } from '../lib/idempotency';
 import {
   CoordinatorServiceService,
   Outcome,
@@ -25,10 +26,8 @@ import {
   assertId,
   assertReserveRequest,
   endedQuery,
-  idempotencyKey,
   listLimit,
   notFound,
-  requestHash,
 } from './requests';
 
 export interface CoordinatorDeps {
@@ -123,9 +122,10 @@ export function coordinatorService({
  * of what it asks: the same key with another flow or body is refused.
  */
 function keyed(ctx: CallContext, userId: string, flow: string, req: unknown): RunOptions {
-  const [raw] = ctx.metadata.get('idempotency-key');
-  const key = idempotencyKey(userId, typeof raw === 'string' ? raw : undefined);
-  return key ? { idempotencyKey: key, requestHash: requestHash({ flow, req }) } : {};
+  const key = idempotencyKeyOf(ctx.metadata);
+  return key === undefined
+    ? {}
+    : { idempotencyKey: `${userId}:${key}`, requestHash: fingerprint({ flow, req }) };
 }
 
 function toTransaction(r: TxRecord, branches: BranchRecord[]): Transaction {

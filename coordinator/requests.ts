@@ -1,10 +1,8 @@
 // Validation of client requests to the coordinator: the rules the coordinator owns before it
 // starts a global transaction (participants re-check theirs).
-import { createHash } from 'node:crypto';
 import { DomainError, invalidArgument } from '../lib/errors';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const IDEMPOTENCY_KEY_MAX = 128;
 
 export function assertId(field: string, value: string): void {
   if (value.trim() === '' || value.length > 64)
@@ -23,23 +21,6 @@ export function assertReserveRequest(req: {
   if (!Number.isInteger(req.seatNumber) || req.seatNumber < 1) {
     throw invalidArgument('seatNumber', 'seatNumber must be a positive integer');
   }
-}
-
-/** The Idempotency-Key header, scoped to its user; undefined when absent. */
-export function idempotencyKey(userId: string, raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (raw.length < 1 || raw.length > IDEMPOTENCY_KEY_MAX) {
-    throw invalidArgument(
-      'Idempotency-Key',
-      `Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX} characters`,
-    );
-  }
-  return `${userId}:${raw}`;
-}
-
-/** Fingerprint of a request body: a repeated key with another body is refused. */
-export function requestHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
 
 export function listLimit(limit: number): number {

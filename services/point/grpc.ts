@@ -1,12 +1,14 @@
 // gRPC adapter of the point service: decode, call one use case, encode.
 import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
+import { idempotencyKeyOf } from '../../lib/idempotency';
 import { EntryType, PointServiceService } from '../../gen/boxoffice/point/v1/point';
 import type { Wallets } from './wallets';
 
 export function pointService(wallets: Wallets): ServiceBinding {
   return bindService('boxoffice.point.v1.PointService', PointServiceService, {
     async charge(req, ctx) {
-      const { userId, balance } = await wallets.charge(requireIdentity(ctx).userId, req);
+      const caller = requireIdentity(ctx).userId;
+      const { userId, balance } = await wallets.charge(caller, req, idempotencyKeyOf(ctx.metadata));
       return { userId, balance };
     },
     async getBalance(req, ctx) {

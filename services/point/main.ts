@@ -13,11 +13,20 @@ export const startPoint: StartService = async (ctx) => {
   const db = await openDatabase(config.db.point, POINT_MIGRATIONS, config.db.migrateOnStart);
   lifecycle.onStop('point db', () => db.close());
   const { participant, binding } = await startParticipant(ctx, 'point', db);
+  const wallets = new Wallets(db, participant);
+  // Charge keys are kept a day; forgetting older ones hourly keeps the table that small.
+  const forget = setInterval(() => {
+    wallets.forgetOldKeys(new Date()).catch((err: unknown) => {
+      log.warn({ err }, 'could not forget old charge keys; will retry');
+    });
+  }, 3_600_000);
+  forget.unref();
+  lifecycle.onStop('point charge keys', () => clearInterval(forget));
   const server = new GrpcServer({
     name: 'point',
     host: config.grpcHost,
     port: config.grpcPorts.point,
-    services: [pointService(new Wallets(db, participant)), binding],
+    services: [pointService(wallets), binding],
     protoFiles: [PROTO_FILES.point, PROTO_FILES.participant],
     meshSecret: config.meshSecret,
     log: log.child({ service: 'point' }),

@@ -145,4 +145,62 @@ describe('wallets (real MariaDB)', () => {
       ['PointCharged', 7, 12, b],
     ]);
   });
+
+  describe('under an Idempotency-Key', () => {
+    it('applies 20 concurrent repeats of a keyed charge once, each answered with the first answer', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          wallets.charge('keyed', { userId: '', amount: 300 }, 'k1'),
+        ),
+      );
+      expect(new Set(answers.map((a) => JSON.stringify(a))).size).to.equal(1);
+      expect(answers[0]).to.deep.include({ userId: 'keyed', amount: 300, balance: 300 });
+      expect(await balance('keyed')).to.equal(300);
+      expect(await ledgerSum('keyed')).to.equal(300);
+      expect(await events('keyed')).to.have.length(1);
+      // A later repeat too; a new key is a new charge.
+      expect(await wallets.charge('keyed', { userId: '', amount: 300 }, 'k1')).to.deep.equal(
+        answers[0],
+      );
+      await wallets.charge('keyed', { userId: '', amount: 300 }, 'k2');
+      expect(await balance('keyed')).to.equal(600);
+    });
+
+    it('refuses the key with another request, and changes nothing', async () => {
+      await wallets.charge('reuser', { userId: '', amount: 100 }, 'k');
+      expect(
+        await domainRefusal(wallets.charge('reuser', { userId: '', amount: 101 }, 'k')),
+      ).to.equal('IDEMPOTENCY_KEY_REUSED');
+      expect(await balance('reuser')).to.equal(100);
+      // Keys are the caller's own: another user's same key is another key.
+      await wallets.charge('other', { userId: '', amount: 101 }, 'k');
+      expect(await balance('other')).to.equal(101);
+    });
+
+    it('answers a repeat of a refused charge with the first refusal, even once it would pass', async () => {
+      await wallets.charge('full', { userId: '', amount: 1_000_000 });
+      await t.db.execute("UPDATE wallet SET balance = 99999999 WHERE user_id = 'full'");
+      expect(
+        await domainRefusal(wallets.charge('full', { userId: '', amount: 10 }, 'big')),
+      ).to.equal('BALANCE_LIMIT_EXCEEDED');
+      await t.db.execute("UPDATE wallet SET balance = 0 WHERE user_id = 'full'");
+      expect(
+        await domainRefusal(wallets.charge('full', { userId: '', amount: 10 }, 'big')),
+      ).to.equal('BALANCE_LIMIT_EXCEEDED');
+      expect(await balance('full')).to.equal(0);
+    });
+
+    it('forgets keys older than a day, and only those', async () => {
+      await wallets.charge('old', { userId: '', amount: 5 }, 'ancient');
+      await t.db.execute("UPDATE charge_key SET created_at = ? WHERE user_id = 'old'", [
+        new Date(Date.now() - 25 * 3_600_000),
+      ]);
+      await wallets.charge('old', { userId: '', amount: 5 }, 'fresh');
+      expect(await wallets.forgetOldKeys(new Date())).to.be.at.least(1);
+      const left = await t.db.query<{ idem_key: string }>(
+        "SELECT idem_key FROM charge_key WHERE user_id = 'old'",
+      );
+      expect(left.map((r) => r.idem_key)).to.deep.equal(['fresh']);
+    });
+  });
 });

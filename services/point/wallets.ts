@@ -4,8 +4,12 @@
 // sum and an event exists exactly when its change committed.
 import { Metadata } from '@grpc/grpc-js';
 import type { Database } from '../../lib/db';
+import { DomainError } from '../../lib/errors';
+import { fingerprint } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import type { BranchTx, Participant } from '../../lib/participant/participant';
+import * as keys from './data/chargeKeys';
+import type { ChargeKey, KeptAnswer } from './data/chargeKeys';
 import * as rows from './data/wallets';
 import type { LedgerEntry } from './data/wallets';
 import {
@@ -46,17 +50,62 @@ export class Wallets {
    * Charge: adds points to the caller's own wallet, creating it on first use, as a plain local
    * transaction under a new charge reference. The limit binds charges only (a refund must
    * never be refused), so it is checked on the locked row.
+   *
+   * Under an Idempotency-Key the charge applies once: its answer is kept in its own
+   * transaction, so a repeat (also one running at the same time, which then collides with it)
+   * gets the first answer, a refusal included; the same key with another request is refused.
    */
-  async charge(caller: string, req: ChargeRequest): Promise<PointMovement> {
+  async charge(caller: string, req: ChargeRequest, key?: string): Promise<PointMovement> {
     const userId = chargeTarget(caller, req.userId);
     assertChargeAmount(req.amount);
+    if (key === undefined) return this.credit(userId, req.amount);
+    const requestHash = fingerprint({ userId, amount: req.amount });
+    try {
+      return await this.credit(userId, req.amount, (tx, movement, now) =>
+        keys.keepWithCharge(
+          tx,
+          userId,
+          key,
+          { requestHash, answer: { ok: true, value: movement } },
+          now,
+        ),
+      );
+    } catch (err) {
+      let first = await keys.findKey(this.db, userId, key);
+      if (!first && isKeptRefusal(err)) {
+        await keys.keepRefusal(
+          this.db,
+          userId,
+          key,
+          { requestHash, answer: refusalOf(err) },
+          this.clock(),
+        );
+        first = await keys.findKey(this.db, userId, key);
+      }
+      if (!first) throw err;
+      return firstAnswer(first, requestHash);
+    }
+  }
+
+  /** Forgets charge keys past their retention (at least a day); answers how many. */
+  forgetOldKeys(now: Date): Promise<number> {
+    return keys.forgetKeys(this.db, new Date(now.getTime() - keys.CHARGE_KEY_RETENTION_MS), 1000);
+  }
+
+  private credit(
+    userId: string,
+    amount: number,
+    keep?: (tx: BranchTx, movement: PointMovement, now: Date) => Promise<void>,
+  ): Promise<PointMovement> {
     const reference = `charge_${newId()}`;
     // No transaction context in the metadata: the participant runs a local transaction.
     return this.participant.action(new Metadata(), async (tx) => {
       const now = this.clock();
-      const balance = await rows.credit(tx, userId, req.amount, now);
+      const balance = await rows.credit(tx, userId, amount, now);
       if (balance > MAX_BALANCE) throw balanceLimitExceeded();
-      return record(tx, 'CHARGE', { userId, amount: req.amount, reference, balance }, now);
+      const movement = await record(tx, 'CHARGE', { userId, amount, reference, balance }, now);
+      await keep?.(tx, movement, now);
+      return movement;
     });
   }
 
@@ -110,6 +159,27 @@ export class Wallets {
     assertOwnWallet(caller, userId);
     return rows.latestEntries(this.db, userId, historyLimit(limit));
   }
+}
+
+/** A refusal that answered a keyed charge for good (not one that asks to retry). */
+function isKeptRefusal(err: unknown): err is DomainError {
+  return err instanceof DomainError && err.reason !== 'UNAVAILABLE' && err.reason !== 'INTERNAL';
+}
+
+function refusalOf(err: DomainError): KeptAnswer {
+  return { ok: false, reason: err.reason, message: err.message, metadata: err.metadata };
+}
+
+/** The first charge's answer under a key, or the refusal of a key reused for another request. */
+function firstAnswer(first: ChargeKey, requestHash: string): PointMovement {
+  if (first.requestHash !== requestHash)
+    throw new DomainError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'this Idempotency-Key was used with a different request',
+    );
+  if (first.answer.ok) return first.answer.value as PointMovement;
+  const { reason, message, metadata } = first.answer;
+  throw new DomainError(reason as DomainError['reason'], message, metadata);
 }
 
 /** The ledger row and the event of a balance change, in the change's transaction. */

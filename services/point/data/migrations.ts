@@ -30,5 +30,30 @@ export class PointInit1763700000000 implements MigrationInterface {
   }
 }
 
-// The saga barrier and the event outbox every participant database has.
-export const POINT_MIGRATIONS = [PointInit1763700000000, ...PARTICIPANT_MIGRATIONS];
+/** The first answer of every charge made under an Idempotency-Key, per user. */
+export class PointChargeKeys1765100000200 implements MigrationInterface {
+  name = 'PointChargeKeys1765100000200';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE charge_key (
+      user_id VARCHAR(64) NOT NULL,
+      idem_key VARCHAR(128) NOT NULL,
+      request_hash CHAR(64) NOT NULL,
+      answer JSON NOT NULL,
+      created_at DATETIME(3) NOT NULL,
+      PRIMARY KEY (user_id, idem_key),
+      KEY charge_key_age (created_at)
+    ) ENGINE=InnoDB`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE charge_key');
+  }
+}
+
+// The saga barrier and the event outbox every participant database has; charge keys.
+export const POINT_MIGRATIONS = [
+  PointInit1763700000000,
+  ...PARTICIPANT_MIGRATIONS,
+  PointChargeKeys1765100000200,
+];

@@ -1,0 +1,40 @@
+import { Metadata } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { DomainError } from './errors';
+import { fingerprint, idempotencyKeyOf } from './idempotency';
+
+const md = (key?: string) => {
+  const m = new Metadata();
+  if (key !== undefined) m.set('idempotency-key', key);
+  return m;
+};
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof DomainError ? err.metadata.field : 'not a DomainError';
+  }
+  return undefined;
+}
+
+describe('Idempotency-Key', () => {
+  it('reads the key a call carries, and none when it carries none', () => {
+    expect(idempotencyKeyOf(md())).to.equal(undefined);
+    expect(idempotencyKeyOf(md('pay-1'))).to.equal('pay-1');
+    expect(idempotencyKeyOf(md('x'.repeat(128)))).to.equal('x'.repeat(128));
+  });
+
+  it('refuses an empty or overlong key naming the header', () => {
+    for (const bad of ['', 'x'.repeat(129)])
+      expect(fieldOf(() => idempotencyKeyOf(md(bad))), JSON.stringify(bad)).to.equal(
+        'Idempotency-Key',
+      );
+  });
+
+  it('fingerprints requests: equal for equal requests, different otherwise', () => {
+    expect(fingerprint({ a: 1 })).to.equal(fingerprint({ a: 1 }));
+    expect(fingerprint({ a: 1 })).to.not.equal(fingerprint({ a: 2 }));
+    expect(fingerprint({ a: 1 })).to.match(/^[0-9a-f]{64}$/);
+  });
+});
