@@ -1,4 +1,4 @@
-// The bare gRPC baseline: the mesh's own gRPC server (lib/grpc/server.ts: identity check,
+// The bare gRPC baseline: the mesh's own gRPC server (lib/grpc/server.ts: caller check,
 // error mapping, duration metric) serving the queue service's ValidateToken — the call the
 // gateway makes before every booking — with a handler that does nothing. What one call costs
 // here is what every hop of a flow costs before any work, whatever the service.
@@ -10,6 +10,7 @@ import { GrpcServer } from '../lib/grpc/server';
 import { createLogger } from '../lib/log';
 import { Metrics } from '../lib/metrics/registry';
 import { PROTO_FILES } from '../lib/paths';
+import { loadTrust } from '../lib/trust/trust';
 
 const config = loadConfig();
 const server = new GrpcServer({
@@ -24,7 +25,7 @@ const server = new GrpcServer({
     },
   ],
   protoFiles: [PROTO_FILES.queue],
-  meshSecret: config.meshSecret,
+  trust: loadTrust({ keysDir: config.meshKeysDir, devSecret: config.meshSecret }, ['queue']),
   log: createLogger('warn', 'bare-grpc'),
   ready: () => Promise.resolve(true),
   metrics: new Metrics(),

@@ -6,7 +6,8 @@ import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import { loadConfig } from '../lib/config';
 import type { Database } from '../lib/db';
 import { ChannelPool } from '../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../lib/grpc/identity';
+import { CALLER_METADATA } from '../lib/trust/caller';
+import { loadTrust } from '../lib/trust/trust';
 import { REPO_ROOT } from '../lib/paths';
 import {
   Databases,
@@ -114,10 +115,19 @@ export function startBare(): Promise<ChildServer> {
 export class BareGrpcTarget {
   private readonly channels = new ChannelPool(5000);
   private readonly queue;
-  private readonly secret = loadConfig().meshSecret;
+  private readonly gateway;
 
   private constructor(private readonly server: ChildServer) {
-    this.queue = this.channels.client(QueueServiceService, server.url.replace('http://', ''));
+    const config = loadConfig();
+    const trust = loadTrust({ keysDir: config.meshKeysDir, devSecret: config.meshSecret }, [
+      'gateway',
+    ]);
+    this.gateway = trust.signer('gateway');
+    this.queue = this.channels.client(
+      QueueServiceService,
+      server.url.replace('http://', ''),
+      this.gateway,
+    );
   }
 
   static async start(): Promise<BareGrpcTarget> {
@@ -128,11 +138,11 @@ export class BareGrpcTarget {
     return this.server.pid === undefined ? [] : [this.server.pid];
   }
 
-  /** The gateway's token check: the caller's identity signed for this call, as the gateway does. */
+  /** The gateway's token check, naming its user in the gateway's signed identity as it does. */
   async call(vu: number): Promise<void> {
     const metadata = new Metadata();
-    metadata.set(IDENTITY_HEADER, signIdentity({ userId: `vu${vu}`, role: 'user' }, this.secret));
-    await this.queue.validateToken({ token: 'bench', userId: `vu${vu}` }, { metadata });
+    metadata.set(CALLER_METADATA, this.gateway.token({ userId: `vu${vu}`, role: 'user' }));
+    await this.queue.validateToken({ token: 'bench' }, { metadata });
   }
 
   async close(): Promise<void> {

@@ -6,11 +6,10 @@
 //   raw XA:   each participant an XA branch (prepared in parallel as the engine plans them),
 //             the decision logged, phase 2, plus the coordinator's log.
 // No gRPC, no HTTP, no coordinator engine: what is left is the database work of each shape.
-import { Metadata } from '@grpc/grpc-js';
 import type { Database, Sql, SqlParam } from '../lib/db';
 import { newId } from '../lib/ids';
 import type { TxMode } from '../lib/txMode';
-import { writeTxContext } from '../lib/participant/context';
+import type { TxContext } from '../lib/participant/context';
 import { Participant } from '../lib/participant/participant';
 import type { BranchRecord, TxLog } from '../coordinator/engine/log';
 import { Booking } from '../services/concert/booking';
@@ -65,7 +64,11 @@ export function useCases(
 }
 
 /** How one step's call is made: the transaction context it carries (none: a local step). */
-type BranchMd = (step: string, participant: ParticipantName, prepare: boolean) => Metadata;
+type BranchMd = (
+  step: string,
+  participant: ParticipantName,
+  prepare: boolean,
+) => TxContext | undefined;
 
 async function reserveSteps(
   u: UseCases,
@@ -165,7 +168,7 @@ function monolithUseCases(tx: Sql, holdSeconds: number): UseCases {
   );
 }
 
-const local: BranchMd = () => new Metadata();
+const local: BranchMd = () => undefined;
 
 /** Reserve as the monolith runs it: hold the seat and record the hold in one transaction. */
 export function monolithReserve(
@@ -230,27 +233,25 @@ const live = () => Date.now() + 3000;
 
 const saga =
   (gid: string): BranchMd =>
-  (step) =>
-    writeTxContext({
-      gid,
-      branchId: step,
-      mode: 'saga',
-      op: 'action',
-      prepare: false,
-      expiresAt: live(),
-    });
+  (step) => ({
+    gid,
+    branchId: step,
+    mode: 'saga',
+    op: 'action',
+    prepare: false,
+    expiresAt: live(),
+  });
 
 const xa =
   (gid: string): BranchMd =>
-  (_step, participant, prepare) =>
-    writeTxContext({
-      gid,
-      branchId: participant,
-      mode: 'xa',
-      op: 'action',
-      prepare,
-      expiresAt: live(),
-    });
+  (_step, participant, prepare) => ({
+    gid,
+    branchId: participant,
+    mode: 'xa',
+    op: 'action',
+    prepare,
+    expiresAt: live(),
+  });
 
 /** Saga Reserve: log begin, two barrier-guarded local transactions, log the outcome. */
 export async function sagaReserve(d: Distributed, input: ReserveInput): Promise<ReservationView> {

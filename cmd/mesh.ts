@@ -2,12 +2,20 @@
 // process. Each still listens on its own port and calls the others over real gRPC.
 // Telemetry first: it must patch http, grpc, mysql2, ioredis and amqplib before they load.
 import '../lib/telemetry/register';
-import { ConfigError, loadConfig, type Config, type ServiceName } from '../lib/config';
+import {
+  ConfigError,
+  assertProductionSecrets,
+  loadConfig,
+  type Config,
+  type ServiceName,
+} from '../lib/config';
 import { Broker } from '../lib/events/broker';
 import { armFailpoints } from '../lib/failpoints';
 import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
+import { IDENTITIES, type IdentityName } from '../lib/trust/keys';
+import { loadTrust, type Trust } from '../lib/trust/trust';
 import { startMetrics } from '../lib/metrics';
 import { stopTelemetry } from '../lib/telemetry/telemetry';
 import type { StartService } from '../lib/service';
@@ -34,9 +42,24 @@ const STARTERS: Partial<Record<ServiceName, StartService>> = {
   gateway: startGateway,
 };
 
+/** The keys of the identities this process acts as: the services it hosts. */
+function readTrust(config: Config): Trust {
+  const actAs = config.services.flatMap((s) =>
+    (IDENTITIES as readonly string[]).includes(s) ? [s as IdentityName] : [],
+  );
+  try {
+    return loadTrust({ keysDir: config.meshKeysDir, devSecret: config.meshSecret }, actAs);
+  } catch (err) {
+    process.stderr.write(`configuration error: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
 function readConfig(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    assertProductionSecrets(config);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`configuration error: ${err.message}\n`);
@@ -48,6 +71,7 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const trust = readTrust(config);
   armFailpoints(config.failpoints);
   const log = createLogger(config.logLevel);
   const lifecycle = new Lifecycle(log);
@@ -62,7 +86,7 @@ async function main(): Promise<void> {
   );
   lifecycle.onStop('amqp', () => broker.close());
   const metrics = await startMetrics(config, lifecycle, log);
-  const ctx = { config, log, lifecycle, channels, broker, metrics };
+  const ctx = { config, log, lifecycle, channels, broker, metrics, trust };
   try {
     for (const name of Object.keys(STARTERS) as ServiceName[]) {
       const start = STARTERS[name];

@@ -1,9 +1,11 @@
-// Prints a development access token for the gateway:
-//   npm run token -- --user u1 [--admin] [--ttl 3600] [--grpc]
-// Signed with the configured AUTH_JWT_SECRET (through loadConfig, like every process).
+// Prints a development access token for the gateway, or a caller identity for a direct gRPC call:
+//   npm run token -- --user u1 [--admin] [--ttl 3600]
+//   npm run token -- --user u1 [--admin] --grpc        npm run token -- --grpc --as operator
+// Signed with the configured AUTH_JWT_SECRET, or with the identity's key (through loadConfig).
 import { loadConfig } from '../lib/config';
-import { signIdentity } from '../lib/grpc/identity';
-import { signAccessToken } from '../gateway/auth';
+import { IDENTITIES } from '../lib/trust/keys';
+import { loadTrust } from '../lib/trust/trust';
+import { signAccessToken, type TokenClaims } from '../gateway/auth';
 import { parseTokenArgs, TOKEN_USAGE, UsageError } from '../gateway/devtoken';
 
 async function main(argv: string[]): Promise<number> {
@@ -20,9 +22,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  const token = args.grpc
-    ? signIdentity({ userId: args.userId, role: args.admin ? 'admin' : 'user' }, config.meshSecret)
-    : await signAccessToken(config.jwtSecret, args);
+  if (!args.grpc) {
+    process.stdout.write(`${await signAccessToken(config.jwtSecret, args as TokenClaims)}\n`);
+    return 0;
+  }
+  const as = IDENTITIES.find((i) => i === args.as);
+  if (!as) throw new Error(`--as must be one of ${IDENTITIES.join(', ')}`);
+  const trust = loadTrust({ keysDir: config.meshKeysDir, devSecret: config.meshSecret }, [as]);
+  const user =
+    args.userId === undefined
+      ? undefined
+      : { userId: args.userId, role: args.admin ? ('admin' as const) : ('user' as const) };
+  const token = trust.signer(as).token(user);
   process.stdout.write(`${token}\n`);
   return 0;
 }

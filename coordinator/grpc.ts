@@ -1,7 +1,7 @@
 // gRPC adapter of the coordinator: validate, mint ids, run one flow, encode.
 import {
   bindService,
-  requireIdentity,
+  requireUser,
   type CallContext,
   type ServiceBinding,
 } from '../lib/grpc/server';
@@ -22,13 +22,7 @@ import { expireFlow } from './flows/expire';
 import { payFlow } from './flows/pay';
 import { refundFlow } from './flows/refund';
 import { reserveFlow } from './flows/reserve';
-import {
-  assertId,
-  assertReserveRequest,
-  endedQuery,
-  listLimit,
-  notFound,
-} from './requests';
+import { assertId, assertReserveRequest, endedQuery, listLimit, notFound } from './requests';
 
 export interface CoordinatorDeps {
   engine: Engine;
@@ -49,19 +43,19 @@ export function coordinatorService({
 
   return bindService('boxoffice.coordinator.v1.CoordinatorService', CoordinatorServiceService, {
     async reserve(req, ctx) {
-      const userId = requireIdentity(ctx).userId;
+      const userId = requireUser(ctx).userId;
       assertReserveRequest(req);
       const input = { reservationId: newId(), userId, ...req };
       return { reservation: await engine.run(reserve, input, keyed(ctx, userId, 'reserve', req)) };
     },
     async pay(req, ctx) {
-      const userId = requireIdentity(ctx).userId;
+      const userId = requireUser(ctx).userId;
       assertId('reservationId', req.reservationId);
       const input = { paymentId: newId(), reservationId: req.reservationId, userId };
       return engine.run(pay, input, keyed(ctx, userId, 'pay', req));
     },
     async refund(req, ctx) {
-      const userId = requireIdentity(ctx).userId;
+      const userId = requireUser(ctx).userId;
       assertId('paymentId', req.paymentId);
       const input = { paymentId: req.paymentId, userId };
       return engine.run(refund, input, keyed(ctx, userId, 'refund', req));

@@ -7,7 +7,6 @@ import { PROTO_FILES } from '../lib/paths';
 import type { StartService } from '../lib/service';
 import type { TxMode } from '../lib/txMode';
 import { ParticipantServiceService } from '../gen/boxoffice/participant/v1/participant';
-import type { GrpcServiceName } from '../lib/config';
 import { COORDINATOR_MIGRATIONS } from './data/migrations';
 import { BranchCalls } from './engine/branches';
 import { Engine } from './engine/engine';
@@ -20,6 +19,8 @@ import { participantClients } from './flows/participants';
 import { coordinatorService } from './grpc';
 
 const BACKOFF = { baseMs: 50, capMs: 2000 };
+const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'] as const;
+type Participant = (typeof PARTICIPANTS)[number];
 
 export const startCoordinator: StartService = async ({
   config,
@@ -27,6 +28,7 @@ export const startCoordinator: StartService = async ({
   lifecycle,
   channels,
   metrics,
+  trust,
 }) => {
   const log = rootLog.child({ service: 'coordinator' });
   const c = config.coordinator;
@@ -38,16 +40,24 @@ export const startCoordinator: StartService = async ({
   lifecycle.onStop('coordinator db', () => db.close());
   const txLog = new SqlTxLog(db);
 
+  const as = trust.signer('coordinator');
+  // Phase 2 goes to the ParticipantService every participant serves beside its own.
+  const phaseTwoClients = new Map(
+    PARTICIPANTS.map((p) => [
+      p,
+      channels.client(ParticipantServiceService, config.grpcTargets[p], as),
+    ]),
+  );
   const phase2: PhaseTwo = {
-    commit: async (participant, gid) => {
-      await channels
-        .client(ParticipantServiceService, config.grpcTargets[participant as GrpcServiceName])
-        .commit({ gid, branchId: participant });
+    commit: async (participant, gid, call) => {
+      await phaseTwoClients
+        .get(participant as Participant)!
+        .commit({ gid, branchId: participant }, call);
     },
-    rollback: async (participant, gid) => {
-      await channels
-        .client(ParticipantServiceService, config.grpcTargets[participant as GrpcServiceName])
-        .rollback({ gid, branchId: participant });
+    rollback: async (participant, gid, call) => {
+      await phaseTwoClients
+        .get(participant as Participant)!
+        .rollback({ gid, branchId: participant }, call);
     },
   };
   const txMetrics = createTxMetrics(metrics);
@@ -56,7 +66,7 @@ export const startCoordinator: StartService = async ({
     txLog,
     calls: new BranchCalls(
       txLog,
-      { branchDeadlineMs: c.branchDeadlineMs, backoff: BACKOFF },
+      { branchDeadlineMs: c.branchDeadlineMs, backoff: BACKOFF, txKey: trust.txKey! },
       log,
       txMetrics,
     ),
@@ -94,7 +104,7 @@ export const startCoordinator: StartService = async ({
   const binding = coordinatorService({
     engine,
     txLog,
-    participants: participantClients(channels, config.grpcTargets),
+    participants: participantClients(channels, config.grpcTargets, as),
   });
 
   const recovery = new RecoveryLoop(
@@ -115,7 +125,7 @@ export const startCoordinator: StartService = async ({
     port: config.grpcPorts.coordinator,
     services: [binding],
     protoFiles: [PROTO_FILES.coordinator],
-    meshSecret: config.meshSecret,
+    trust,
     log,
     metrics,
     ready: () => db.ping(),

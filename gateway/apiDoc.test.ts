@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isReason } from '../lib/errors';
 import { REPO_ROOT } from '../lib/paths';
-import { loadProtos } from './descriptors';
+import { loadProtos } from '../lib/grpc/protos';
 import { buildOpenApi } from './openapi';
 import { buildRoutes } from './routes';
 

@@ -5,7 +5,7 @@ import { webcrypto } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { status as Status } from '@grpc/grpc-js';
 import { setBounded } from '../lib/bounded';
-import type { Identity } from '../lib/grpc/identity';
+import type { EndUser } from '../lib/trust/caller';
 import { ApiError, unauthenticated } from './errors';
 import type { Policy } from './routes';
 
@@ -23,7 +23,7 @@ export class JwtVerifier {
    * Tokens that passed, with their expiry. Only the exact string that passed is let through
    * again, and only until its `exp`, the one claim whose verdict changes with time.
    */
-  private readonly verified = new Map<string, { caller: Identity; expiresAtMs: number }>();
+  private readonly verified = new Map<string, { caller: EndUser; expiresAtMs: number }>();
 
   constructor(
     secret: string,
@@ -39,7 +39,7 @@ export class JwtVerifier {
   }
 
   /** The caller named by an `Authorization: Bearer` header, or a 401. */
-  async fromHeader(authorization: string | undefined): Promise<Identity> {
+  async fromHeader(authorization: string | undefined): Promise<EndUser> {
     if (authorization === undefined || authorization.trim() === '') {
       throw unauthenticated(
         'UNAUTHENTICATED',
@@ -56,7 +56,7 @@ export class JwtVerifier {
     return this.verify(m[1]);
   }
 
-  async verify(token: string): Promise<Identity> {
+  async verify(token: string): Promise<EndUser> {
     const known = this.verified.get(token);
     const nowMs = this.now();
     if (known && nowMs < known.expiresAtMs) return known.caller;
@@ -78,7 +78,7 @@ export class JwtVerifier {
         true,
       );
     }
-    const caller: Identity = { userId: sub, role: payload.role === 'admin' ? 'admin' : 'user' };
+    const caller: EndUser = { userId: sub, role: payload.role === 'admin' ? 'admin' : 'user' };
     // jose checked exp: a number, and in the future.
     const expiresAtMs = (payload.exp as number) * 1000;
     setBounded(this.verified, VERIFIED_CAPACITY, token, { caller, expiresAtMs });
@@ -105,7 +105,7 @@ function joseMessage(err: unknown): string {
 }
 
 /** ADMIN routes need role admin; the caller is known to be authenticated here. */
-export function authorize(policy: Policy, caller: Identity): void {
+export function authorize(policy: Policy, caller: EndUser): void {
   if (policy.audience === 'ADMIN' && caller.role !== 'admin') {
     throw new ApiError(
       Status.PERMISSION_DENIED,

@@ -10,22 +10,30 @@ describe('dev token arguments', () => {
       admin: false,
       ttlSeconds: 3600,
       grpc: false,
+      as: 'gateway',
     });
     expect(parseTokenArgs(['--user=u1', '--admin', '--ttl', '60'])).to.deep.equal({
       userId: 'u1',
       admin: true,
       ttlSeconds: 60,
       grpc: false,
+      as: 'gateway',
     });
     expect(parseTokenArgs(['--ttl=5', '--user', 'u_2-x'])).to.deep.equal({
       userId: 'u_2-x',
       admin: false,
       ttlSeconds: 5,
       grpc: false,
+      as: 'gateway',
     });
     expect(parseTokenArgs(['--user', 'u1', '--grpc'])).to.deep.include({
       userId: 'u1',
       grpc: true,
+    });
+    expect(parseTokenArgs(['--grpc', '--as', 'operator'])).to.deep.include({
+      userId: undefined,
+      grpc: true,
+      as: 'operator',
     });
     expect(parseTokenArgs(['--help'])).to.equal('help');
   });
@@ -38,6 +46,8 @@ describe('dev token arguments', () => {
       ['--user', 'a b'],
       ['--user', 'x'.repeat(65)],
       ['--user', 'u1', '--ttl', '0'],
+      ['--as', 'operator'],
+      ['--user', 'u1', '--grpc', '--as', 'operator'],
       ['--user', 'u1', '--ttl', '1.5'],
       ['--user', 'u1', '--ttl', '-3'],
       ['--user', 'u1', '--ttl', String(366 * 24 * 3600)],

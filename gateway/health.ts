@@ -3,7 +3,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { protoPath as HEALTH_PROTO } from 'grpc-health-check';
 import type * as protobuf from 'protobufjs';
-import { loadProtos } from './descriptors';
+import { loadProtos } from '../lib/grpc/protos';
 import type { Upstream } from './upstream';
 
 const CHECK_PATH = '/grpc.health.v1.Health/Check';

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import type { Logger } from '../lib/log';
+import type { CallerSigner } from '../lib/trust/caller';
 import { HTTP_SERVER_DURATION } from '../lib/metrics/catalog';
 import type { Metrics } from '../lib/metrics/registry';
 import { authorize, type JwtVerifier } from './auth';
@@ -44,7 +45,8 @@ export interface GatewayDeps {
   health: HealthChecker;
   docs: SwaggerDocs;
   openapi: Record<string, unknown>;
-  meshSecret: string;
+  /** Signs the gateway's calls (naming the end user) to the services. */
+  caller: CallerSigner;
   bodyLimitBytes: number;
   log: Logger;
   /** Where http_server_duration_seconds is recorded. */
@@ -202,9 +204,9 @@ async function callRoute(
     requestId,
   };
   // Signed for each call made: a request answered from `recent` makes none.
-  const metadata = () => callMetadata(forwarded, deps.meshSecret);
+  const metadata = () => callMetadata(forwarded, deps.caller);
   if (policy.queueToken === 'ACTIVE' && caller && token !== undefined) {
-    await requireActiveToken(deps.queue, token, caller, metadata());
+    await requireActiveToken(deps.queue, token, metadata());
   }
   const ask = async (cancelOnClose: boolean): Promise<Answer> => {
     const body = route.body !== undefined ? await readBody(req, deps.bodyLimitBytes) : undefined;

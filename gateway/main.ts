@@ -3,7 +3,7 @@ import type { GrpcServiceName } from '../lib/config';
 import type { StartService } from '../lib/service';
 import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import { JwtVerifier } from './auth';
-import { loadProtos } from './descriptors';
+import { loadProtos } from '../lib/grpc/protos';
 import { SwaggerDocs } from './docs';
 import { HealthChecker, type HealthTarget } from './health';
 import { closeServer, createGatewayServer, createHandler, listen } from './http';
@@ -16,7 +16,15 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** A readiness probe must answer quickly even when a service hangs. */
 const HEALTH_TIMEOUT_MS = 2_000;
 
-export const startGateway: StartService = async ({ config, log, lifecycle, channels, metrics }) => {
+export const startGateway: StartService = async ({
+  config,
+  log,
+  lifecycle,
+  channels,
+  metrics,
+  trust,
+}) => {
+  const caller = trust.signer('gateway');
   const gwLog = log.child({ service: 'gateway' });
   const routes = buildRoutes(loadProtos());
   const targets = routeTargets(routes, config.grpcTargets);
@@ -30,7 +38,7 @@ export const startGateway: StartService = async ({ config, log, lifecycle, chann
     upstream,
     targets,
     verifier: new JwtVerifier(config.jwtSecret),
-    queue: channels.client(QueueServiceService, config.grpcTargets.queue),
+    queue: channels.client(QueueServiceService, config.grpcTargets.queue, caller),
     health: new HealthChecker(
       upstream,
       healthTargets(routes, targets, config.grpcTargets.queue),
@@ -38,7 +46,7 @@ export const startGateway: StartService = async ({ config, log, lifecycle, chann
     ),
     docs: new SwaggerDocs(),
     openapi: buildOpenApi(routes, config.gateway.bodyLimitBytes),
-    meshSecret: config.meshSecret,
+    caller,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
     log: gwLog,
     metrics,

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { isReason } from '../lib/errors';
-import { jsonName, loadProtos } from './descriptors';
+import { jsonName } from './descriptors';
+import { loadProtos } from '../lib/grpc/protos';
 import { buildOpenApi } from './openapi';
 import { buildRoutes } from './routes';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { verifyIdentity } from '../lib/grpc/identity';
+import { CALLER_METADATA, CallerSigner, CallerVerifier } from '../lib/trust/caller';
+import { keysFromSecret } from '../lib/trust/keys';
 import { ApiError } from './errors';
 import { callMetadata, idempotencyKey, queueToken } from './policy';
 import type { Policy } from './routes';
@@ -52,7 +53,9 @@ describe('gateway policy headers', () => {
     }
   });
 
-  it('forwards the signed caller and the headers as metadata', () => {
+  it('forwards the gateway’s signed identity naming the user, and the headers, as metadata', () => {
+    const keys = keysFromSecret('mesh-secret');
+    const gateway = new CallerSigner(keys, 'gateway');
     const md = callMetadata(
       {
         caller: { userId: 'u1', role: 'admin' },
@@ -60,21 +63,30 @@ describe('gateway policy headers', () => {
         idempotencyKey: 'k1',
         requestId: 'r1',
       },
-      'mesh-secret',
+      gateway,
     );
-    const [identity] = md.get('x-boxoffice-identity');
-    expect(verifyIdentity(String(identity), 'mesh-secret')).to.deep.equal({
-      userId: 'u1',
-      role: 'admin',
+    const [token] = md.get(CALLER_METADATA);
+    expect(new CallerVerifier(keys).check(String(token))).to.deep.equal({
+      ok: true,
+      caller: { service: 'gateway', user: { userId: 'u1', role: 'admin' } },
     });
-    expect(verifyIdentity(String(identity), 'other-secret')).to.equal(undefined);
+    // Keys of another mesh do not vouch for it.
+    expect(new CallerVerifier(keysFromSecret('other-secret')).check(String(token)).ok).to.equal(
+      false,
+    );
     expect(md.get('x-queue-token')).to.deep.equal(['qt']);
     expect(md.get('idempotency-key')).to.deep.equal(['k1']);
     expect(md.get('x-request-id')).to.deep.equal(['r1']);
+    // A public route's call names no user, but still proves it is the gateway's.
     const anon = callMetadata(
       { caller: undefined, queueToken: undefined, idempotencyKey: undefined, requestId: 'r2' },
-      's',
+      gateway,
     );
-    expect(Object.keys(anon.getMap())).to.deep.equal(['x-request-id']);
+    expect(Object.keys(anon.getMap()).sort()).to.deep.equal([CALLER_METADATA, 'x-request-id']);
+    const [anonToken] = anon.get(CALLER_METADATA);
+    expect(new CallerVerifier(keys).check(String(anonToken))).to.deep.equal({
+      ok: true,
+      caller: { service: 'gateway' },
+    });
   });
 });

@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 import type { AsyncClient } from '../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity, type Identity } from '../lib/grpc/identity';
+import { CALLER_METADATA, type CallerSigner, type EndUser } from '../lib/trust/caller';
 import type { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import { invalidArgument, unauthenticated } from './errors';
 import type { Policy } from './routes';
@@ -56,16 +56,19 @@ function single(v: string | string[] | undefined): string | undefined {
 }
 
 export interface Forwarded {
-  caller: Identity | undefined;
+  caller: EndUser | undefined;
   queueToken: string | undefined;
   idempotencyKey: string | undefined;
   requestId: string;
 }
 
-/** The metadata a service call carries: signed caller, queue token, idempotency key, request id. */
-export function callMetadata(f: Forwarded, meshSecret: string): Metadata {
+/**
+ * The metadata a service call carries: the gateway's signed identity naming the end user, the
+ * queue token, the idempotency key and the request id.
+ */
+export function callMetadata(f: Forwarded, gateway: CallerSigner): Metadata {
   const md = new Metadata();
-  if (f.caller) md.set(IDENTITY_HEADER, signIdentity(f.caller, meshSecret));
+  md.set(CALLER_METADATA, gateway.token(f.caller));
   if (f.queueToken !== undefined) md.set(QUEUE_TOKEN_HEADER, f.queueToken);
   if (f.idempotencyKey !== undefined) md.set(IDEMPOTENCY_HEADER, f.idempotencyKey);
   md.set(REQUEST_ID_METADATA, f.requestId);
@@ -75,14 +78,14 @@ export function callMetadata(f: Forwarded, meshSecret: string): Metadata {
 export type QueueClient = Pick<AsyncClient<typeof QueueServiceService>, 'validateToken'>;
 
 /**
- * ACTIVE routes: the queue service confirms the token is active and the caller's. Its refusal
+ * ACTIVE routes: the queue service confirms the token is active and belongs to the user the
+ * metadata's signed identity names. Its refusal
  * (QUEUE_TOKEN_INVALID / EXPIRED / NOT_ACTIVE / USER_MISMATCH) reaches the client unchanged.
  */
 export async function requireActiveToken(
   queue: QueueClient,
   token: string,
-  caller: Identity,
   metadata: Metadata,
 ): Promise<void> {
-  await queue.validateToken({ token, userId: caller.userId }, { metadata });
+  await queue.validateToken({ token }, { metadata });
 }

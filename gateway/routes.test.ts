@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as protobuf from 'protobufjs';
-import { jsonName, loadProtos } from './descriptors';
+import { jsonName } from './descriptors';
+import { loadProtos } from '../lib/grpc/protos';
 import { buildRoutes, Router, type Route } from './routes';
 
 // The routes of docs/api.md, as its route table writes them: method, path, policy, success status.

@@ -4,7 +4,8 @@
 // faithfully (unknown policy, unsupported template syntax, ambiguous routes) fails start-up
 // rather than misrouting at run time.
 import * as protobuf from 'protobufjs';
-import { describe, methodOption } from './descriptors';
+import { describe } from './descriptors';
+import { methodOption } from '../lib/grpc/protos';
 
 export type Audience = 'PUBLIC' | 'USER' | 'ADMIN';
 export type QueueTokenPolicy = 'NONE' | 'PRESENT' | 'ACTIVE';

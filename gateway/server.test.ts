@@ -20,6 +20,8 @@ import {
 } from '../gen/boxoffice/reservation/v1/reservation';
 import { samplesOf, valueOf } from '../test/support/metrics';
 import { signAccessToken } from './auth';
+import { keysFromSecret } from '../lib/trust/keys';
+import { Trust } from '../lib/trust/trust';
 import { startGateway } from './main';
 
 // Answers are checked field by field; a loose JSON type keeps the tests readable.
@@ -51,7 +53,7 @@ const RESERVATION = {
 const queue: Handlers = {
   async issueToken(req, ctx) {
     record('IssueToken', req, ctx);
-    if (ctx.identity?.userId === 'again') ctx.setHeader('x-http-code', '200');
+    if (ctx.user?.userId === 'again') ctx.setHeader('x-http-code', '200');
     return {
       token: 'tok',
       status: TokenStatus.ACTIVE,
@@ -64,7 +66,7 @@ const queue: Handlers = {
     statusCalls++;
     return { status: TokenStatus.WAITING, position: 3, estimatedWaitSeconds: 0, expiresAt: 'x' };
   },
-  async validateToken(req: { token: string; userId: string }, ctx) {
+  async validateToken(req: { token: string }, ctx) {
     record('ValidateToken', req, ctx);
     if (req.token === 'waiting') throw new DomainError('QUEUE_TOKEN_NOT_ACTIVE', 'still waiting');
     if (req.token === 'theirs')
@@ -134,6 +136,8 @@ describe('gateway server (fake services)', function () {
   this.timeout(20_000);
   const log = createLogger('silent');
   const lifecycle = new Lifecycle(log);
+  // Development keys: the fakes check the gateway's identity as the real services do.
+  const trust = new Trust(keysFromSecret(loadConfig().meshSecret));
   let base = '';
   let config: Config;
   let user = '';
@@ -168,7 +172,7 @@ describe('gateway server (fake services)', function () {
         PROTO_FILES.coordinator,
         PROTO_FILES.reservation,
       ],
-      meshSecret: loadConfig().meshSecret,
+      trust,
       log,
       ready: async () => true,
     });
@@ -188,7 +192,7 @@ describe('gateway server (fake services)', function () {
     const channels = new ChannelPool(config.grpcDeadlineMs);
     lifecycle.onStop('channels', () => channels.close());
     broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log);
-    const port = await startGateway({ config, log, lifecycle, channels, broker, metrics });
+    const port = await startGateway({ config, log, lifecycle, channels, broker, metrics, trust });
     base = `http://127.0.0.1:${port}`;
     user = await signAccessToken(config.jwtSecret, { userId: 'u1', ttlSeconds: 600 });
     admin = await signAccessToken(config.jwtSecret, {
@@ -241,7 +245,8 @@ describe('gateway server (fake services)', function () {
     expect(res.headers.get('content-type')).to.equal('application/json');
     expect(res.headers.get('x-request-id')).to.be.a('string');
     expect(res.body).to.deep.equal({ concerts: [{ concertId: 'c1', title: 'Winter' }] });
-    expect(seen.get('ListConcerts')!.ctx.identity).to.equal(undefined);
+    expect(seen.get('ListConcerts')!.ctx.user).to.equal(undefined);
+    expect(seen.get('ListConcerts')!.ctx.caller.service).to.equal('gateway');
   });
 
   it('passes query parameters, leaving unset optional fields unset', async () => {
@@ -275,7 +280,9 @@ describe('gateway server (fake services)', function () {
       403,
       'QUEUE_TOKEN_USER_MISMATCH',
     );
-    expect(seen.get('ValidateToken')!.req).to.deep.equal({ token: 'theirs', userId: 'u1' });
+    // The queue learns the user from the gateway's signed identity, not from the request.
+    expect(seen.get('ValidateToken')!.req).to.deep.equal({ token: 'theirs' });
+    expect(seen.get('ValidateToken')!.ctx.user).to.deep.equal({ userId: 'u1', role: 'user' });
   });
 
   it('calls the service with path variables, identity and queue token', async () => {
@@ -289,7 +296,7 @@ describe('gateway server (fake services)', function () {
       seats: [{ seatId: 'st1', seatNumber: 1, price: 2 ** 40, status: 'SOLD' }],
     });
     const { ctx } = seen.get('ListSeats')!;
-    expect(ctx.identity).to.deep.equal({ userId: 'u1', role: 'user' });
+    expect(ctx.user).to.deep.equal({ userId: 'u1', role: 'user' });
     expect(ctx.metadata.get('x-queue-token')).to.deep.equal(['active']);
     expect(ctx.metadata.get('x-request-id')).to.deep.equal([res.headers.get('x-request-id')]);
   });
@@ -396,7 +403,7 @@ describe('gateway server (fake services)', function () {
     const res = await call('POST', '/api/v1/admin/concerts', { token: admin, body });
     expect(res.status).to.equal(201);
     expect(res.body).to.deep.equal({ concertId: 'c9', title: 'T', schedules: [] });
-    expect(seen.get('CreateConcert')!.ctx.identity).to.deep.equal({
+    expect(seen.get('CreateConcert')!.ctx.user).to.deep.equal({
       userId: 'boss',
       role: 'admin',
     });

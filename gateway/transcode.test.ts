@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ChargeRequest } from '../gen/boxoffice/point/v1/point';
 import { GetRankingRequest } from '../gen/boxoffice/concert/v1/concert';
-import { loadProtos } from './descriptors';
+import { loadProtos } from '../lib/grpc/protos';
 import { ApiError } from './errors';
 import { buildRoutes, Router, type Route } from './routes';
 import { encodeRequest, requestFromHttp, responseToJson } from './transcode';

@@ -73,7 +73,12 @@ export interface Config {
   grpcTargets: Record<GrpcServiceName, string>;
   /** Default deadline of an internal gRPC call. */
   grpcDeadlineMs: number;
-  /** Signs caller identity between the gateway and the services. */
+  /**
+   * Where the mesh's keys are (MESH_KEYS_DIR: <identity>.key/.pub, tx.key; docs/trust.md);
+   * unset: development keys derived from meshSecret.
+   */
+  meshKeysDir: string | undefined;
+  /** MESH_SECRET: the development fallback for the mesh's keys, refused in production. */
   meshSecret: string;
   jwtSecret: string;
   gateway: { host: string; port: number; bodyLimitBytes: number };
@@ -239,6 +244,37 @@ function parseDbUrl(name: string, raw: string): Omit<DbConfig, 'database' | 'poo
   };
 }
 
+const KNOWN_DEFAULTS = new Set([DEV_JWT_SECRET, DEV_MESH_SECRET, DEV_QUEUE_SECRET]);
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * In production, the secrets a process that hosts `config.services` relies on must be real:
+ * its keys from MESH_KEYS_DIR (never derived from MESH_SECRET), and for the gateway and the queue
+ * their own secret, none a known default, a placeholder or shorter than 32 bytes. Checked where a
+ * process starts (cmd/mesh.ts), for what it hosts only: a pod is given no more than it needs.
+ */
+export function assertProductionSecrets(config: Config): void {
+  if (config.nodeEnv !== 'production') return;
+  const hosts = (s: ServiceName) => config.services.includes(s);
+  if (config.services.some((s) => s !== 'dataplatform-mock') && !config.meshKeysDir)
+    throw new ConfigError(
+      'MESH_KEYS_DIR must be set when NODE_ENV=production: keys derived from MESH_SECRET are for development only',
+    );
+  if (hosts('gateway')) strongSecret('AUTH_JWT_SECRET', config.jwtSecret);
+  if (hosts('queue')) strongSecret('QUEUE_TOKEN_SECRET', config.queue.tokenSecret);
+}
+
+function strongSecret(name: string, value: string): void {
+  if (KNOWN_DEFAULTS.has(value) || /change-?me/i.test(value))
+    throw new ConfigError(
+      `${name} is a development default or a placeholder (NODE_ENV=production)`,
+    );
+  if (Buffer.byteLength(value) < MIN_SECRET_BYTES)
+    throw new ConfigError(
+      `${name} must be at least ${MIN_SECRET_BYTES} bytes (NODE_ENV=production)`,
+    );
+}
+
 /** FAILPOINTS entries, checked now so a typo fails the start, not the test that relies on it. */
 function failpointSpecs(raw: string): string[] {
   const specs = raw
@@ -258,18 +294,6 @@ export function loadConfig(env: Env = process.env): Config {
   const jwtSecret = str(env, 'AUTH_JWT_SECRET', DEV_JWT_SECRET);
   const meshSecret = str(env, 'MESH_SECRET', DEV_MESH_SECRET);
   const tokenSecret = str(env, 'QUEUE_TOKEN_SECRET', DEV_QUEUE_SECRET);
-  if (nodeEnv === 'production') {
-    if (jwtSecret === DEV_JWT_SECRET) {
-      throw new ConfigError(
-        'AUTH_JWT_SECRET must be set (not the development default) when NODE_ENV=production',
-      );
-    }
-    if (meshSecret === DEV_MESH_SECRET || tokenSecret === DEV_QUEUE_SECRET) {
-      throw new ConfigError(
-        'MESH_SECRET and QUEUE_TOKEN_SECRET must be set when NODE_ENV=production',
-      );
-    }
-  }
   if (jwtSecret.length < 16)
     throw new ConfigError('AUTH_JWT_SECRET must be at least 16 characters');
 
@@ -306,6 +330,7 @@ export function loadConfig(env: Env = process.env): Config {
     grpcPorts,
     grpcTargets,
     grpcDeadlineMs: int(env, 'GRPC_DEADLINE_MS', 5000, 10, 600000),
+    meshKeysDir: env.MESH_KEYS_DIR === '' ? undefined : env.MESH_KEYS_DIR,
     meshSecret,
     jwtSecret,
     gateway: {

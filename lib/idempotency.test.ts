@@ -27,9 +27,10 @@ describe('Idempotency-Key', () => {
 
   it('refuses an empty or overlong key naming the header', () => {
     for (const bad of ['', 'x'.repeat(129)])
-      expect(fieldOf(() => idempotencyKeyOf(md(bad))), JSON.stringify(bad)).to.equal(
-        'Idempotency-Key',
-      );
+      expect(
+        fieldOf(() => idempotencyKeyOf(md(bad))),
+        JSON.stringify(bad),
+      ).to.equal('Idempotency-Key');
   });
 
   it('fingerprints requests: equal for equal requests, different otherwise', () => {

@@ -5,6 +5,7 @@ import type { ChannelPool } from './grpc/client';
 import type { Lifecycle } from './lifecycle';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/registry';
+import type { Trust } from './trust/trust';
 
 export interface ServiceContext {
   config: Config;
@@ -17,6 +18,8 @@ export interface ServiceContext {
   broker: Broker;
   /** The process's one Prometheus registry, served at /metrics; shared by all its services. */
   metrics: Metrics;
+  /** The keys of the identities this process acts as, and the verifier of its callers. */
+  trust: Trust;
 }
 
 /** Starts one service; resolves once it is listening. Returns the port it bound. */

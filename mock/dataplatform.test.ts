@@ -6,6 +6,8 @@ import { ChannelPool } from '../lib/grpc/client';
 import { Lifecycle } from '../lib/lifecycle';
 import { createLogger } from '../lib/log';
 import { Metrics } from '../lib/metrics/registry';
+import { keysFromSecret } from '../lib/trust/keys';
+import { Trust } from '../lib/trust/trust';
 import type { ServiceContext } from '../lib/service';
 import { freePort } from '../test/support/mesh';
 import { DataplatformMock, startDataplatformMock, type MockDeliveries } from './dataplatform';
@@ -206,6 +208,7 @@ describe('startDataplatformMock', () => {
       // Never connects: the mock does not use the broker.
       broker: new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log),
       metrics: new Metrics({ defaultMetrics: false }),
+      trust: new Trust(keysFromSecret(config.meshSecret)),
     };
   };
 

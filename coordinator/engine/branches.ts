@@ -5,7 +5,7 @@ import type { Span } from '@opentelemetry/api';
 import type { CallOptions } from '../../lib/grpc/client';
 import type { Logger } from '../../lib/log';
 import type { TxMetrics } from '../../lib/metrics';
-import { writeTxContext } from '../../lib/participant/context';
+import { writeTxContext, type TxOp } from '../../lib/participant/context';
 import { inSpan, tracer as tracerFor } from '../../lib/telemetry/telemetry';
 import type { TxMode } from '../../lib/txMode';
 import { backoffDelay, classify, sleep, type Backoff, type CallResult } from './calls';
@@ -81,6 +81,8 @@ export interface BranchCallsOptions {
   /** Deadline of one branch call. */
   branchDeadlineMs: number;
   backoff: Backoff;
+  /** Signs the transaction contexts (held by the coordinator and its participants only). */
+  txKey: Buffer;
 }
 
 /** When to stop retrying, and whether refusals are retried too. */
@@ -94,7 +96,7 @@ export interface RetryOptions {
 /** What a branch call carries: the transaction context, and whether the branch prepares after it. */
 export interface BranchCallOptions {
   branchId: string;
-  op: 'action' | 'compensate';
+  op: TxOp;
   /** XA: the participant's last call in this transaction. */
   prepare?: boolean;
 }
@@ -113,15 +115,18 @@ export class BranchCalls {
   callOptions(tx: TxRun, c: BranchCallOptions): CallOptions {
     const deadlineMs = this.opts.branchDeadlineMs;
     return {
-      metadata: writeTxContext({
-        gid: tx.gid,
-        branchId: c.branchId,
-        mode: tx.mode,
-        op: c.op,
-        prepare: c.prepare ?? false,
-        // The participant refuses the call once its caller has given up on it.
-        expiresAt: Date.now() + deadlineMs,
-      }),
+      metadata: writeTxContext(
+        {
+          gid: tx.gid,
+          branchId: c.branchId,
+          mode: tx.mode,
+          op: c.op,
+          prepare: c.prepare ?? false,
+          // The participant refuses the call once its caller has given up on it.
+          expiresAt: Date.now() + deadlineMs,
+        },
+        this.opts.txKey,
+      ),
       deadlineMs,
     };
   }

@@ -1,6 +1,7 @@
 // What the engine's unit tests run on: scripted participants (each step answers what its script
 // says, call by call, and every call is recorded with the transaction context it carried), the
 // in-memory log, and both runners and the engine wired as coordinator/main.ts wires them.
+import { randomBytes } from 'node:crypto';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { readTxContext } from '../../lib/participant/context';
 import { statusError } from '../../lib/grpc/status';
@@ -21,6 +22,8 @@ import { XaRunner, type PhaseTwo } from './xa';
 export type Answer = 'ok' | 'refused' | 'unavailable' | 'timeout' | 'unknown';
 export const ANSWERS: readonly Answer[] = ['ok', 'refused', 'unavailable', 'timeout', 'unknown'];
 export const REFUSAL_REASON = 'INSUFFICIENT_POINTS';
+/** The transaction-context key of the tests' coordinator and scripted participants. */
+const TEST_TX_KEY = randomBytes(32);
 
 export type CallKind = 'action' | 'compensate' | 'commit' | 'rollback';
 
@@ -68,8 +71,8 @@ export class FakeParticipants {
 
   phaseTwo(): PhaseTwo {
     return {
-      commit: (participant, gid) => this.answer(participant, 'commit', { gid }, undefined),
-      rollback: (participant, gid) => this.answer(participant, 'rollback', { gid }, undefined),
+      commit: (participant, _gid, call) => this.answer(participant, 'commit', call, undefined),
+      rollback: (participant, _gid, call) => this.answer(participant, 'rollback', call, undefined),
     };
   }
 
@@ -83,19 +86,17 @@ export class FakeParticipants {
     return this.calls.filter((c) => c.kind === kind).map((c) => c.target);
   }
 
-  private async answer<T>(
-    target: string,
-    kind: CallKind,
-    call: CallOptions | { gid: string },
-    value: T,
-  ): Promise<T> {
-    const ctx = 'gid' in call ? undefined : call.metadata && readTxContext(call.metadata);
+  private async answer<T>(target: string, kind: CallKind, call: CallOptions, value: T): Promise<T> {
+    // Every call carries a context signed with the transaction key, as a participant checks.
+    const check = call.metadata && readTxContext(call.metadata, TEST_TX_KEY);
+    if (!check?.ok) throw new Error(`${target} ${kind}: no valid transaction context`);
+    const ctx = check.ctx;
     this.calls.push({
       target,
       kind,
-      gid: 'gid' in call ? call.gid : (ctx?.gid ?? ''),
-      branchId: ctx?.branchId,
-      prepare: ctx?.prepare,
+      gid: ctx.gid,
+      branchId: ctx.branchId,
+      prepare: ctx.prepare,
     });
     const script = this.scripts.get(`${target}:${kind}`) ?? ['ok'];
     const attempt = this.made(target, kind).length - 1;
@@ -147,7 +148,7 @@ export function harness(mode: TxMode): Harness {
     txLog,
     calls: new BranchCalls(
       txLog,
-      { branchDeadlineMs: t.branchDeadlineMs, backoff: t.backoff },
+      { branchDeadlineMs: t.branchDeadlineMs, backoff: t.backoff, txKey: TEST_TX_KEY },
       log,
       metrics,
     ),

@@ -3,6 +3,7 @@
 // is durable before the first phase-2 call; any refusal or unknown answer aborts (an XA action
 // is never retried: a timed-out call may still be running inside its branch).
 import { failpoint } from '../../lib/failpoints';
+import type { CallOptions } from '../../lib/grpc/client';
 import type { TxRun } from './branches';
 import { StepResults, participantsOf, xaPlan, type AnyFlow } from './flow';
 import type { Outcome, TxLog, TxRecord, TxState } from './log';
@@ -10,10 +11,13 @@ import { describe, interrupted, othersOutcome, refusal } from './outcome';
 import type { RecoveryAction } from './recover';
 import { postpone, type RunnerDeps, type TxRunner } from './runner';
 
-/** Phase 2 of XA, per participant service. Both must treat an unknown branch as done. */
+/**
+ * Phase 2 of XA, per participant service, with the signed context of the call. Both must treat
+ * an unknown branch as done.
+ */
 export interface PhaseTwo {
-  commit(participant: string, gid: string): Promise<void>;
-  rollback(participant: string, gid: string): Promise<void>;
+  commit(participant: string, gid: string, call: CallOptions): Promise<void>;
+  rollback(participant: string, gid: string, call: CallOptions): Promise<void>;
 }
 
 /** Phase 2 in one direction: the decision, and the log states it moves between. */
@@ -156,7 +160,12 @@ export class XaRunner implements TxRunner {
           tx,
           { id: participant, participant },
           f.verb,
-          () => this.phase2[f.verb](participant, tx.gid),
+          () =>
+            this.phase2[f.verb](
+              participant,
+              tx.gid,
+              calls.callOptions(tx, { branchId: participant, op: f.verb }),
+            ),
           { until, mustSucceed: true },
         ),
       ),

@@ -1,6 +1,7 @@
 // Typed clients of the participant services the flows call.
 import type { GrpcServiceName } from '../../lib/config';
 import type { AsyncClient, ChannelPool } from '../../lib/grpc/client';
+import type { CallerSigner } from '../../lib/trust/caller';
 import { ConcertServiceService } from '../../gen/boxoffice/concert/v1/concert';
 import { PaymentServiceService } from '../../gen/boxoffice/payment/v1/payment';
 import { PointServiceService } from '../../gen/boxoffice/point/v1/point';
@@ -13,14 +14,16 @@ export interface Participants {
   point: AsyncClient<typeof PointServiceService>;
 }
 
+/** The participants' clients, calling as the coordinator. */
 export function participantClients(
   channels: ChannelPool,
   targets: Record<GrpcServiceName, string>,
+  as: CallerSigner,
 ): Participants {
   return {
-    concert: channels.client(ConcertServiceService, targets.concert),
-    reservation: channels.client(ReservationServiceService, targets.reservation),
-    payment: channels.client(PaymentServiceService, targets.payment),
-    point: channels.client(PointServiceService, targets.point),
+    concert: channels.client(ConcertServiceService, targets.concert, as),
+    reservation: channels.client(ReservationServiceService, targets.reservation, as),
+    payment: channels.client(PaymentServiceService, targets.payment, as),
+    point: channels.client(PointServiceService, targets.point, as),
   };
 }

@@ -1,6 +1,8 @@
 // Typed promise clients over ts-proto service definitions: one channel per target shared by
-// every client, keepalive, and a deadline on every call.
+// every client, keepalive, a deadline on every call, and on every call the caller's identity
+// (a token its own key signed, docs/trust.md).
 import { Channel, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { CALLER_METADATA, type CallerSigner } from '../trust/caller';
 
 type MethodDef = {
   path: string;
@@ -39,9 +41,14 @@ export class ChannelPool {
 
   constructor(private readonly defaultDeadlineMs: number) {}
 
+  /**
+   * A client of `definition` at `target`, calling as the signer's identity (unless a call's
+   * metadata already names its caller, as the gateway's do with the end user in them).
+   */
   client<S extends Record<string, MethodDef>>(
     definition: S,
     target: string,
+    as: CallerSigner,
     deadlineMs = this.defaultDeadlineMs,
   ): AsyncClient<S> {
     let channel = this.channels.get(target);
@@ -55,12 +62,14 @@ export class ChannelPool {
     for (const [name, def] of Object.entries(definition)) {
       out[name] = (request: unknown, options: CallOptions = {}) =>
         new Promise((resolve, reject) => {
+          const metadata = options.metadata ?? new Metadata();
+          if (metadata.get(CALLER_METADATA).length === 0) metadata.set(CALLER_METADATA, as.token());
           raw.makeUnaryRequest(
             def.path,
             def.requestSerialize as (v: unknown) => Buffer,
             def.responseDeserialize,
             request,
-            options.metadata ?? new Metadata(),
+            metadata,
             { deadline: Date.now() + (options.deadlineMs ?? deadlineMs) },
             (err: ServiceError | null, res?: unknown) => (err ? reject(err) : resolve(res)),
           );

@@ -1,4 +1,5 @@
-// A gRPC server for one service: async handlers, errors mapped to gRPC status in one place,
+// A gRPC server for one service: every call checked against its RPC's declared access before
+// the handler runs (access.ts), async handlers, errors mapped to gRPC status in one place,
 // standard health (SERVING only while the service's dependencies answer), reflection listing
 // exactly the services registered, and a graceful shutdown that drains in-flight calls.
 import {
@@ -18,14 +19,22 @@ import type { Logger } from '../log';
 import { GRPC_SERVER_DURATION } from '../metrics/catalog';
 import type { Metrics } from '../metrics/registry';
 import { PROTO_INCLUDE_DIRS, REFLECTION_PROTO_FILES } from '../paths';
-import { identityFromMetadata, type Identity } from './identity';
+import type { TxContext } from '../participant/context';
+import type { Caller, EndUser } from '../trust/caller';
+import type { Trust } from '../trust/trust';
+import { accessRules, admit, type AccessRule } from './access';
 import { loadForReflection } from './reflection';
 import { asDomainError, isServiceError, statusError, toServiceError } from './status';
 
+/** What a handler knows of the call it serves, all of it checked before the handler runs. */
 export interface CallContext {
   metadata: Metadata;
-  /** Verified caller identity, when the call carries one. */
-  identity: Identity | undefined;
+  /** The service (or operator) that called, as its signed token says. */
+  caller: Caller;
+  /** The end user the gateway vouches for, when the RPC's access needs or allows one. */
+  user: EndUser | undefined;
+  /** The transaction context the coordinator signed, for branch and phase-2 RPCs. */
+  tx: TxContext | undefined;
   /** Sets response metadata (e.g. x-http-code for the gateway). */
   setHeader(key: string, value: string): void;
 }
@@ -62,9 +71,13 @@ export interface GrpcServerOptions {
   host: string;
   port: number;
   services: ServiceBinding[];
-  /** Proto files (relative to proto/) declaring the services, for reflection to describe them. */
+  /**
+   * Proto files (relative to proto/) declaring the services: reflection describes them, and
+   * each RPC's access option says who may call it.
+   */
   protoFiles: string[];
-  meshSecret: string;
+  /** Verifies callers; the transaction-context key checks branch calls. */
+  trust: Trust;
   log: Logger;
   /** Dependencies answer? Polled; health is SERVING only while it resolves true. */
   ready: () => Promise<boolean>;
@@ -76,6 +89,7 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   private readonly server: Server;
   private readonly health: HealthImplementation;
+  private readonly access: Map<string, AccessRule>;
   private pollTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
 
@@ -88,6 +102,7 @@ export class GrpcServer {
       // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
       'grpc.enable_channelz': 0,
     });
+    this.access = accessRules(opts.protoFiles);
     const registrar = new Registrar(this.server);
     this.health = new HealthImplementation();
     this.health.addToServer(registrar);
@@ -176,6 +191,11 @@ export class GrpcServer {
     const duration = this.opts.metrics?.histogram(GRPC_SERVER_DURATION);
     for (const [method, handler] of Object.entries(binding.handlers)) {
       const rpc = rpcName(binding, method);
+      const path = methodPath(binding, method);
+      // Nothing is open by default: an RPC must say who may call it.
+      const rule = this.access.get(path);
+      if (!rule) throw new Error(`${this.opts.name}: ${path} declares no access`);
+      const { verifier, txKey } = this.opts.trust;
       const done = (started: bigint, code: Status) =>
         duration?.observe(
           { service: this.opts.name, method: rpc, code: Status[code] },
@@ -186,16 +206,22 @@ export class GrpcServer {
         callback: sendUnaryData<unknown>,
       ) => {
         const started = process.hrtime.bigint();
-        const ctx: CallContext = {
-          metadata: call.metadata,
-          identity: identityFromMetadata(call.metadata, this.opts.meshSecret),
-          setHeader: (key, value) => {
-            const md = new Metadata();
-            md.set(key, value);
-            call.sendMetadata(md);
-          },
-        };
-        handler(call.request as never, ctx).then(
+        const answer = (async () => {
+          const { caller, tx } = admit(rule, rpc, call.metadata, verifier, txKey);
+          const ctx: CallContext = {
+            metadata: call.metadata,
+            caller,
+            user: caller.user,
+            tx,
+            setHeader: (key, value) => {
+              const md = new Metadata();
+              md.set(key, value);
+              call.sendMetadata(md);
+            },
+          };
+          return handler(call.request as never, ctx);
+        })();
+        answer.then(
           (res) => {
             done(started, Status.OK);
             callback(null, res);
@@ -255,18 +281,21 @@ function serviceName(service: ServiceDefinition): string {
   return path.slice(1, path.lastIndexOf('/'));
 }
 
-/** The RPC's name as declared in the proto (`Charge`), from its method path. */
-function rpcName(binding: ServiceBinding, method: string): string {
+/** The method's path (`/package.Service/Method`), as its definition declares it. */
+function methodPath(binding: ServiceBinding, method: string): string {
   const path = (binding.definition[method] as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? path.slice(path.lastIndexOf('/') + 1) : method;
+  if (typeof path !== 'string') throw new Error(`${binding.fullName}.${method} has no path`);
+  return path;
 }
 
-/** The caller's verified identity, or UNAUTHENTICATED. */
-export function requireIdentity(ctx: CallContext): Identity {
-  if (!ctx.identity)
-    throw new DomainError(
-      'UNAUTHENTICATED',
-      'caller identity is missing or not signed by the mesh',
-    );
-  return ctx.identity;
+/** The RPC's name as declared in the proto (`Charge`), from its method path. */
+function rpcName(binding: ServiceBinding, method: string): string {
+  const path = methodPath(binding, method);
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** The end user the call acts for; its RPC's access (USER_REQUIRED) guarantees one. */
+export function requireUser(ctx: CallContext): EndUser {
+  if (!ctx.user) throw new DomainError('UNAUTHENTICATED', 'the call names no signed-in user');
+  return ctx.user;
 }

@@ -1,13 +1,13 @@
 // One place decides how a participant's branch runs: inside an XA branch, behind the saga
-// barrier, or as a plain local transaction — from the transaction context in the call's
-// metadata. Every participant service runs its business SQL through here.
-import type { Metadata } from '@grpc/grpc-js';
+// barrier, or as a plain local transaction — from the call's transaction context, which its
+// server has checked (signed by the coordinator, not expired; lib/grpc/access.ts). Every
+// participant service runs its business SQL through here.
 import type { Database, Sql, Statement } from '../db';
 import { DomainError } from '../errors';
 import { failpoint } from '../failpoints';
 import { currentTraceparent } from '../telemetry/telemetry';
 import { sagaAction, sagaCompensate } from './barrier';
-import { CLOCK_SKEW_MS, readTxContext, type TxContext } from './context';
+import type { TxContext } from './context';
 import { insertEvent, retractEvent, type EventOrigin, type NewEvent } from './outbox';
 import type { XaBranches } from './xa';
 
@@ -48,16 +48,17 @@ export class Participant {
     return value;
   }
 
-  /** A forward step: XA branch, saga action (once per gid+branch) or local transaction. */
+  /**
+   * A forward step: XA branch, saga action (once per gid+branch), or — with no context — a
+   * local transaction (the participant's own use cases, such as a charge).
+   */
   async action<T>(
-    md: Metadata,
+    ctx: TxContext | undefined,
     body: (tx: BranchTx) => Promise<T>,
     opts: ActionOptions = {},
   ): Promise<T> {
-    const ctx = readTxContext(md);
-    if (ctx?.op === 'compensate')
-      throw new DomainError('INVALID_ARGUMENT', 'this call is an action, not a compensation');
-    if (ctx) assertLive(ctx);
+    if (ctx && ctx.op !== 'action')
+      throw new DomainError('INVALID_ARGUMENT', `this call is an action, not a ${ctx.op}`);
     const run = async (sql: Sql) => {
       const out = await body(withOutbox(sql, ctx));
       // Inside the branch's transaction, its locks held: where tests hold a branch up.
@@ -87,13 +88,11 @@ export class Participant {
    * compensation request needs no more than ids.
    */
   async compensate<R>(
-    md: Metadata,
+    ctx: TxContext | undefined,
     body: (tx: BranchTx, actionResult: R) => Promise<void>,
   ): Promise<void> {
-    const ctx = readTxContext(md);
     if (ctx?.mode !== 'saga' || ctx.op !== 'compensate')
       throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
-    assertLive(ctx);
     try {
       await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) =>
         body(withOutbox(sql, ctx), result),
@@ -128,15 +127,6 @@ function withOutbox(sql: Sql, ctx: TxContext | undefined): BranchTx {
     },
     retract: (type, aggregateId) => retractEvent(sql, type, aggregateId, new Date(), origin()),
   };
-}
-
-/** A call that arrives after its context expired: its caller gave up on it long ago. */
-function assertLive(ctx: TxContext): void {
-  if (Date.now() > ctx.expiresAt + CLOCK_SKEW_MS)
-    throw new DomainError(
-      'BRANCH_REFUSED',
-      `this call of ${ctx.gid} arrived after its deadline (${new Date(ctx.expiresAt).toISOString()})`,
-    );
 }
 
 function isLockError(err: unknown): boolean {

@@ -8,6 +8,8 @@ import type { ServiceContext } from '../service';
 import { CoordinatorServiceService, Outcome } from '../../gen/boxoffice/coordinator/v1/coordinator';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { OutboxRelay } from '../events/relay';
+import { DomainError } from '../errors';
+import type { TxContext } from './context';
 import { Housekeeping } from './housekeeping';
 import { Participant } from './participant';
 import { supportsDurableXa } from './version';
@@ -55,6 +57,7 @@ export async function startParticipant(
   const coordinator = ctx.channels.client(
     CoordinatorServiceService,
     config.grpcTargets.coordinator,
+    ctx.trust.signer(name),
   );
   const firstSeen = new Map<string, number>();
   let resolving = false;
@@ -129,16 +132,23 @@ export async function startParticipant(
     'boxoffice.participant.v1.ParticipantService',
     ParticipantServiceService,
     {
-      async commit(req) {
-        await xa.commit(req.gid);
+      async commit(req, ctx) {
+        await xa.commit(phaseTwoOf(req.gid, ctx.tx, 'commit'));
         relay.wake();
         return {};
       },
-      async rollback(req) {
-        await xa.rollback(req.gid);
+      async rollback(req, ctx) {
+        await xa.rollback(phaseTwoOf(req.gid, ctx.tx, 'rollback'));
         return {};
       },
     },
   );
   return { participant, relay, binding };
+}
+
+/** The gid of a phase-2 call, which its signed context must name, for this very verb. */
+function phaseTwoOf(gid: string, tx: TxContext | undefined, op: 'commit' | 'rollback'): string {
+  if (tx?.gid !== gid || tx.op !== op)
+    throw new DomainError('PERMISSION_DENIED', `the transaction context does not ${op} ${gid}`);
+  return gid;
 }

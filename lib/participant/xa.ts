@@ -116,6 +116,12 @@ export class XaBranches {
   /** Phase 2 commit; a branch the server no longer knows is already finished. */
   async commit(gid: string): Promise<void> {
     await failpoint('participant.xa.before-commit');
+    // Only a prepared branch has voted: an active one is never committed (nor called done).
+    if (this.sessions.get(gid)?.state === 'active')
+      throw new DomainError(
+        'BRANCH_REFUSED',
+        `branch ${this.opts.bqual} of ${gid} is not prepared`,
+      );
     await this.finish(gid, 'COMMIT');
   }
 

@@ -10,10 +10,10 @@ import { createPool, Database, dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
 import { errorDetail } from '../../lib/grpc/status';
 import { testContext, type TestContext } from '../../test/support/context';
-import { asCaller } from '../../test/support/identity';
+import { asCoordinator, asService, asUser } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { preparedGids, sagaContext, xaContext } from '../../test/support/tx';
+import { phaseTwoContext, preparedGids, sagaContext, xaContext } from '../../test/support/tx';
 import { startConcert } from './main';
 
 const DATES = ['2099-03-01', '2099-03-02', '2099-03-03', '2099-03-04', '2099-03-05'];
@@ -31,10 +31,15 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
   let gids = 0;
 
   const newGid = (label: string) => `${tag}-${label}-${++gids}`;
-  const saga = (gid: string, branchId: string, op: 'action' | 'compensate' = 'action') => ({
-    metadata: sagaContext(gid, branchId, op),
-  });
-  const xa = (gid: string) => ({ metadata: xaContext(gid, 'concert', true) });
+  const saga = (gid: string, branchId: string, op: 'action' | 'compensate' = 'action') =>
+    asCoordinator(ctx.trust, sagaContext(gid, branchId, op));
+  const xa = (gid: string) => asCoordinator(ctx.trust, xaContext(gid, 'concert', true));
+  /** Phase 2 of the concert's branch of gid, as the coordinator sends it. */
+  const finish = (gid: string, op: 'commit' | 'rollback') =>
+    phase2[op](
+      { gid, branchId: 'concert' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid, 'concert', op)),
+    );
   /** XA branches still prepared in the concert database. */
   const preparedBranches = () => preparedGids(db, config.db.concert.database);
 
@@ -58,13 +63,14 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
     ctx = await testContext({ CONCERT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` }, 20_000);
     config = ctx.config;
     const port = await startConcert(ctx);
-    client = ctx.channels.client(ConcertServiceService, `127.0.0.1:${port}`);
-    phase2 = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    const coordinator = ctx.trust.signer('coordinator');
+    client = ctx.channels.client(ConcertServiceService, `127.0.0.1:${port}`, coordinator);
+    phase2 = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`, coordinator);
     db = new Database(
       createPool({ ...config.db.concert, poolSize: 2 }),
       config.db.concert.database,
     );
-    const admin = asCaller({ userId: 'boss', role: 'admin' }, config.meshSecret);
+    const admin = asUser(ctx.trust, { userId: 'boss', role: 'admin' });
     const created = await client.createConcert(
       { title: 'Hot seats', dates: DATES, seatsPerDate: 5, price: 7000 },
       admin,
@@ -153,8 +159,8 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(elapsed).to.be.below(20_000);
       // Prepared, not committed: nobody else sees the hold yet.
       expect(await seat(date, 1)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
-      await phase2.commit({ gid: gidOf[won[0]], branchId: 'concert' });
-      await phase2.commit({ gid: gidOf[won[0]], branchId: 'concert' }); // repeated: done already
+      await finish(gidOf[won[0]], 'commit');
+      await finish(gidOf[won[0]], 'commit'); // repeated: done already
       expect(await seat(date, 1)).to.deep.equal({ status: 'HELD', heldBy: `r-xa-${won[0]}` });
       expect(await preparedBranches()).to.deep.equal([]);
       // Once it committed, a retry learns the seat is taken.
@@ -171,7 +177,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       const date = DATES[1];
       const gid = newGid('xa-rb');
       await client.holdSeat(hold(date, 2, 'r-xa-rb'), xa(gid));
-      await phase2.rollback({ gid, branchId: 'concert' });
+      await finish(gid, 'rollback');
       expect(await seat(date, 2)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
       expect(await preparedBranches()).to.deep.equal([]);
     });
@@ -196,7 +202,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
           String(n),
         ).to.deep.equal(notFound('SEAT_NOT_FOUND'));
       }
-      const { concerts } = await client.listConcerts({});
+      const { concerts } = await client.listConcerts({}, asService(ctx.trust, 'gateway'));
       const idOf = (title: string) => concerts.find((c) => c.title === title)!.concertId;
       const closed = { code: Status.FAILED_PRECONDITION, reason: 'BOOKING_CLOSED' };
       expect(
@@ -235,7 +241,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       const barrierRows = async () =>
         Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM tx_barrier'))[0].n);
       const barrierBefore = await barrierRows();
-      const { concerts } = await client.listConcerts({});
+      const { concerts } = await client.listConcerts({}, asService(ctx.trust, 'gateway'));
       const later = concerts.find((c) => c.title === 'Later')!.concertId;
       expect(await refusal(check({ concertId: 'nope', date, seatNumber: 1 }))).to.deep.equal({
         code: Status.NOT_FOUND,
@@ -284,11 +290,19 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       }
       expect(
         await refusal(
-          client.sellSeat({ seatId: `${scheduleOf[DATES[2]]}-99`, reservationId: 'r' }),
+          client.sellSeat(
+            { seatId: `${scheduleOf[DATES[2]]}-99`, reservationId: 'r' },
+            saga(newGid('bad'), 's'),
+          ),
         ),
       ).to.deep.equal(notFound);
       expect(
-        await refusal(client.sellSeat({ seatId: 'nosuchschedule-1', reservationId: 'r' })),
+        await refusal(
+          client.sellSeat(
+            { seatId: 'nosuchschedule-1', reservationId: 'r' },
+            saga(newGid('bad'), 's'),
+          ),
+        ),
       ).to.deep.equal(notFound);
     });
   });
@@ -366,10 +380,11 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       );
 
       // Unsell is only ever a compensation, and undoes exactly the sale of its action.
-      expect(await refusal(client.unsellSeat({ reservationId: 'r-pay' }))).to.deep.equal({
-        code: Status.INVALID_ARGUMENT,
-        reason: 'INVALID_ARGUMENT',
-      });
+      expect(
+        await refusal(
+          client.unsellSeat({ reservationId: 'r-pay' }, saga(newGid('pay'), 'sell-seat')),
+        ),
+      ).to.deep.equal({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT' });
       const undo = { reservationId: 'r-pay' };
       await client.unsellSeat(undo, saga(gid, 'sell-seat', 'compensate'));
       expect(await seat(date, 1)).to.deep.equal({ status: 'HELD', heldBy: 'r-pay' });
@@ -399,7 +414,11 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
       expect(await seat(date, 2)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
       await client.releaseSeat(release, saga(gid, 'release-seat'));
       await client.releaseSeat(release, saga(newGid('exp'), 'release-seat'));
-      await client.releaseSeat(release); // no transaction context: a local transaction
+      // Without a transaction context no one, not even the coordinator, runs a branch.
+      expect(await refusal(client.releaseSeat(release))).to.deep.equal({
+        code: Status.UNAUTHENTICATED,
+        reason: 'UNAUTHENTICATED',
+      });
       expect(await seat(date, 2)).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
     });
 
@@ -421,7 +440,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
         } else {
           const gid = newGid('ref');
           await client.releaseSeat(release, xa(gid));
-          await phase2.commit({ gid, branchId: 'concert' });
+          await finish(gid, 'commit');
         }
         expect(await seat(date, n), mode).to.deep.equal({ status: 'AVAILABLE', heldBy: null });
         await client.releaseSeat(release, saga(newGid('ref'), 'release-seat'));

@@ -2,7 +2,7 @@
 // seat. Each runs its SQL through the participant library, which makes it an XA branch, a saga
 // action behind the barrier or a local transaction from the call's transaction context. An
 // action returns everything its compensation needs: a compensation request carries only ids.
-import type { Metadata } from '@grpc/grpc-js';
+import type { TxContext } from '../../lib/participant/context';
 import type { Sql } from '../../lib/db';
 import type { Participant } from '../../lib/participant/participant';
 import {
@@ -63,10 +63,10 @@ export class Booking {
   }
 
   /** Reserve: AVAILABLE -> HELD by the reservation. Compensated by release. */
-  hold(md: Metadata, req: HoldRequest): Promise<HeldSeat> {
+  hold(branch: TxContext | undefined, req: HoldRequest): Promise<HeldSeat> {
     assertReservationId(req.reservationId);
     return this.participant.action(
-      md,
+      branch,
       async (tx) => {
         const now = this.clock();
         const seat = await this.bookableSeat(tx, req, now);
@@ -93,24 +93,24 @@ export class Booking {
   }
 
   /** Expire, Refund: the reservation's seat back to AVAILABLE; a seat released already is fine. */
-  async release(md: Metadata, id: string, reservationId: string): Promise<void> {
+  async release(branch: TxContext | undefined, id: string, reservationId: string): Promise<void> {
     const seat = seatKey(id);
-    await this.participant.action(md, async (tx) => ({
+    await this.participant.action(branch, async (tx) => ({
       released: await seats.release(tx, seat, reservationId, this.clock()),
     }));
   }
 
   /** The compensation of hold: the seat it held goes back to AVAILABLE, from its own result. */
-  async unhold(md: Metadata): Promise<void> {
-    await this.participant.compensate<HeldSeat>(md, async (tx, held) => {
+  async unhold(branch: TxContext | undefined): Promise<void> {
+    await this.participant.compensate<HeldSeat>(branch, async (tx, held) => {
       await seats.release(tx, seatKey(held.seatId), held.reservationId, this.clock());
     });
   }
 
   /** Pay: HELD by the reservation -> SOLD to it. Compensated by unsell. */
-  sell(md: Metadata, id: string, reservationId: string): Promise<SeatClaim> {
+  sell(branch: TxContext | undefined, id: string, reservationId: string): Promise<SeatClaim> {
     const seat = seatKey(id);
-    return this.participant.action(md, async (tx) => {
+    return this.participant.action(branch, async (tx) => {
       if (await seats.sell(tx, seat, reservationId, this.clock()))
         return { seatId: id, reservationId };
       // Only a refusal is explained, and only after the update has answered.
@@ -120,8 +120,8 @@ export class Booking {
   }
 
   /** The compensation of sell: SOLD to the reservation -> HELD by it again. */
-  async unsell(md: Metadata): Promise<void> {
-    await this.participant.compensate<SeatClaim>(md, async (tx, sold) => {
+  async unsell(branch: TxContext | undefined): Promise<void> {
+    await this.participant.compensate<SeatClaim>(branch, async (tx, sold) => {
       await seats.unsell(tx, seatKey(sold.seatId), sold.reservationId, this.clock());
     });
   }

@@ -1,8 +1,8 @@
 // The ranking consumer of the real concert service (plus a second consumer instance, as a
 // second pod would run), fed ReservationCompleted events published straight to the run's own
 // RabbitMQ vhost, against the real MariaDB.
-import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { asCoordinator, asUser } from '../../test/support/identity';
 import { ConcertServiceService } from '../../gen/boxoffice/concert/v1/concert';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { createPool, Database, dropDatabase } from '../../lib/db';
@@ -10,8 +10,7 @@ import { EventConsumer } from '../../lib/events/consumer';
 import type { EventEnvelope } from '../../lib/events/envelope';
 import { RESERVATION_COMPLETED } from '../../lib/events/reservationCompleted';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
-import { xaContext } from '../../test/support/tx';
+import { xaContext, phaseTwoContext } from '../../test/support/tx';
 import { testContext, type TestContext } from '../../test/support/context';
 import { consumerAttached, envelope, publishEvents } from '../../test/support/events';
 import { runId } from '../../test/support/infra';
@@ -42,8 +41,16 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
       EVENTS_RETRY_DELAYS_MS: '50,50',
     });
     const port = await startConcert(ctx);
-    client = ctx.channels.client(ConcertServiceService, `127.0.0.1:${port}`);
-    phase2 = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    client = ctx.channels.client(
+      ConcertServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('gateway'),
+    );
+    phase2 = ctx.channels.client(
+      ParticipantServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('coordinator'),
+    );
     db = new Database(
       createPool({ ...ctx.config.db.concert, poolSize: 10 }),
       ctx.config.db.concert.database,
@@ -52,11 +59,7 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
     other.start();
     await consumerAttached(ctx.broker, RANKING_QUEUE);
 
-    const admin = new Metadata();
-    admin.set(
-      IDENTITY_HEADER,
-      signIdentity({ userId: 'boss', role: 'admin' }, ctx.config.meshSecret),
-    );
+    const admin = asUser(ctx.trust, { userId: 'boss', role: 'admin' });
     const created = await client.createConcert(
       {
         title: 'Gone in an hour',
@@ -65,7 +68,7 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
         price: 5000,
         bookingOpensAt: new Date(OPENS_AT).toISOString(),
       },
-      { metadata: admin },
+      admin,
     );
     concertId = created.concertId;
     for (const s of created.schedules) scheduleOf[s.date] = s.scheduleId;
@@ -198,7 +201,7 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
     const gid = `${runId()}-xa-last-sale`;
     await client.sellSeat(
       { seatId: `${scheduleOf[date]}-${SEATS}`, reservationId },
-      { metadata: xaContext(gid, 'concert', true) },
+      asCoordinator(ctx.trust, xaContext(gid, 'concert', true)),
     );
     const event = saleOf(date, SEATS);
     try {
@@ -207,7 +210,10 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
       expect(await processed([event])).to.equal(0); // still waiting on the prepared sale
     } finally {
       // Never leave the branch prepared: its locks would outlive the test.
-      await phase2.commit({ gid, branchId: 'concert' });
+      await phase2.commit(
+        { gid, branchId: 'concert' },
+        asCoordinator(ctx.trust, phaseTwoContext(gid, 'concert', 'commit')),
+      );
     }
     await handled([event]);
     const rows = await rankingRows(scheduleOf[date]);

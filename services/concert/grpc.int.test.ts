@@ -5,9 +5,10 @@ import { ConcertServiceService, SeatStatus } from '../../gen/boxoffice/concert/v
 import type { Config } from '../../lib/config';
 import { dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
-import type { Identity } from '../../lib/grpc/identity';
+import type { EndUser } from '../../lib/trust/caller';
 import { testContext, type TestContext } from '../../test/support/context';
-import { asCaller } from '../../test/support/identity';
+import { asCoordinator, asUser } from '../../test/support/identity';
+import { sagaContext } from '../../test/support/tx';
 import { runId } from '../../test/support/infra';
 import { refusalWithMetadata } from '../../test/support/refusals';
 import { DEMO_CONCERT_ID } from './catalog';
@@ -19,7 +20,7 @@ describe('concert gRPC server', function () {
   let config: Config;
   let client: AsyncClient<typeof ConcertServiceService>;
 
-  const as = (identity: Identity) => asCaller(identity, config.meshSecret);
+  const as = (user: EndUser) => asUser(ctx.trust, user);
 
   before(async () => {
     ctx = await testContext({
@@ -29,7 +30,11 @@ describe('concert gRPC server', function () {
     });
     config = ctx.config;
     const port = await startConcert(ctx);
-    client = ctx.channels.client(ConcertServiceService, `127.0.0.1:${port}`);
+    client = ctx.channels.client(
+      ConcertServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('gateway'),
+    );
   });
 
   after(async () => {
@@ -122,19 +127,23 @@ describe('concert gRPC server', function () {
     expect(await client.getRanking({})).to.deep.equal({ rankings: [] });
   });
 
-  it('serves the booking branches, with their refusal reasons (booking.int.test.ts has the rest)', async () => {
+  it('serves the booking branches to the coordinator only, with their refusal reasons', async () => {
+    const hold = {
+      concertId: DEMO_CONCERT_ID,
+      date: '2030-01-01',
+      seatNumber: 1,
+      reservationId: 'r1',
+    };
+    // booking.int.test.ts has the rest of the branches' refusals.
     expect(
       await refusalWithMetadata(
-        client.holdSeat({
-          concertId: DEMO_CONCERT_ID,
-          date: '2030-01-01',
-          seatNumber: 1,
-          reservationId: 'r1',
-        }),
+        client.holdSeat(hold, asCoordinator(ctx.trust, sagaContext('g-grpc', 'hold-seat'))),
       ),
-    ).to.deep.include({
-      code: Status.NOT_FOUND,
-      reason: 'SCHEDULE_NOT_FOUND',
+    ).to.deep.include({ code: Status.NOT_FOUND, reason: 'SCHEDULE_NOT_FOUND' });
+    // The gateway (this client's identity) may not run a branch.
+    expect(await refusalWithMetadata(client.holdSeat(hold))).to.deep.include({
+      code: Status.PERMISSION_DENIED,
+      reason: 'PERMISSION_DENIED',
     });
   });
 });

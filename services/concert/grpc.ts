@@ -1,5 +1,5 @@
 // gRPC adapter of the concert service: decode, call one use case, encode.
-import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
+import { bindService, requireUser, type ServiceBinding } from '../../lib/grpc/server';
 import { ConcertServiceService, SeatStatus } from '../../gen/boxoffice/concert/v1/concert';
 import type { Booking } from './booking';
 import type { Catalog } from './catalog';
@@ -7,7 +7,7 @@ import type { Catalog } from './catalog';
 export function concertService(catalog: Catalog, booking: Booking): ServiceBinding {
   return bindService('boxoffice.concert.v1.ConcertService', ConcertServiceService, {
     async createConcert(req, ctx) {
-      return catalog.createConcert(requireIdentity(ctx).role, {
+      return catalog.createConcert(requireUser(ctx).role, {
         title: req.title,
         dates: req.dates,
         seatsPerDate: req.seatsPerDate,
@@ -22,13 +22,12 @@ export function concertService(catalog: Catalog, booking: Booking): ServiceBindi
     async getRanking(req) {
       return { rankings: await catalog.ranking(req.limit) };
     },
-    // Seat availability is for signed-in users (the gateway also checks their queue token).
-    async listDates(req, ctx) {
-      requireIdentity(ctx);
+    // Seat availability is for signed-in users (access: USER_REQUIRED; the gateway also checks
+    // their queue token).
+    async listDates(req) {
       return { dates: await catalog.listDates(req.concertId) };
     },
-    async listSeats(req, ctx) {
-      requireIdentity(ctx);
+    async listSeats(req) {
       const listing = await catalog.listSeats(req.concertId, req.date);
       return {
         scheduleId: listing.scheduleId,
@@ -42,23 +41,23 @@ export function concertService(catalog: Catalog, booking: Booking): ServiceBindi
     },
     // Transaction branches: called by the coordinator, with the transaction in the metadata.
     async holdSeat(req, ctx) {
-      const held = await booking.hold(ctx.metadata, req);
+      const held = await booking.hold(ctx.tx, req);
       return { seatId: held.seatId, scheduleId: held.scheduleId, price: held.price };
     },
     async unholdSeat(_req, ctx) {
-      await booking.unhold(ctx.metadata);
+      await booking.unhold(ctx.tx);
       return {};
     },
     async releaseSeat(req, ctx) {
-      await booking.release(ctx.metadata, req.seatId, req.reservationId);
+      await booking.release(ctx.tx, req.seatId, req.reservationId);
       return {};
     },
     async sellSeat(req, ctx) {
-      await booking.sell(ctx.metadata, req.seatId, req.reservationId);
+      await booking.sell(ctx.tx, req.seatId, req.reservationId);
       return {};
     },
     async unsellSeat(_req, ctx) {
-      await booking.unsell(ctx.metadata);
+      await booking.unsell(ctx.tx);
       return {};
     },
   });

@@ -41,7 +41,7 @@ export const startConcert: StartService = async (ctx) => {
     port: config.grpcPorts.concert,
     services: [concertService(catalog, new Booking(participant, db)), binding],
     protoFiles: [PROTO_FILES.concert, PROTO_FILES.participant],
-    meshSecret: config.meshSecret,
+    trust: ctx.trust,
     log: serviceLog,
     ready: () => db.ping(),
     metrics: ctx.metrics,

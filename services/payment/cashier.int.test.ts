@@ -1,8 +1,8 @@
 // The payment's branches against real MariaDB, through a real Participant: saga actions and
 // compensations behind the barrier, and XA branches prepared and finished on their own
 // connection.
-import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import type { TxContext } from '../../lib/participant/context';
 import type { DomainError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { Participant } from '../../lib/participant/participant';
@@ -41,7 +41,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
     await t.drop();
   });
 
-  const saga = (gid: string, op: 'action' | 'compensate' = 'action'): Metadata =>
+  const saga = (gid: string, op: 'action' | 'compensate' = 'action'): TxContext =>
     sagaContext(gid, 'record', op);
   const action = () => saga(newId());
   const xaCtx = (gid: string, prepare: boolean) => xaContext(gid, 'payment', prepare);
@@ -270,7 +270,7 @@ describe('payment branches (real MariaDB, real Participant)', function () {
 
   it('runs a call without a transaction context as a local transaction', async () => {
     const p = input();
-    await cashier.record(new Metadata(), p);
+    await cashier.record(undefined, p);
     expect(await statusOf(p.paymentId)).to.equal('PAID');
     expect(await events(p.paymentId)).to.have.length(1);
   });

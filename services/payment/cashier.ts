@@ -1,7 +1,7 @@
 // The payment's use cases. Each transactional one runs as a branch through the participant
 // (XA branch, saga action behind the barrier, or local transaction) and is one conditional
 // statement; only a refused update is followed by a read, which only explains the refusal.
-import type { Metadata } from '@grpc/grpc-js';
+import type { TxContext } from '../../lib/participant/context';
 import { isDuplicateKey, type Database } from '../../lib/db';
 import { DomainError } from '../../lib/errors';
 import type { Participant } from '../../lib/participant/participant';
@@ -42,9 +42,9 @@ export class Cashier {
   ) {}
 
   /** Pay: records a PAID payment under the id the coordinator minted, with PaymentCompleted. */
-  async record(md: Metadata, input: PaymentInput): Promise<RecordedPayment> {
+  async record(branch: TxContext | undefined, input: PaymentInput): Promise<RecordedPayment> {
     assertPayable(input);
-    return this.participant.action(md, async (tx) => {
+    return this.participant.action(branch, async (tx) => {
       const paidAt = this.clock();
       try {
         await rows.insertPaid(tx, input, paidAt);
@@ -70,8 +70,8 @@ export class Cashier {
   }
 
   /** Compensation of record: the payment it recorded is voided, if still PAID. */
-  voidPayment(md: Metadata): Promise<void> {
-    return this.participant.compensate<RecordedPayment>(md, async (tx, recorded) => {
+  voidPayment(branch: TxContext | undefined): Promise<void> {
+    return this.participant.compensate<RecordedPayment>(branch, async (tx, recorded) => {
       await rows.voidPaid(tx, recorded.payment.paymentId, this.clock());
       // The payment never happened: its PaymentCompleted must not reach anyone as a fact.
       await tx.retract('PaymentCompleted', recorded.payment.paymentId);
@@ -79,9 +79,13 @@ export class Cashier {
   }
 
   /** Refund: the payer's PAID → REFUNDED; answers what the rest of the flow needs. */
-  refund(md: Metadata, paymentId: string, caller: string): Promise<RecordedPayment> {
+  refund(
+    branch: TxContext | undefined,
+    paymentId: string,
+    caller: string,
+  ): Promise<RecordedPayment> {
     return this.participant.action(
-      md,
+      branch,
       async (tx) => {
         if (!(await rows.refund(tx, paymentId, caller, this.clock()))) {
           throw refundRefusal(paymentId, await rows.findPayment(tx, paymentId), caller);

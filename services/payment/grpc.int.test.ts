@@ -1,6 +1,7 @@
 // The real payment server on a random port, called over the network as the coordinator would.
 import { status as Status } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { asCoordinator } from '../../test/support/identity';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { PaymentServiceService, PaymentStatus } from '../../gen/boxoffice/payment/v1/payment';
 import type { Config } from '../../lib/config';
@@ -10,7 +11,7 @@ import { newId } from '../../lib/ids';
 import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { sagaContext, xaContext } from '../../test/support/tx';
+import { sagaContext, xaContext, phaseTwoContext } from '../../test/support/tx';
 import { startPayment } from './main';
 
 describe('payment gRPC server', function () {
@@ -20,10 +21,10 @@ describe('payment gRPC server', function () {
   let client: AsyncClient<typeof PaymentServiceService>;
   let participant: AsyncClient<typeof ParticipantServiceService>;
 
-  const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') => ({
-    metadata: sagaContext(gid, 'record', op),
-  });
-  const xa = (gid: string, prepare: boolean) => ({ metadata: xaContext(gid, 'payment', prepare) });
+  const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') =>
+    asCoordinator(ctx.trust, sagaContext(gid, 'record', op));
+  const xa = (gid: string, prepare: boolean) =>
+    asCoordinator(ctx.trust, xaContext(gid, 'payment', prepare));
   const request = () => ({
     paymentId: newId(),
     reservationId: newId(),
@@ -35,8 +36,16 @@ describe('payment gRPC server', function () {
     ctx = await testContext({ PAYMENT_GRPC_PORT: '0', DB_NAME_PREFIX: `${runId()}_` });
     config = ctx.config;
     const port = await startPayment(ctx);
-    client = ctx.channels.client(PaymentServiceService, `127.0.0.1:${port}`);
-    participant = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    client = ctx.channels.client(
+      PaymentServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('operator'),
+    );
+    participant = ctx.channels.client(
+      ParticipantServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('coordinator'),
+    );
   });
 
   after(async () => {
@@ -105,8 +114,14 @@ describe('payment gRPC server', function () {
     expect(await refusal(client.getPayment({ paymentId: req.paymentId }))).to.deep.include({
       reason: 'NOT_FOUND',
     });
-    await participant.commit({ gid, branchId: 'payment' });
-    await participant.commit({ gid, branchId: 'payment' }); // phase 2 repeated: done already
+    await participant.commit(
+      { gid, branchId: 'payment' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid, 'payment', 'commit')),
+    );
+    await participant.commit(
+      { gid, branchId: 'payment' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid, 'payment', 'commit')),
+    ); // phase 2 repeated: done already
     expect((await client.getPayment({ paymentId: req.paymentId })).payment?.status).to.equal(
       PaymentStatus.PAID,
     );
@@ -119,7 +134,10 @@ describe('payment gRPC server', function () {
         client.refundPayment({ paymentId: other.paymentId, userId: 'u2' }, xa(gid2, true)),
       ),
     ).to.deep.equal({ code: Status.NOT_FOUND, reason: 'NOT_FOUND' });
-    await participant.rollback({ gid: gid2, branchId: 'payment' });
+    await participant.rollback(
+      { gid: gid2, branchId: 'payment' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid2, 'payment', 'rollback')),
+    );
     expect(await refusal(client.getPayment({ paymentId: other.paymentId }))).to.deep.include({
       reason: 'NOT_FOUND',
     });

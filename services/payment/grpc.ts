@@ -10,7 +10,7 @@ import type { Cashier, PaymentView } from './cashier';
 export function paymentService(cashier: Cashier): ServiceBinding {
   return bindService('boxoffice.payment.v1.PaymentService', PaymentServiceService, {
     async recordPayment(req, ctx) {
-      const { payment } = await cashier.record(ctx.metadata, {
+      const { payment } = await cashier.record(ctx.tx, {
         paymentId: req.paymentId,
         reservationId: req.reservationId,
         userId: req.userId,
@@ -19,12 +19,12 @@ export function paymentService(cashier: Cashier): ServiceBinding {
       return { payment: toProto(payment) };
     },
     async voidPayment(_req, ctx) {
-      await cashier.voidPayment(ctx.metadata);
+      await cashier.voidPayment(ctx.tx);
       return {};
     },
     // The payer is who the coordinator names: it passes on the caller the gateway verified.
     async refundPayment(req, ctx) {
-      const { payment } = await cashier.refund(ctx.metadata, req.paymentId, req.userId);
+      const { payment } = await cashier.refund(ctx.tx, req.paymentId, req.userId);
       return { payment: toProto(payment) };
     },
     async getPayment(req) {

@@ -21,7 +21,7 @@ export const startPayment: StartService = async (ctx) => {
     port: config.grpcPorts.payment,
     services: [paymentService(new Cashier(db, participant)), binding],
     protoFiles: [PROTO_FILES.payment, PROTO_FILES.participant],
-    meshSecret: config.meshSecret,
+    trust: ctx.trust,
     log: log.child({ service: 'payment' }),
     ready: () => db.ping(),
     metrics: ctx.metrics,

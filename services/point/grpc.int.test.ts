@@ -10,10 +10,16 @@ import { createPool, Database, dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
 import { errorDetail } from '../../lib/grpc/status';
 import { testContext, type TestContext } from '../../test/support/context';
-import { asCaller } from '../../test/support/identity';
+import { asCoordinator, asUser } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { outboxEvents, preparedGids, sagaContext, xaContext } from '../../test/support/tx';
+import {
+  outboxEvents,
+  preparedGids,
+  sagaContext,
+  xaContext,
+  phaseTwoContext,
+} from '../../test/support/tx';
 import { startPoint } from './main';
 
 describe('point branches (gRPC, real MariaDB)', function () {
@@ -27,13 +33,12 @@ describe('point branches (gRPC, real MariaDB)', function () {
   let gids = 0;
 
   const newGid = (label: string) => `${tag}-${label}-${++gids}`;
-  const saga = (gid: string, branchId: string, op: 'action' | 'compensate' = 'action') => ({
-    metadata: sagaContext(gid, branchId, op),
-  });
-  const xa = (gid: string) => ({ metadata: xaContext(gid, 'point', true) });
+  const saga = (gid: string, branchId: string, op: 'action' | 'compensate' = 'action') =>
+    asCoordinator(ctx.trust, sagaContext(gid, branchId, op));
+  const xa = (gid: string) => asCoordinator(ctx.trust, xaContext(gid, 'point', true));
 
   async function charge(userId: string, amount: number): Promise<number> {
-    const caller = asCaller({ userId, role: 'user' }, config.meshSecret);
+    const caller = asUser(ctx.trust, { userId, role: 'user' });
     return (await client.charge({ userId, amount }, caller)).balance;
   }
 
@@ -94,8 +99,16 @@ describe('point branches (gRPC, real MariaDB)', function () {
     ctx = await testContext({ POINT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` }, 20_000);
     config = ctx.config;
     const port = await startPoint(ctx);
-    client = ctx.channels.client(PointServiceService, `127.0.0.1:${port}`);
-    phase2 = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    client = ctx.channels.client(
+      PointServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('coordinator'),
+    );
+    phase2 = ctx.channels.client(
+      ParticipantServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('coordinator'),
+    );
     db = new Database(createPool({ ...config.db.point, poolSize: 2 }), config.db.point.database);
   });
 
@@ -147,9 +160,10 @@ describe('point branches (gRPC, real MariaDB)', function () {
           client.usePoints({ userId: bob, amount: 501, reference: 'pay-x' }, xa(newGid('use'))),
         ),
       ).to.deep.equal(insufficient);
+      // Without a transaction context the branch does not run at all, not even locally.
       expect(
         await refusal(client.usePoints({ userId: bob, amount: 501, reference: 'pay-x' })),
-      ).to.deep.equal(insufficient);
+      ).to.deep.equal({ code: Status.UNAUTHENTICATED, reason: 'UNAUTHENTICATED' });
       expect(await balance(bob)).to.equal(500);
       expect({ ledger: await ledger(bob), events: await events(bob) }).to.deep.equal(before);
 
@@ -286,9 +300,15 @@ describe('point branches (gRPC, real MariaDB)', function () {
       expect(await client.refundPoints({ ...refund, amount: 5 }, xa(xaGid))).to.deep.equal({
         balance: 105,
       });
-      await phase2.commit({ gid: xaGid, branchId: 'point' });
-      expect(await client.refundPoints({ ...refund, amount: 7 })).to.deep.equal({ balance: 112 });
-      expect(await audit(gina)).to.equal(112);
+      await phase2.commit(
+        { gid: xaGid, branchId: 'point' },
+        asCoordinator(ctx.trust, phaseTwoContext(xaGid, 'point', 'commit')),
+      );
+      expect(await refusal(client.refundPoints({ ...refund, amount: 7 }))).to.deep.equal({
+        code: Status.UNAUTHENTICATED,
+        reason: 'UNAUTHENTICATED',
+      });
+      expect(await audit(gina)).to.equal(105);
     });
   });
 
@@ -302,8 +322,14 @@ describe('point branches (gRPC, real MariaDB)', function () {
         await client.usePoints({ userId: hank, amount: 400, reference: 'pay-xa' }, xa(gid)),
       ).to.deep.equal({ balance: 500 });
       expect(await preparedBranches()).to.deep.equal([gid]);
-      await phase2.rollback({ gid, branchId: 'point' });
-      await phase2.rollback({ gid, branchId: 'point' });
+      await phase2.rollback(
+        { gid, branchId: 'point' },
+        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'rollback')),
+      );
+      await phase2.rollback(
+        { gid, branchId: 'point' },
+        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'rollback')),
+      );
       expect(await balance(hank)).to.equal(900);
       expect({ ledger: await ledger(hank), events: await events(hank) }).to.deep.equal(before);
       expect(await preparedBranches()).to.deep.equal([]);
@@ -315,8 +341,14 @@ describe('point branches (gRPC, real MariaDB)', function () {
       const gid = newGid('xa');
       await client.usePoints({ userId: ivy, amount: 400, reference: 'pay-xa' }, xa(gid));
       expect(await balance(ivy)).to.equal(900); // prepared: not visible yet
-      await phase2.commit({ gid, branchId: 'point' });
-      await phase2.commit({ gid, branchId: 'point' });
+      await phase2.commit(
+        { gid, branchId: 'point' },
+        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'commit')),
+      );
+      await phase2.commit(
+        { gid, branchId: 'point' },
+        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'commit')),
+      );
       expect(await ledger(ivy)).to.have.length(2);
       expect(await audit(ivy)).to.equal(500);
       expect(await preparedBranches()).to.deep.equal([]);

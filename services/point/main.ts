@@ -28,7 +28,7 @@ export const startPoint: StartService = async (ctx) => {
     port: config.grpcPorts.point,
     services: [pointService(wallets), binding],
     protoFiles: [PROTO_FILES.point, PROTO_FILES.participant],
-    meshSecret: config.meshSecret,
+    trust: ctx.trust,
     log: log.child({ service: 'point' }),
     ready: () => db.ping(),
     metrics: ctx.metrics,

@@ -2,7 +2,7 @@
 // (each a branch through the participant), and the owner's reads. Every balance change commits
 // together with its ledger row and its outbox event, so the balance always equals the ledger
 // sum and an event exists exactly when its change committed.
-import { Metadata } from '@grpc/grpc-js';
+import type { TxContext } from '../../lib/participant/context';
 import type { Database } from '../../lib/db';
 import { DomainError } from '../../lib/errors';
 import { fingerprint } from '../../lib/idempotency';
@@ -99,7 +99,7 @@ export class Wallets {
   ): Promise<PointMovement> {
     const reference = `charge_${newId()}`;
     // No transaction context in the metadata: the participant runs a local transaction.
-    return this.participant.action(new Metadata(), async (tx) => {
+    return this.participant.action(undefined, async (tx) => {
       const now = this.clock();
       const balance = await rows.credit(tx, userId, amount, now);
       if (balance > MAX_BALANCE) throw balanceLimitExceeded();
@@ -110,13 +110,13 @@ export class Wallets {
   }
 
   /**
-   * Pay's debit, as the transaction context in md says (XA branch, saga action, local). Its
+   * Pay's debit, as the call's transaction context says (XA branch, saga action, local). Its
    * result is what its compensation (restore) gives back.
    */
-  use(md: Metadata, req: MovementRequest): Promise<PointMovement> {
+  use(branch: TxContext | undefined, req: MovementRequest): Promise<PointMovement> {
     const { userId, amount, reference } = req;
     assertMovement(userId, amount, reference);
-    return this.participant.action(md, async (tx) => {
+    return this.participant.action(branch, async (tx) => {
       const now = this.clock();
       const balance = await rows.debit(tx, userId, amount, now);
       if (balance === undefined) throw insufficientPoints(userId, amount);
@@ -125,10 +125,10 @@ export class Wallets {
   }
 
   /** Refund's credit of a paid amount, a forward step; answers the balance after it. */
-  async refund(md: Metadata, req: MovementRequest): Promise<number> {
+  async refund(branch: TxContext | undefined, req: MovementRequest): Promise<number> {
     const { userId, amount, reference } = req;
     assertMovement(userId, amount, reference);
-    const refunded = await this.participant.action(md, async (tx) => {
+    const refunded = await this.participant.action(branch, async (tx) => {
       const now = this.clock();
       const balance = await rows.credit(tx, userId, amount, now);
       return record(tx, 'REFUND', { userId, amount, reference, balance }, now);
@@ -140,8 +140,8 @@ export class Wallets {
    * The saga compensation of use: gives back exactly what that use took (its stored result),
    * once; nothing when the use never ran.
    */
-  async restore(md: Metadata): Promise<void> {
-    await this.participant.compensate<PointMovement>(md, async (tx, used) => {
+  async restore(branch: TxContext | undefined): Promise<void> {
+    await this.participant.compensate<PointMovement>(branch, async (tx, used) => {
       const now = this.clock();
       const balance = await rows.credit(tx, used.userId, used.amount, now);
       await record(tx, 'REFUND', { ...used, balance }, now);

@@ -1,9 +1,10 @@
 // The queue service end to end over gRPC: the real server on port 0, the mesh's own client.
 import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { asService } from '../../test/support/identity';
 import type { Config } from '../../lib/config';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
+import { CALLER_METADATA } from '../../lib/trust/caller';
 import { errorDetail } from '../../lib/grpc/status';
 import { testContext, type TestContext } from '../../test/support/context';
 import { deleteKeys, runId } from '../../test/support/infra';
@@ -37,7 +38,7 @@ describe('queue gRPC service', function () {
     const port = await startQueue(ctx);
     expect(port).to.be.greaterThan(0);
     target = `127.0.0.1:${port}`;
-    client = ctx.channels.client(QueueServiceService, target);
+    client = ctx.channels.client(QueueServiceService, target, ctx.trust.signer('gateway'));
   });
 
   after(async () => {
@@ -47,11 +48,12 @@ describe('queue gRPC service', function () {
 
   function identity(userId: string, token?: string): Metadata {
     const md = new Metadata();
-    md.set(IDENTITY_HEADER, signIdentity({ userId, role: 'user' }, config.meshSecret));
+    md.set(CALLER_METADATA, ctx.trust.signer('gateway').token({ userId, role: 'user' }));
     if (token !== undefined) md.set('x-queue-token', token);
     return md;
   }
   const as = (userId: string, token?: string) => ({ metadata: identity(userId, token) });
+  const operator = () => asService(ctx.trust, 'operator');
 
   async function errorOf(
     p: Promise<unknown>,
@@ -99,7 +101,7 @@ describe('queue gRPC service', function () {
     const again = await issueWithHeaders('alice');
     expect(again.res.token).to.equal(first.res.token);
     expect(again.headers.get('x-http-code')).to.deep.equal(['200']);
-    await client.validateToken({ token: first.res.token, userId: 'alice' });
+    await client.validateToken({ token: first.res.token }, as('alice'));
   });
 
   it('reports status and counts the wait, and admits on its own tick once a slot frees', async () => {
@@ -110,18 +112,19 @@ describe('queue gRPC service', function () {
     expect(st).to.include({ status: TokenStatus.WAITING, position: 1 });
     expect(st.estimatedWaitSeconds).to.be.greaterThan(0);
     expect(Date.parse(st.expiresAt)).to.be.greaterThan(Date.now());
-    expect(await client.endToken({ userId: 'alice' })).to.deep.equal({ ended: true });
-    expect(await client.endToken({ userId: 'alice' })).to.deep.equal({ ended: false });
+    expect(await client.endToken({ userId: 'alice' }, operator())).to.deep.equal({ ended: true });
+    expect(await client.endToken({ userId: 'alice' }, operator())).to.deep.equal({ ended: false });
     let now = await client.getStatus({}, as('bob', bob.token));
     for (let i = 0; i < 30 && now.status !== TokenStatus.ACTIVE; i++) {
       await sleep(50);
       now = await client.getStatus({}, as('bob', bob.token));
     }
     expect(now).to.include({ status: TokenStatus.ACTIVE, position: 0, estimatedWaitSeconds: 0 });
-    await client.validateToken({ token: bob.token, userId: 'bob' });
-    expect(
-      await errorOf(client.validateToken({ token: alice.token, userId: 'alice' })),
-    ).to.deep.equal({ code: Status.UNAUTHENTICATED, reason: 'QUEUE_TOKEN_EXPIRED' });
+    await client.validateToken({ token: bob.token }, as('bob'));
+    expect(await errorOf(client.validateToken({ token: alice.token }, as('alice')))).to.deep.equal({
+      code: Status.UNAUTHENTICATED,
+      reason: 'QUEUE_TOKEN_EXPIRED',
+    });
   });
 
   it('sends every token error with its status and reason', async () => {
@@ -137,17 +140,17 @@ describe('queue gRPC service', function () {
         'QUEUE_TOKEN_INVALID',
       ],
       [
-        () => client.validateToken({ token: forged, userId: 'carol' }),
+        () => client.validateToken({ token: forged }, as('carol')),
         Status.UNAUTHENTICATED,
         'QUEUE_TOKEN_INVALID',
       ],
       [
-        () => client.validateToken({ token: '', userId: 'carol' }),
+        () => client.validateToken({ token: '' }, as('carol')),
         Status.UNAUTHENTICATED,
         'QUEUE_TOKEN_REQUIRED',
       ],
       [
-        () => client.validateToken({ token: carol.token, userId: 'carol' }),
+        () => client.validateToken({ token: carol.token }, as('carol')),
         Status.PERMISSION_DENIED,
         'QUEUE_TOKEN_NOT_ACTIVE',
       ],
@@ -157,12 +160,16 @@ describe('queue gRPC service', function () {
         'QUEUE_TOKEN_USER_MISMATCH',
       ],
       [
-        () => client.validateToken({ token: carol.token, userId: 'dave' }),
+        () => client.validateToken({ token: carol.token }, as('dave')),
         Status.PERMISSION_DENIED,
         'QUEUE_TOKEN_USER_MISMATCH',
       ],
       [() => client.issueToken({}), Status.UNAUTHENTICATED, 'UNAUTHENTICATED'],
-      [() => client.endToken({ userId: '' }), Status.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
+      [
+        () => client.endToken({ userId: '' }, operator()),
+        Status.INVALID_ARGUMENT,
+        'INVALID_ARGUMENT',
+      ],
     ];
     for (const [call, code, reason] of cases) {
       expect(await errorOf(call()), reason).to.deep.equal({ code, reason });

@@ -1,6 +1,6 @@
 // gRPC adapter of the queue service: decode, call one use case, encode.
 import type { Metadata } from '@grpc/grpc-js';
-import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
+import { bindService, requireUser, type ServiceBinding } from '../../lib/grpc/server';
 import { QueueServiceService, TokenStatus } from '../../gen/boxoffice/queue/v1/queue';
 import type { WaitingRoom } from './waitingRoom';
 
@@ -12,7 +12,7 @@ const HTTP_CODE_HEADER = 'x-http-code';
 export function queueService(room: WaitingRoom): ServiceBinding {
   return bindService('boxoffice.queue.v1.QueueService', QueueServiceService, {
     async issueToken(_req, ctx) {
-      const issued = await room.issueToken(requireIdentity(ctx).userId);
+      const issued = await room.issueToken(requireUser(ctx).userId);
       // The same token again is not a creation: 200, not the route's 201.
       if (issued.existing) ctx.setHeader(HTTP_CODE_HEADER, '200');
       return {
@@ -23,7 +23,7 @@ export function queueService(room: WaitingRoom): ServiceBinding {
       };
     },
     async getStatus(_req, ctx) {
-      const userId = requireIdentity(ctx).userId;
+      const userId = requireUser(ctx).userId;
       const view = await room.getStatus(queueToken(ctx.metadata), userId);
       return {
         status: TokenStatus[view.status],
@@ -32,9 +32,9 @@ export function queueService(room: WaitingRoom): ServiceBinding {
         expiresAt: view.expiresAt.toISOString(),
       };
     },
-    // Internal (no HTTP route): the caller names the user, as the gateway or coordinator knows it.
-    async validateToken(req) {
-      await room.validateToken(req.token, req.userId);
+    // Internal (no HTTP route): the gateway asks for the user its signed identity names.
+    async validateToken(req, ctx) {
+      await room.validateToken(req.token, requireUser(ctx).userId);
       return {};
     },
     async endToken(req) {

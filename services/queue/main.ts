@@ -10,7 +10,14 @@ import { queueService } from './grpc';
 import { registerWaitingRoomMetrics } from './metrics';
 import { WaitingRoom } from './waitingRoom';
 
-export const startQueue: StartService = async ({ config, log, lifecycle, broker, metrics }) => {
+export const startQueue: StartService = async ({
+  config,
+  log,
+  lifecycle,
+  broker,
+  metrics,
+  trust,
+}) => {
   const qlog = log.child({ service: 'queue' });
   const redis = createRedis(config.redis.url, config.redis.keyPrefix);
   lifecycle.onStop('queue redis', async () => {
@@ -51,7 +58,7 @@ export const startQueue: StartService = async ({ config, log, lifecycle, broker,
     port: config.grpcPorts.queue,
     services: [queueService(room)],
     protoFiles: [PROTO_FILES.queue],
-    meshSecret: config.meshSecret,
+    trust,
     log: qlog,
     ready: async () => (await redis.ping()) === 'PONG',
     metrics,

@@ -2,9 +2,10 @@
 // ended and admitted; its calls and its consumer's parked queue show up too.
 import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { asService } from '../../test/support/identity';
 import type { Config } from '../../lib/config';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { IDENTITY_HEADER, signIdentity } from '../../lib/grpc/identity';
+import { CALLER_METADATA } from '../../lib/trust/caller';
 import { serveMetrics } from '../../lib/metrics/server';
 import { createRedis, type Redis } from '../../lib/redis';
 import { testContext, type TestContext } from '../../test/support/context';
@@ -40,7 +41,11 @@ describe('queue service metrics', function () {
     );
     config = ctx.config;
     const port = await startQueue(ctx);
-    client = ctx.channels.client(QueueServiceService, `127.0.0.1:${port}`);
+    client = ctx.channels.client(
+      QueueServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('gateway'),
+    );
     const server = await serveMetrics(ctx.metrics, '127.0.0.1', 0);
     ctx.lifecycle.onStop('metrics http', () => server.close());
     metricsUrl = `http://127.0.0.1:${server.port}/metrics`;
@@ -56,7 +61,7 @@ describe('queue service metrics', function () {
 
   function as(userId: string): { metadata: Metadata } {
     const md = new Metadata();
-    md.set(IDENTITY_HEADER, signIdentity({ userId, role: 'user' }, config.meshSecret));
+    md.set(CALLER_METADATA, ctx.trust.signer('gateway').token({ userId, role: 'user' }));
     return { metadata: md };
   }
 
@@ -87,7 +92,9 @@ describe('queue service metrics', function () {
   });
 
   it('follows an ended token and the admission that fills its slot', async () => {
-    expect(await client.endToken({ userId: 'u1' }, as('u1'))).to.deep.equal({ ended: true });
+    expect(await client.endToken({ userId: 'u1' }, asService(ctx.trust, 'operator'))).to.deep.equal(
+      { ended: true },
+    );
     // The tick admits u3 within about 100 ms.
     let now = await gauges();
     for (let i = 0; i < 40 && now.waiting !== 2; i++) {

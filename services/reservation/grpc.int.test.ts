@@ -24,10 +24,10 @@ import { createPool, Database, dropDatabase } from '../../lib/db';
 import type { AsyncClient } from '../../lib/grpc/client';
 import { newId } from '../../lib/ids';
 import { testContext, type TestContext } from '../../test/support/context';
-import { asCaller } from '../../test/support/identity';
+import { anonymous, asCoordinator, asUser } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { sagaContext, xaContext } from '../../test/support/tx';
+import { sagaContext, xaContext, phaseTwoContext } from '../../test/support/tx';
 import { startReservation } from './main';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -43,13 +43,11 @@ describe('reservation gRPC server', function () {
   /** Every reservation id the sweeper asked the (fake) coordinator to expire, in order. */
   const expireCalls: string[] = [];
 
-  const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') => ({
-    metadata: sagaContext(gid, 'step', op),
-  });
-  const xa = (gid: string, prepare: boolean) => ({
-    metadata: xaContext(gid, 'reservation', prepare),
-  });
-  const as = (userId: string) => asCaller({ userId, role: 'user' }, config.meshSecret);
+  const saga = (gid = newId(), op: 'action' | 'compensate' = 'action') =>
+    asCoordinator(ctx.trust, sagaContext(gid, 'step', op));
+  const xa = (gid: string, prepare: boolean) =>
+    asCoordinator(ctx.trust, xaContext(gid, 'reservation', prepare));
+  const as = (userId: string) => asUser(ctx.trust, { userId, role: 'user' });
   async function hold(userId = 'u1') {
     const reservationId = newId();
     await client.createHold(
@@ -104,8 +102,16 @@ describe('reservation gRPC server', function () {
     });
     config = ctx.config;
     const port = await startReservation(ctx);
-    client = ctx.channels.client(ReservationServiceService, `127.0.0.1:${port}`);
-    participant = ctx.channels.client(ParticipantServiceService, `127.0.0.1:${port}`);
+    client = ctx.channels.client(
+      ReservationServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('coordinator'),
+    );
+    participant = ctx.channels.client(
+      ParticipantServiceService,
+      `127.0.0.1:${port}`,
+      ctx.trust.signer('coordinator'),
+    );
     db = new Database(createPool(config.db.reservation), config.db.reservation.database);
   });
 
@@ -142,7 +148,7 @@ describe('reservation gRPC server', function () {
     });
   });
 
-  it('answers RESERVATION_NOT_FOUND (404) to anyone but the owner, UNAUTHENTICATED without identity', async () => {
+  it('answers RESERVATION_NOT_FOUND (404) to anyone but the owner, UNAUTHENTICATED without identity, PERMISSION_DENIED to another service', async () => {
     const id = await hold();
     const notFound = { code: Status.NOT_FOUND, reason: 'RESERVATION_NOT_FOUND' };
     expect(await refusal(client.getReservation({ reservationId: id }, as('u2')))).to.deep.equal(
@@ -151,9 +157,14 @@ describe('reservation gRPC server', function () {
     expect(
       await refusal(client.getReservation({ reservationId: newId() }, as('u1'))),
     ).to.deep.equal(notFound);
-    expect(await refusal(client.getReservation({ reservationId: id }))).to.deep.equal({
+    expect(await refusal(client.getReservation({ reservationId: id }, anonymous()))).to.deep.equal({
       code: Status.UNAUTHENTICATED,
       reason: 'UNAUTHENTICATED',
+    });
+    // This client's own identity is the coordinator's: it may not read reservations.
+    expect(await refusal(client.getReservation({ reservationId: id }))).to.deep.equal({
+      code: Status.PERMISSION_DENIED,
+      reason: 'PERMISSION_DENIED',
     });
   });
 
@@ -188,8 +199,14 @@ describe('reservation gRPC server', function () {
     };
     await client.createHold(request, xa(gid, true));
     expect(await statusOf(reservationId)).to.equal(undefined);
-    await participant.commit({ gid, branchId: 'reservation' });
-    await participant.commit({ gid, branchId: 'reservation' }); // phase 2 repeated: done already
+    await participant.commit(
+      { gid, branchId: 'reservation' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid, 'reservation', 'commit')),
+    );
+    await participant.commit(
+      { gid, branchId: 'reservation' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid, 'reservation', 'commit')),
+    ); // phase 2 repeated: done already
     expect(await statusOf(reservationId)).to.equal('HELD');
 
     const gid2 = newId();
@@ -203,7 +220,10 @@ describe('reservation gRPC server', function () {
         ),
       ),
     ).to.deep.equal({ code: Status.NOT_FOUND, reason: 'RESERVATION_NOT_FOUND' });
-    await participant.rollback({ gid: gid2, branchId: 'reservation' });
+    await participant.rollback(
+      { gid: gid2, branchId: 'reservation' },
+      asCoordinator(ctx.trust, phaseTwoContext(gid2, 'reservation', 'rollback')),
+    );
     expect(await statusOf(other.reservationId)).to.equal(undefined);
   });
 

@@ -1,5 +1,5 @@
 // gRPC adapter of the reservation service: decode, call one use case, encode.
-import { bindService, requireIdentity, type ServiceBinding } from '../../lib/grpc/server';
+import { bindService, requireUser, type ServiceBinding } from '../../lib/grpc/server';
 import {
   ReservationServiceService,
   ReservationStatus,
@@ -10,11 +10,11 @@ import type { ReservationBook, ReservationView } from './reservationBook';
 export function reservationService(book: ReservationBook): ServiceBinding {
   return bindService('boxoffice.reservation.v1.ReservationService', ReservationServiceService, {
     async getReservation(req, ctx) {
-      const caller = requireIdentity(ctx).userId;
+      const caller = requireUser(ctx).userId;
       return { reservation: toProto(await book.get(caller, req.reservationId)) };
     },
     async createHold(req, ctx) {
-      const { reservation } = await book.createHold(ctx.metadata, {
+      const { reservation } = await book.createHold(ctx.tx, {
         reservationId: req.reservationId,
         userId: req.userId,
         concertId: req.concertId,
@@ -27,26 +27,26 @@ export function reservationService(book: ReservationBook): ServiceBinding {
       return { reservation: toProto(reservation) };
     },
     async cancelHold(_req, ctx) {
-      await book.cancelHold(ctx.metadata);
+      await book.cancelHold(ctx.tx);
       return {};
     },
     async beginPayment(req, ctx) {
-      const { reservation, seatId } = await book.beginPayment(ctx.metadata, req);
+      const { reservation, seatId } = await book.beginPayment(ctx.tx, req);
       return { reservation: toProto(reservation), seatId };
     },
     async resumeHold(_req, ctx) {
-      await book.resumeHold(ctx.metadata);
+      await book.resumeHold(ctx.tx);
       return {};
     },
     async confirm(req, ctx) {
-      await book.confirm(ctx.metadata, req);
+      await book.confirm(ctx.tx, req);
       return {};
     },
     async expire(req, ctx) {
-      return book.expire(ctx.metadata, req.reservationId);
+      return book.expire(ctx.tx, req.reservationId);
     },
     async cancel(req, ctx) {
-      return book.cancel(ctx.metadata, req);
+      return book.cancel(ctx.tx, req);
     },
   });
 }

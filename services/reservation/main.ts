@@ -30,7 +30,7 @@ export const startReservation: StartService = async (ctx) => {
     port: config.grpcPorts.reservation,
     services: [reservationService(book), binding],
     protoFiles: [PROTO_FILES.reservation, PROTO_FILES.participant],
-    meshSecret: config.meshSecret,
+    trust: ctx.trust,
     log: serviceLog,
     ready: () => db.ping(),
     metrics: ctx.metrics,
@@ -42,6 +42,7 @@ export const startReservation: StartService = async (ctx) => {
   const coordinator = ctx.channels.client(
     CoordinatorServiceService,
     config.grpcTargets.coordinator,
+    ctx.trust.signer('reservation'),
   );
   const sweeper = new ExpirySweeper(
     (limit) => book.overdue(limit),

@@ -1,8 +1,8 @@
 // The reservation's branches against real MariaDB, through a real Participant: saga actions
 // and compensations behind the barrier, and XA branches prepared and finished on their own
 // connection.
-import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import type { TxContext } from '../../lib/participant/context';
 import { DomainError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { Participant } from '../../lib/participant/participant';
@@ -46,8 +46,11 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
     await t.drop();
   });
 
-  const saga = (gid: string, op: 'action' | 'compensate' = 'action', branchId = 'step'): Metadata =>
-    sagaContext(gid, branchId, op);
+  const saga = (
+    gid: string,
+    op: 'action' | 'compensate' = 'action',
+    branchId = 'step',
+  ): TxContext => sagaContext(gid, branchId, op);
   const action = () => saga(newId());
 
   function holdInput(patch: Partial<HoldInput> = {}): HoldInput {
@@ -544,7 +547,7 @@ describe('reservation branches (real MariaDB, real Participant)', function () {
 
   it('runs a call without a transaction context as a local transaction', async () => {
     const input = holdInput();
-    await book.createHold(new Metadata(), input);
+    await book.createHold(undefined, input);
     expect(await statusOf(input.reservationId)).to.equal('HELD');
   });
 });

@@ -2,7 +2,7 @@
 // participant (XA branch, saga action behind the barrier, or local transaction) and is one
 // conditional update on the state it expects; only a refused update is followed by a read,
 // and that read only explains the refusal.
-import type { Metadata } from '@grpc/grpc-js';
+import type { TxContext } from '../../lib/participant/context';
 import { isDuplicateKey, type Database } from '../../lib/db';
 import { DomainError } from '../../lib/errors';
 import type { Participant } from '../../lib/participant/participant';
@@ -60,9 +60,9 @@ export class ReservationBook {
   ) {}
 
   /** Reserve: records the hold under the id the coordinator minted. */
-  async createHold(md: Metadata, input: HoldInput): Promise<HeldReservation> {
+  async createHold(branch: TxContext | undefined, input: HoldInput): Promise<HeldReservation> {
     assertHold(input);
-    return this.participant.action(md, async (tx) => {
+    return this.participant.action(branch, async (tx) => {
       const now = this.clock();
       const hold = { ...input, expiresAt: holdExpiresAt(now, this.holdSeconds), createdAt: now };
       try {
@@ -82,21 +82,21 @@ export class ReservationBook {
   }
 
   /** Compensation of createHold: the hold it made is cancelled, if still HELD. */
-  cancelHold(md: Metadata): Promise<void> {
-    return this.participant.compensate<HeldReservation>(md, async (tx, made) => {
+  cancelHold(branch: TxContext | undefined): Promise<void> {
+    return this.participant.compensate<HeldReservation>(branch, async (tx, made) => {
       await rows.cancelHold(tx, made.reservation.reservationId, this.clock());
     });
   }
 
   /** Pay: HELD → PAYING, the semantic lock that keeps the sweeper and other payments away. */
   async beginPayment(
-    md: Metadata,
+    branch: TxContext | undefined,
     req: { reservationId: string; userId: string; paymentId: string },
   ): Promise<PayingReservation> {
     assertPaymentId(req.paymentId);
     const { reservationId, userId, paymentId } = req;
     return this.participant.action(
-      md,
+      branch,
       async (tx) => {
         const now = this.clock();
         const t = await rows.beginPayment(tx, reservationId, userId, paymentId, now);
@@ -120,8 +120,8 @@ export class ReservationBook {
   }
 
   /** Compensation of beginPayment: PAYING → HELD, so the hold can be paid again or expire. */
-  resumeHold(md: Metadata): Promise<void> {
-    return this.participant.compensate<PayingReservation>(md, async (tx, began) => {
+  resumeHold(branch: TxContext | undefined): Promise<void> {
+    return this.participant.compensate<PayingReservation>(branch, async (tx, began) => {
       const { reservationId, paymentId } = began.reservation;
       if (paymentId !== undefined)
         await rows.resumeHold(tx, reservationId, paymentId, this.clock());
@@ -132,8 +132,8 @@ export class ReservationBook {
    * Pay, last step: PAYING → CONFIRMED, and ReservationCompleted in the same transaction. It
    * is Pay's pivot, never compensated: the event leaves the system once this commits.
    */
-  confirm(md: Metadata, ref: PaymentRef): Promise<PaymentRef> {
-    return this.participant.action(md, async (tx) => {
+  confirm(branch: TxContext | undefined, ref: PaymentRef): Promise<PaymentRef> {
+    return this.participant.action(branch, async (tx) => {
       const t = await rows.confirm(tx, ref.reservationId, ref.paymentId, this.clock());
       if (!t.changed) throw notPaidBy(ref, 'PAYING');
       await tx.emit(reservationCompleted(present(t, ref.reservationId)));
@@ -142,8 +142,8 @@ export class ReservationBook {
   }
 
   /** Expire: an overdue HELD → EXPIRED, with ReservationExpired; answers the seat to release. */
-  expire(md: Metadata, reservationId: string): Promise<{ seatId: string }> {
-    return this.participant.action(md, async (tx) => {
+  expire(branch: TxContext | undefined, reservationId: string): Promise<{ seatId: string }> {
+    return this.participant.action(branch, async (tx) => {
       const now = this.clock();
       const t = await rows.expire(tx, reservationId, now);
       if (!t.changed) throw expiryRefusal(reservationId, t.row, now);
@@ -154,8 +154,8 @@ export class ReservationBook {
   }
 
   /** Refund: CONFIRMED → CANCELLED; answers the seat to release. */
-  cancel(md: Metadata, ref: PaymentRef): Promise<{ seatId: string }> {
-    return this.participant.action(md, async (tx) => {
+  cancel(branch: TxContext | undefined, ref: PaymentRef): Promise<{ seatId: string }> {
+    return this.participant.action(branch, async (tx) => {
       const t = await rows.cancelPaid(tx, ref.reservationId, ref.paymentId, this.clock());
       if (!t.changed) throw notPaidBy(ref, 'CONFIRMED');
       return { seatId: present(t, ref.reservationId).seatId };

@@ -295,6 +295,7 @@ for (const mode of ['saga', 'xa'] as const) {
         const coordinator = channels.client(
           CoordinatorServiceService,
           `127.0.0.1:${mesh.env.COORDINATOR_GRPC_PORT}`,
+          mesh.trust().signer('operator'),
         );
         const ola = await Person.join(mesh, `ola-${mode}`, 5000);
         const held = (await ola.reserve(concertId, day, nextSeat())).body;

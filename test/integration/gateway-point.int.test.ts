@@ -6,7 +6,7 @@ import { dropDatabase } from '../../lib/db';
 import { startPoint } from '../../services/point/main';
 import { testContext, type TestContext } from '../support/context';
 import { runId } from '../support/infra';
-import { loadProtos } from '../../gateway/descriptors';
+import { loadProtos } from '../../lib/grpc/protos';
 import { signAccessToken } from '../../gateway/auth';
 import { startGateway } from '../../gateway/main';
 import { buildRoutes } from '../../gateway/routes';

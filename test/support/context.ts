@@ -1,6 +1,6 @@
 // What cmd/mesh.ts hands a service, for tests that start one service in-process: its own
-// RabbitMQ vhost, a silent logger, a lifecycle, shared channels, a broker connection and a
-// metrics registry.
+// RabbitMQ vhost, a silent logger, a lifecycle, shared channels, a broker connection, a
+// metrics registry and the development keys of every identity.
 import { loadConfig, type Config } from '../../lib/config';
 import { Broker } from '../../lib/events/broker';
 import { ChannelPool } from '../../lib/grpc/client';
@@ -8,6 +8,8 @@ import { Lifecycle } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/log';
 import { Metrics } from '../../lib/metrics/registry';
 import type { ServiceContext } from '../../lib/service';
+import { keysFromSecret } from '../../lib/trust/keys';
+import { Trust } from '../../lib/trust/trust';
 import { testVhost } from './infra';
 
 export interface TestContext extends ServiceContext {
@@ -25,6 +27,8 @@ export async function testContext(
   const log = createLogger('silent');
   const lifecycle = new Lifecycle(log);
   const channels = new ChannelPool(deadlineMs);
+  // Development keys: a test may sign as any identity (the gateway, the coordinator, ...).
+  const trust = new Trust(keysFromSecret(config.meshSecret));
   const broker = new Broker({ url: config.amqpUrl, exchange: config.events.exchange }, log);
   return {
     config,
@@ -34,6 +38,7 @@ export async function testContext(
     broker,
     // A registry of the test's own; a test that scrapes serves it itself (serveMetrics).
     metrics: new Metrics(),
+    trust,
     async stop() {
       await lifecycle.stop();
       channels.close();

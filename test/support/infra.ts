@@ -2,6 +2,7 @@
 // databases and key prefix, and removes them afterwards (the shared part is ops/isolation.ts).
 import { loadConfig, type DbConfig, type DbServiceName } from '../../lib/config';
 import { Database, createPool, dropDatabase, migrate, type Migration } from '../../lib/db';
+import { rollbackPrepared } from '../../ops/isolation';
 import { createRedis, type Redis } from '../../lib/redis';
 import { deleteKeys, runId } from '../../ops/isolation';
 
@@ -27,6 +28,8 @@ export async function testDatabase(
     config,
     async drop() {
       await db.close();
+      // A test that failed midway may leave a branch prepared; the drop would wait on it.
+      await rollbackPrepared(config, new Set([config.database]));
       await dropDatabase(config);
     },
   };

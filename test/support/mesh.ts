@@ -3,7 +3,10 @@
 // work). End-to-end tests talk to it only through the gateway, over HTTP, as a client would.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../../lib/config';
 import { REPO_ROOT } from '../../lib/paths';
+import { IDENTITIES } from '../../lib/trust/keys';
+import { loadTrust, type Trust } from '../../lib/trust/trust';
 import {
   MeshRunner,
   assertBuilt,
@@ -35,6 +38,13 @@ export interface RequestOptions {
 
 /** A running mesh, and requests to its gateway. */
 export class Mesh extends MeshRunner {
+  /** The mesh's keys (development keys, derived from its MESH_SECRET): a test may call a
+   * service directly as any identity. */
+  trust(): Trust {
+    const config = loadConfig(this.env);
+    return loadTrust({ keysDir: config.meshKeysDir, devSecret: config.meshSecret }, IDENTITIES);
+  }
+
   async request<T = any>(
     method: string,
     path: string,

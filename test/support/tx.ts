@@ -1,11 +1,10 @@
 // Global transactions from the participant's side, for tests that call its branches as the
 // coordinator would: the transaction context of a saga step or an XA branch, XA branches of a
 // test database, and what a branch left behind (prepared branches, outbox events).
-import type { Metadata } from '@grpc/grpc-js';
 import type { DbConfig } from '../../lib/config';
 import type { Database } from '../../lib/db';
 import { createLogger } from '../../lib/log';
-import { writeTxContext, type TxContext } from '../../lib/participant/context';
+import type { TxContext } from '../../lib/participant/context';
 import { XaBranches, createXaPool } from '../../lib/participant/xa';
 import { preparedBranch, type XaRecoverRow } from '../../ops/isolation';
 
@@ -14,13 +13,22 @@ export function sagaContext(
   gid: string,
   branchId: string,
   op: TxContext['op'] = 'action',
-): Metadata {
-  return writeTxContext({ gid, branchId, mode: 'saga', op, prepare: false, expiresAt: live() });
+): TxContext {
+  return { gid, branchId, mode: 'saga', op, prepare: false, expiresAt: live() };
 }
 
 /** A call in an XA branch; prepare: the participant's last call, so the branch prepares. */
-export function xaContext(gid: string, branchId: string, prepare: boolean): Metadata {
-  return writeTxContext({ gid, branchId, mode: 'xa', op: 'action', prepare, expiresAt: live() });
+export function xaContext(gid: string, branchId: string, prepare: boolean): TxContext {
+  return { gid, branchId, mode: 'xa', op: 'action', prepare, expiresAt: live() };
+}
+
+/** Phase 2 of an XA branch, as the coordinator sends it. */
+export function phaseTwoContext(
+  gid: string,
+  branchId: string,
+  op: 'commit' | 'rollback',
+): TxContext {
+  return { gid, branchId, mode: 'xa', op, prepare: false, expiresAt: live() };
 }
 
 /** A call's context expiry, a branch deadline from now as the coordinator sets it. */
