@@ -6,15 +6,18 @@
 // a non-root security context everywhere; only the project image and a short list of pinned
 // third-party images; every Service selects a pod template and a port it has; every process
 // gets what lib/config.ts needs to reach its peers, database, broker and Redis in the cluster
-// (checked by running loadConfig on each container's resolved environment); secrets only in
-// the Secret; the mode overlays differ only in TX_MODE; kind's host ports match the NodePorts.
+// (checked by running loadConfig on each container's resolved environment); no secret value in
+// any rendering (deploy/k8s/secrets.sh makes the Secrets, run here on a throwaway directory) and
+// each pod holding only the secrets of its table; the mode overlays differ only in TX_MODE;
+// kind's host ports match the NodePorts.
 //
 //   node scripts/k8s-validate.mjs [--overlay NAME]...   check the base and every overlay
 //   node scripts/k8s-validate.mjs --self-test           prove broken manifests fail each rule
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -23,6 +26,8 @@ const K8S_DIR = join(ROOT, 'deploy/k8s');
 const OVERLAYS_DIR = join(K8S_DIR, 'overlays');
 const KIND_CONFIG = join(ROOT, 'deploy/kind/cluster.yaml');
 const CONFIG_TS = join(ROOT, 'lib/config.ts');
+const SECRETS_SH = join(K8S_DIR, 'secrets.sh');
+const PROTO_DIR = join(ROOT, 'proto/boxoffice');
 
 const NAMESPACE = 'boxoffice';
 /** The one image every boxoffice process runs (kind loads it; never pulled). */
@@ -53,22 +58,79 @@ const METRICS_PORT_NAME = 'metrics';
  * `amqp` it publishes or consumes events, `redis` it uses Redis, `dials` the gRPC services it
  * calls, `dataplatform` it uses DATAPLATFORM_URL, `participant` it holds XA branches.
  */
-const GRPC = ['queue', 'concert', 'reservation', 'payment', 'point', 'coordinator'];
+const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'];
 const PROCESSES = {
   queue: { grpc: true, redis: true, amqp: true },
   concert: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   reservation: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   payment: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   point: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
-  coordinator: { grpc: true, db: true, dials: ['concert', 'reservation', 'payment', 'point'] },
+  coordinator: { grpc: true, db: true, dials: PARTICIPANTS },
   dataplatform: { db: true, amqp: true, dataplatform: true },
   'dataplatform-mock': { http: 'http', dataplatform: true },
-  gateway: { http: 'http', dials: GRPC },
+  // The services behind its REST routes (google.api.http in proto/, read at start), and the
+  // queue, which it asks about tokens: dialsOf().
+  gateway: { http: 'http', dials: 'routes' },
 };
+const DB_OWNERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].db);
 /** Read by the processes but not (yet) by lib/config.ts: a warning, not a violation. */
 const PENDING_ENV = new Map([
   ['DATAPLATFORM_MOCK_HOST', 'bind address of the data platform mock (it binds 127.0.0.1)'],
+  ['MESH_KEYS_DIR', 'the service identity keys (the trust model replacing MESH_SECRET)'],
 ]);
+/**
+ * Secrets lib/config.ts may still demand of every process when NODE_ENV=production, although
+ * only one process needs each (or, MESH_SECRET, none on Kubernetes): while it does, the checks
+ * run loadConfig with throwaway values for them and warn.
+ */
+const PENDING_SECRETS = ['AUTH_JWT_SECRET', 'MESH_SECRET', 'QUEUE_TOKEN_SECRET'];
+
+// ------------------------------------------------------------- service identity and secrets
+
+/** Where every process finds its keys (MESH_KEYS_DIR): one read-only projected volume. */
+const MESH_DIR = '/etc/boxoffice/mesh';
+/** The identities with a private key of their own: one Secret mesh-key-<name> each. */
+const IDENTITIES = [
+  'gateway',
+  'queue',
+  'concert',
+  'reservation',
+  'payment',
+  'point',
+  'coordinator',
+  'dataplatform',
+];
+/** Public keys in the ConfigMap mesh-public-keys: every identity, and the operators' tools. */
+const PUBLIC_KEYS = [...IDENTITIES, 'operator'];
+/** The only pods that hold tx.key (it signs transaction contexts). */
+const TX_HOLDERS = ['coordinator', ...PARTICIPANTS];
+const AMQP_USERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].amqp);
+
+/**
+ * Least privilege: every Secret key each pod may reference (env, envFrom, volumes, init
+ * containers included), as `secret/key`, and nothing more. deploy/k8s/secrets.sh makes them;
+ * docs/kubernetes.md has the same table.
+ */
+function secretAccessTable() {
+  const t = new Map();
+  const add = (pod, ...refs) => t.set(pod, new Set([...(t.get(pod) ?? []), ...refs]));
+  for (const p of Object.keys(PROCESSES)) add(p);
+  for (const p of IDENTITIES) add(p, `mesh-key-${p}/${p}.key`);
+  for (const p of TX_HOLDERS) add(p, 'mesh-tx-key/tx.key');
+  add('gateway', 'gateway-secrets/AUTH_JWT_SECRET');
+  add('queue', 'queue-secrets/QUEUE_TOKEN_SECRET', 'redis-password/password');
+  for (const p of DB_OWNERS) {
+    add(p, `${p}-db-password/password`);
+    add(`${p}-db`, `${p}-db-password/password`, `${p}-db-root-password/password`);
+  }
+  for (const p of AMQP_USERS) add(p, 'rabbitmq-password/password');
+  add('redis', 'redis-password/password');
+  add('rabbitmq', 'rabbitmq-password/password');
+  add('jaeger');
+  return t;
+}
+const SECRET_ACCESS = secretAccessTable();
+
 /** Env vars named like this hold secrets: they must come from a Secret. */
 const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN_SECRET|PRIVATE_KEY/;
 /** Characters a password may hold and still be spliced into a URL unescaped. */
@@ -525,18 +587,20 @@ function parseUrl(raw) {
 
 /**
  * Checks one rendering. Returns { violations: [{ rule, where, message }], warnings: [...] }.
- * `ctx` carries what does not come from the rendering: the config module and field shapes.
+ * `ctx` carries what does not come from the rendering: the config module, field shapes, the
+ * gateway's routes. `external`: the objects deploy/k8s/secrets.sh makes (the Secrets and the
+ * ConfigMap mesh-public-keys), which the cluster holds beside the rendering.
  */
-async function checkRendering(objects, ctx) {
+async function checkRendering(objects, ctx, external = ctx.external) {
   const violations = [];
   const warnings = [];
   const bad = (rule, where, message) => violations.push({ rule, where, message });
   const warn = (where, message) => warnings.push({ where, message });
-  const cluster = new Cluster(objects);
+  const cluster = new Cluster([...objects, ...external]);
 
-  // --- schema, unknown fields, names, namespace, labels
+  // --- schema, unknown fields, names, namespace, labels (of what secrets.sh makes too)
   const seen = new Set();
-  for (const o of objects) {
+  for (const o of [...objects, ...external]) {
     const id = idOf(o);
     for (const msg of await schemaCheck(o)) bad('schema', id, msg);
     for (const p of ctx.shapes.unknownFields(o)) bad('unknown-field', id, `unknown field ${p}`);
@@ -685,19 +749,37 @@ async function checkRendering(objects, ctx) {
       bad('service', idOf(sts), `Service ${svc.metadata.name} must be headless`);
   }
 
-  // --- ConfigMaps and Secrets: secrets only in Secrets
+  // --- ConfigMaps and Secrets: secrets only in Secrets, and no Secret in any rendering
   const devSecrets = ctx.devSecrets;
   for (const cm of cluster.all('ConfigMap')) {
     for (const [k, v] of Object.entries(cm.data ?? {})) {
-      if (SECRET_NAME.test(k))
-        bad('secrets', idOf(cm), `${k} is a secret: it belongs in the Secret`);
+      if (SECRET_NAME.test(k)) bad('secrets', idOf(cm), `${k} is a secret: it belongs in a Secret`);
       const u = parseUrl(v);
       if (u?.password && !u.password.startsWith('$('))
         bad('secrets', idOf(cm), `${k} carries a password in its URL`);
     }
   }
+  for (const o of objects) {
+    if (o.kind === 'Secret') {
+      bad(
+        'secrets',
+        idOf(o),
+        'a rendering carries no Secret (no value is committed): deploy/k8s/secrets.sh makes them',
+      );
+    } else if (external.some((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name)) {
+      bad('secrets', idOf(o), 'deploy/k8s/secrets.sh makes this object; no rendering may');
+    }
+  }
+  for (const o of [...objects, ...external]) {
+    const text = JSON.stringify(o.kind === 'Secret' ? { ...o, data: decodeSecret(o) } : o);
+    if (/change-me/i.test(text))
+      bad(
+        'secrets',
+        idOf(o),
+        'holds a "change-me" placeholder: no value is committed, none is fake',
+      );
+  }
   for (const s of cluster.all('Secret')) {
-    const placeholders = [];
     for (const [k, v] of Object.entries(decodeSecret(s))) {
       if (devSecrets.has(v))
         bad(
@@ -705,19 +787,12 @@ async function checkRendering(objects, ctx) {
           idOf(s),
           `${k} holds a development default of lib/config.ts (refused when NODE_ENV=production)`,
         );
-      if (!URL_SAFE.test(v))
+      if (k === 'password' && !URL_SAFE.test(v))
         bad(
           'secrets',
           idOf(s),
           `${k} must be URL-safe (letters, digits, - _ . ~): passwords are spliced into URLs`,
         );
-      if (/change-me/i.test(v)) placeholders.push(k);
-    }
-    if (placeholders.length) {
-      warn(
-        idOf(s).replace(/-[a-z0-9]{10}$/, ''),
-        `${placeholders.length} placeholder values ("change-me"): fine for a kind cluster, replace them anywhere else`,
-      );
     }
   }
 
@@ -753,7 +828,7 @@ async function checkRendering(objects, ctx) {
           const used = (c.env ?? []).some((e) => (e.value ?? '').includes(`$(${name})`));
           if (!used) bad('env', cid, `${name} is a K8S_ helper no value uses`);
         } else if (PENDING_ENV.has(name) && !knownEnv.has(name)) {
-          warn(cid, `${name} is not read by lib/config.ts yet (${PENDING_ENV.get(name)})`);
+          warn('lib/config.ts', `does not read ${name} yet (${PENDING_ENV.get(name)})`);
         } else if (!knownEnv.has(name) && !name.startsWith('OTEL_')) {
           bad('env', cid, `${name} is not read by lib/config.ts (typo?)`);
         }
@@ -771,7 +846,10 @@ async function checkRendering(objects, ctx) {
   }
 
   // --- the processes: one Deployment each, and what lib/config.ts makes of its environment
-  checkProcesses(cluster, ctx, bad);
+  checkProcesses(cluster, ctx, bad, warn);
+
+  // --- who holds which secret
+  checkSecretAccess(cluster, external, bad);
 
   return { violations: dedupe(violations), warnings: dedupe(warnings) };
 }
@@ -786,7 +864,37 @@ function dedupe(list) {
   });
 }
 
-function checkProcesses(cluster, ctx, bad) {
+/**
+ * loadConfig on a resolved environment. While lib/config.ts still demands, in production, a
+ * secret this pod is rightly not given (PENDING_SECRETS), it runs again with throwaway values
+ * for those and says so through `warn`.
+ */
+function loadPending(config, vars, warn) {
+  const env = Object.fromEntries(vars);
+  try {
+    return config.loadConfig(env);
+  } catch (err) {
+    const absent = PENDING_SECRETS.filter((n) => !(n in env));
+    if (!absent.length) throw err;
+    for (const n of absent) env[n] = `k8s-validate-throwaway-${n.toLowerCase()}`;
+    const cfg = config.loadConfig(env);
+    warn(
+      'lib/config.ts',
+      `demands ${PENDING_SECRETS.join(', ')} of every process when NODE_ENV=production, but ` +
+        'only the gateway gets the first, only the queue the last, no pod MESH_SECRET ' +
+        '(MESH_KEYS_DIR trust model): checked with throwaway values until it stops',
+    );
+    return cfg;
+  }
+}
+
+/** The gRPC services a process calls. */
+function dialsOf(proc, ctx) {
+  const dials = PROCESSES[proc]?.dials ?? [];
+  return dials === 'routes' ? [...new Set([...ctx.routed, 'queue'])].sort() : dials;
+}
+
+function checkProcesses(cluster, ctx, bad, warn) {
   const { config } = ctx;
   const byProcess = new Map();
   for (const w of cluster.workloads()) {
@@ -836,13 +944,10 @@ function checkProcesses(cluster, ctx, bad) {
 
     // Static: the names this process needs, present.
     const { vars } = cluster.resolveEnv(c);
-    const required = [
-      'NODE_ENV',
-      'SERVICES',
-      'AUTH_JWT_SECRET',
-      'MESH_SECRET',
-      'QUEUE_TOKEN_SECRET',
-    ];
+    // The identity keys of every process; each of the two remaining secrets in one process only.
+    const required = ['NODE_ENV', 'SERVICES', 'MESH_KEYS_DIR'];
+    if (proc === 'gateway') required.push('AUTH_JWT_SECRET');
+    if (proc === 'queue') required.push('QUEUE_TOKEN_SECRET');
     required.push(
       'METRICS_HOST',
       'METRICS_PORT',
@@ -851,7 +956,7 @@ function checkProcesses(cluster, ctx, bad) {
       'OTEL_SERVICE_NAME',
     );
     if (need.grpc) required.push('GRPC_HOST', `${proc.toUpperCase()}_GRPC_PORT`);
-    for (const d of need.dials ?? []) required.push(`${d.toUpperCase()}_GRPC_TARGET`);
+    for (const d of dialsOf(proc, ctx)) required.push(`${d.toUpperCase()}_GRPC_TARGET`);
     if (need.db) required.push(`${proc.toUpperCase()}_DB_URL`, 'DB_MIGRATE_ON_START');
     if (need.amqp) required.push('AMQP_URL');
     if (need.redis) required.push('REDIS_URL');
@@ -864,7 +969,7 @@ function checkProcesses(cluster, ctx, bad) {
     // Semantic: what lib/config.ts makes of it.
     let cfg;
     try {
-      cfg = config.loadConfig(Object.fromEntries(vars));
+      cfg = loadPending(config, vars, warn);
     } catch (err) {
       bad('env-required', id, `lib/config.ts refuses this environment: ${err.message}`);
       continue;
@@ -932,7 +1037,7 @@ function checkProcesses(cluster, ctx, bad) {
         `Service ${proc} must expose port ${port}`,
       );
     }
-    for (const d of need.dials ?? []) {
+    for (const d of dialsOf(proc, ctx)) {
       const target = cfg.grpcTargets[d];
       const [host, portText] = target.split(/:(?=\d+$)/);
       const svc = cluster.serviceForHost(host);
@@ -968,7 +1073,7 @@ function checkProcesses(cluster, ctx, bad) {
         const ie = cluster.resolveEnv(init).vars;
         let icfg;
         try {
-          icfg = config.loadConfig(Object.fromEntries(ie));
+          icfg = loadPending(config, ie, warn);
         } catch (err) {
           bad(
             'migrations',
@@ -1136,6 +1241,116 @@ function checkDatabase(cluster, db, varName, fail) {
   }
 }
 
+// ------------------------------------------------------------------------- secret access
+
+/** Every `secret/key` a pod template references: env, envFrom, volumes, init containers too. */
+function secretRefs(cluster, spec) {
+  const refs = new Map(); // `secret/key` -> where
+  const allKeys = (name) => Object.keys(decodeSecret(cluster.get('Secret', name) ?? {}));
+  const add = (name, keys, where) => {
+    for (const k of keys.length ? keys : ['*']) refs.set(`${name}/${k}`, where);
+  };
+  for (const c of [...initContainersOf(spec), ...containersOf(spec)]) {
+    for (const e of c.env ?? []) {
+      const r = e.valueFrom?.secretKeyRef;
+      if (r) add(r.name, [r.key], `${c.name} env ${e.name}`);
+    }
+    for (const s of c.envFrom ?? []) {
+      if (s.secretRef) add(s.secretRef.name, allKeys(s.secretRef.name), `${c.name} envFrom`);
+    }
+  }
+  for (const v of spec?.volumes ?? []) {
+    const sources = v.secret
+      ? [{ secret: { name: v.secret.secretName, items: v.secret.items } }]
+      : (v.projected?.sources ?? []);
+    for (const s of sources.filter((x) => x.secret)) {
+      const keys = s.secret.items?.map((i) => i.key) ?? allKeys(s.secret.name);
+      add(s.secret.name, keys, `volume ${v.name}`);
+    }
+  }
+  return refs;
+}
+
+/**
+ * Least privilege: each pod references exactly the secrets of SECRET_ACCESS; the tx key only in
+ * the coordinator and the participants; the operator's private key nowhere; MESH_SECRET never;
+ * every process finds its keys in one read-only projected volume at MESH_KEYS_DIR; everything
+ * secrets.sh makes is used, and holds what its name says.
+ */
+function checkSecretAccess(cluster, external, bad) {
+  const used = new Set();
+  for (const w of cluster.workloads()) {
+    const id = idOf(w);
+    const name = w.metadata?.name;
+    const spec = podSpecOf(w);
+    const refs = secretRefs(cluster, spec);
+    const want = SECRET_ACCESS.get(name);
+    for (const [ref, where] of refs) {
+      const [secret, key] = ref.split('/');
+      used.add(secret);
+      const obj = cluster.get('Secret', secret);
+      if (!obj) bad('secret-access', id, `${where}: Secret ${secret} is not made by secrets.sh`);
+      else if (key !== '*' && !(key in decodeSecret(obj)))
+        bad('secret-access', id, `${where}: Secret ${secret} has no key ${key}`);
+      if ((secret === 'mesh-tx-key' || key === 'tx.key') && !TX_HOLDERS.includes(name))
+        bad(
+          'secret-access',
+          id,
+          `${where}: the tx key is for ${TX_HOLDERS.join(', ')} only (it signs transaction contexts)`,
+        );
+      if (key === 'operator.key')
+        bad('secret-access', id, `${where}: the operator's private key belongs in no pod`);
+    }
+    if (!want) {
+      bad('secret-access', id, `no row in SECRET_ACCESS: which secrets does ${name} need?`);
+      continue;
+    }
+    for (const ref of refs.keys())
+      if (!want.has(ref)) bad('secret-access', id, `holds ${ref}, which it does not need`);
+    for (const ref of want)
+      if (!refs.has(ref)) bad('secret-access', id, `lacks ${ref}, which it needs`);
+
+    // Every boxoffice process: MESH_KEYS_DIR, one read-only projected volume with the public keys.
+    for (const c of containersOf(spec).filter((x) => processOf(x))) {
+      const cid = `${id} ${c.name}`;
+      if (envValue(c, 'MESH_KEYS_DIR')?.value !== MESH_DIR)
+        bad('secret-access', cid, `MESH_KEYS_DIR must be ${MESH_DIR}`);
+      const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === MESH_DIR);
+      const vol = mount && (spec.volumes ?? []).find((v) => v.name === mount.name);
+      if (!mount || mount.readOnly !== true || !vol?.projected)
+        bad('secret-access', cid, `needs a read-only projected volume at ${MESH_DIR}`);
+      else if (!vol.projected.sources.some((s) => s.configMap?.name === 'mesh-public-keys'))
+        bad('secret-access', cid, `the volume at ${MESH_DIR} lacks ConfigMap mesh-public-keys`);
+    }
+    for (const c of [...initContainersOf(spec), ...containersOf(spec)]) {
+      if ((c.env ?? []).some((e) => e.name === 'MESH_SECRET'))
+        bad('secret-access', `${id} ${c.name}`, 'MESH_SECRET is a development fallback only');
+    }
+  }
+  for (const cm of cluster.all('ConfigMap'))
+    if ('MESH_SECRET' in (cm.data ?? {}))
+      bad('secret-access', idOf(cm), 'MESH_SECRET is a development fallback only');
+
+  // What secrets.sh makes: each Secret used, each key where its name says.
+  for (const o of external) {
+    const id = `secrets.sh ${idOf(o)}`;
+    const keys = Object.keys(o.kind === 'Secret' ? decodeSecret(o) : (o.data ?? {}));
+    if (keys.includes('operator.key')) bad('secret-access', id, "holds the operator's private key");
+    if (o.kind === 'Secret' && !used.has(o.metadata.name))
+      bad('secret-access', id, 'no pod uses it');
+    const m = /^mesh-key-(.+)$/.exec(o.metadata.name);
+    if (m && (keys.length !== 1 || keys[0] !== `${m[1]}.key`))
+      bad('secret-access', id, `must hold ${m[1]}.key alone, holds ${keys.join(', ')}`);
+    if (o.kind === 'ConfigMap' && o.metadata.name === 'mesh-public-keys') {
+      const want = PUBLIC_KEYS.map((k) => `${k}.pub`);
+      if (JSON.stringify([...keys].sort()) !== JSON.stringify([...want].sort()))
+        bad('secret-access', id, `must hold exactly ${want.join(', ')}; holds ${keys.join(', ')}`);
+    }
+  }
+  if (!cluster.get('ConfigMap', 'mesh-public-keys'))
+    bad('secret-access', 'ConfigMap/mesh-public-keys', 'secrets.sh must make it');
+}
+
 // ----------------------------------------------------------------- across renderings
 
 /** The objects with generated-name hashes removed, so two renderings compare by content. */
@@ -1301,7 +1516,56 @@ async function makeContext(deps) {
     [...source.matchAll(/const DEV_[A-Z_]+\s*=\s*'([^']+)'/g)].map((m) => m[1]),
   );
   for (const v of ['guest', 'root', '']) devSecrets.add(v);
-  return { config, knownEnv, devSecrets, shapes: new FieldShapes(deps.ts, deps.kmDir) };
+  return {
+    config,
+    knownEnv,
+    devSecrets,
+    shapes: new FieldShapes(deps.ts, deps.kmDir),
+    routed: routedServices(),
+    external: secretObjects(deps.YAML),
+  };
+}
+
+/** The services the gateway's REST routes reach: proto packages with a google.api.http option. */
+function routedServices() {
+  const out = new Set();
+  for (const svc of readdirSync(PROTO_DIR)) {
+    const dir = join(PROTO_DIR, svc);
+    for (const version of existsSync(dir) ? readdirSync(dir) : []) {
+      const vdir = join(dir, version);
+      for (const f of readdirSync(vdir).filter((x) => x.endsWith('.proto'))) {
+        if (/option\s*\(google\.api\.http\)/.test(readFileSync(join(vdir, f), 'utf8')))
+          out.add(svc);
+      }
+    }
+  }
+  return [...out].sort();
+}
+
+/**
+ * Runs deploy/k8s/secrets.sh on a throwaway directory: `generate` (openssl), then `tamper` (the
+ * self-test breaks files there), then `manifests`. Returns the spawn result of `manifests`.
+ */
+function runSecretsScript(tamper = () => {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-validate-secrets-'));
+  try {
+    const keys = join(dir, 'keys');
+    const gen = spawnSync('bash', [SECRETS_SH, 'generate', keys], { encoding: 'utf8' });
+    if (gen.error) throw new SetupError(`cannot run bash: ${gen.error.message}`);
+    if (gen.status !== 0)
+      throw new SetupError(`deploy/k8s/secrets.sh generate failed (needs openssl): ${gen.stderr}`);
+    tamper(keys);
+    return spawnSync('bash', [SECRETS_SH, 'manifests', keys], { encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What the cluster holds beside a rendering: the objects secrets.sh makes, from fresh values. */
+function secretObjects(YAML) {
+  const run = runSecretsScript();
+  if (run.status !== 0) throw new Error(`deploy/k8s/secrets.sh manifests failed:\n${run.stderr}`);
+  return parseStream(YAML, run.stdout, 'deploy/k8s/secrets.sh manifests');
 }
 
 async function renderAll(deps, only = []) {
@@ -1375,7 +1639,9 @@ async function main(argv) {
   } else {
     console.log(
       `k8s-validate: ${results.length} renderings, ${checked} objects: schemas (kubernetes-models), ` +
-        'unknown fields, probes, limits, security, images, Services, env (lib/config.ts), secrets, modes, kind ports: no violations',
+        'unknown fields, probes, limits, security, images, Services, env (lib/config.ts), secrets ' +
+        `(${ctx.external.length} objects from deploy/k8s/secrets.sh) and who holds them, ` +
+        'modes, kind ports: no violations',
     );
   }
 }
@@ -1399,9 +1665,15 @@ async function selfTest(deps, ctx, kindConfig) {
   const base = renderings.find((r) => r.name === 'kind').objects;
   const find = (objects, kind, name) =>
     objects.find((o) => o.kind === kind && o.metadata.name.startsWith(name));
+  const named = (objects, kind, name) =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name);
   const container = (objects, name) =>
     find(objects, 'Deployment', name).spec.template.spec.containers[0];
   const envOf = (objects, name) => container(objects, name).env;
+  const meshVolume = (objects, name) =>
+    named(objects, 'Deployment', name).spec.template.spec.volumes.find((v) => v.name === 'mesh');
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  // [rule, what, mutate(rendering, secrets.sh objects), pattern the violation matches]
   const cases = [
     ['probes', 'no readiness probe', (o) => delete container(o, 'concert').readinessProbe],
     [
@@ -1477,7 +1749,7 @@ async function selfTest(deps, ctx, kindConfig) {
       (o) =>
         (envOf(o, 'reservation').find(
           (x) => x.name === 'K8S_DB_PASSWORD',
-        ).valueFrom.secretKeyRef.key = 'POINT_DB_PASSWORD'),
+        ).valueFrom.secretKeyRef.name = 'point-db-password'),
     ],
     [
       'env',
@@ -1495,7 +1767,7 @@ async function selfTest(deps, ctx, kindConfig) {
       'env',
       'missing Secret key',
       (o) =>
-        (envOf(o, 'gateway').find((x) => x.name === 'MESH_SECRET').valueFrom.secretKeyRef.key =
+        (envOf(o, 'gateway').find((x) => x.name === 'AUTH_JWT_SECRET').valueFrom.secretKeyRef.key =
           'NOPE'),
     ],
     [
@@ -1506,10 +1778,11 @@ async function selfTest(deps, ctx, kindConfig) {
     [
       'secrets',
       'development default secret',
-      (o) =>
-        (find(o, 'Secret', 'boxoffice-secrets').data.AUTH_JWT_SECRET = Buffer.from(
+      (o, ext) =>
+        (named(ext, 'Secret', 'gateway-secrets').data.AUTH_JWT_SECRET = b64(
           'boxoffice-dev-secret-change-me',
-        ).toString('base64')),
+        )),
+      /development default/,
     ],
     [
       'env-required',
@@ -1579,20 +1852,147 @@ async function selfTest(deps, ctx, kindConfig) {
       'wrong namespace',
       (o) => (find(o, 'Service', 'jaeger').metadata.namespace = 'default'),
     ],
+
+    // Secrets: none rendered, no placeholder, each pod only what its row of SECRET_ACCESS says.
+    [
+      'secrets',
+      'a Secret with values in a rendering',
+      (o) =>
+        o.push({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            ...structuredClone(find(o, 'ConfigMap', 'boxoffice-config').metadata),
+            name: 'leak',
+          },
+          data: { AUTH_JWT_SECRET: b64('a-committed-value-0123456789') },
+        }),
+      /carries no Secret/,
+    ],
+    [
+      'secrets',
+      'a change-me placeholder',
+      (o, ext) =>
+        (named(ext, 'Secret', 'queue-secrets').data.QUEUE_TOKEN_SECRET = b64('change-me-queue')),
+      /change-me/,
+    ],
+    [
+      'secret-access',
+      'the gateway given the queue token secret',
+      (o) =>
+        envOf(o, 'gateway').push({
+          name: 'QUEUE_TOKEN_SECRET',
+          valueFrom: { secretKeyRef: { name: 'queue-secrets', key: 'QUEUE_TOKEN_SECRET' } },
+        }),
+      /gateway: holds queue-secrets\/QUEUE_TOKEN_SECRET/,
+    ],
+    [
+      'secret-access',
+      "point mounting concert's private key",
+      (o) => {
+        const s = meshVolume(o, 'point').projected.sources[0].secret;
+        s.name = 'mesh-key-concert';
+        s.items = [{ key: 'concert.key', path: 'point.key' }];
+      },
+      /point: holds mesh-key-concert\/concert.key/,
+    ],
+    [
+      'secret-access',
+      'the gateway mounting the tx key',
+      (o) =>
+        meshVolume(o, 'gateway').projected.sources.push({
+          secret: { name: 'mesh-tx-key', items: [{ key: 'tx.key', path: 'tx.key' }] },
+        }),
+      /the tx key is for coordinator/,
+    ],
+    [
+      'secret-access',
+      'a participant without the tx key',
+      (o) => meshVolume(o, 'payment').projected.sources.pop(),
+      /payment: lacks mesh-tx-key\/tx.key/,
+    ],
+    [
+      'secret-access',
+      'a migrate init container given the root password',
+      (o) =>
+        (find(o, 'Deployment', 'concert').spec.template.spec.initContainers[0].env.find(
+          (x) => x.name === 'K8S_DB_PASSWORD',
+        ).valueFrom.secretKeyRef.name = 'concert-db-root-password'),
+      /concert: holds concert-db-root-password\/password/,
+    ],
+    [
+      'secret-access',
+      'MESH_SECRET set',
+      (o) => envOf(o, 'queue').push({ name: 'MESH_SECRET', value: 'x'.repeat(32) }),
+      /development fallback/,
+    ],
+    [
+      'secret-access',
+      "the operator's private key in a Secret",
+      (o, ext) => (named(ext, 'Secret', 'mesh-key-gateway').data['operator.key'] = b64('k')),
+      /operator's private key/,
+    ],
+    [
+      'secret-access',
+      'the key volume writable',
+      (o) =>
+        (container(o, 'coordinator').volumeMounts.find((m) => m.name === 'mesh').readOnly = false),
+      /read-only projected volume/,
+    ],
+    [
+      'secret-access',
+      'MESH_KEYS_DIR elsewhere',
+      (o) => (envOf(o, 'dataplatform').find((x) => x.name === 'MESH_KEYS_DIR').value = '/keys'),
+      /MESH_KEYS_DIR must be/,
+    ],
+    [
+      'secret-access',
+      'a Secret no pod uses',
+      (o, ext) => {
+        const s = structuredClone(named(ext, 'Secret', 'redis-password'));
+        s.metadata.name = 'spare-password';
+        ext.push(s);
+      },
+      /spare-password: no pod uses it/,
+    ],
   ];
   let n = 0;
-  for (const [rule, what, mutate] of cases) {
+  for (const [rule, what, mutate, pattern] of cases) {
     const broken = structuredClone(base);
-    mutate(broken);
-    const { violations } = await checkRendering(broken, ctx);
-    const rules = new Set(violations.map((v) => v.rule));
+    const ext = structuredClone(ctx.external);
+    mutate(broken, ext);
+    const { violations } = await checkRendering(broken, ctx, ext);
+    const hit = violations.find(
+      (v) => v.rule === rule && (!pattern || pattern.test(`${v.where}: ${v.message}`)),
+    );
     assert.ok(
-      rules.has(rule),
-      `"${what}" should fail rule ${rule}; got ${JSON.stringify(violations, null, 1)}`,
+      hit,
+      `"${what}" should fail rule ${rule}${pattern ? ` matching ${pattern}` : ''}; got ${JSON.stringify(violations, null, 1)}`,
     );
-    console.log(
-      `ok   self-test: ${what} -> [${rule}] ${violations.find((v) => v.rule === rule).message}`,
+    console.log(`ok   self-test: ${what} -> [${rule}] ${hit.where}: ${hit.message}`);
+    n++;
+  }
+
+  // deploy/k8s/secrets.sh refuses an incomplete or malformed directory (nothing half-printed).
+  for (const [what, tamper, pattern] of [
+    ['a missing key file', (dir) => rmSync(join(dir, 'gateway.key')), /lacks gateway.key/],
+    [
+      'a password unfit for a URL',
+      (dir) => writeFileSync(join(dir, 'redis.password'), 'pass@word-0123456789'),
+      /redis.password must be/,
+    ],
+    [
+      'a tx key that is not 32 bytes',
+      (dir) => writeFileSync(join(dir, 'tx.key'), Buffer.alloc(16, 7).toString('base64')),
+      /tx.key must be 32 bytes/,
+    ],
+  ]) {
+    const run = runSecretsScript(tamper);
+    assert.ok(
+      run.status !== 0 && pattern.test(run.stderr) && run.stdout === '',
+      `secrets.sh must refuse ${what}: ${run.stderr}`,
     );
+    console.log(`ok   self-test: secrets.sh refuses ${what}: ${run.stderr.trim()}`);
     n++;
   }
 
