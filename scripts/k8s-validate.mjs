@@ -8,11 +8,13 @@
 // gets what lib/config.ts needs to reach its peers, database, broker and Redis in the cluster
 // (checked by running loadConfig on each container's resolved environment); no secret value in
 // any rendering (deploy/k8s/secrets.sh makes the Secrets, run here on a throwaway directory) and
-// each pod holding only the secrets of its table; the mode overlays differ only in TX_MODE;
-// kind's host ports match the NodePorts.
+// each pod holding only the secrets of its table; NetworkPolicies that deny by default and allow
+// exactly the edges of their table, which itself matches each process's environment; the mode
+// overlays differ only in TX_MODE; kind's host ports match the NodePorts.
 //
 //   node scripts/k8s-validate.mjs [--overlay NAME]...   check the base and every overlay
 //   node scripts/k8s-validate.mjs --self-test           prove broken manifests fail each rule
+//   node scripts/k8s-validate.mjs --edges [--overlay NAME]...   print what the policies allow
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,6 +133,36 @@ function secretAccessTable() {
 }
 const SECRET_ACCESS = secretAccessTable();
 
+// ---------------------------------------------------------------------- network policies
+
+/**
+ * Every connection allowed inside the namespace, [from, to, port name on the `to` pod]; the
+ * NetworkPolicies must allow exactly these (both sides: egress of `from`, ingress of `to`).
+ * The process rows are also checked against each process's environment (its database URL,
+ * broker, Redis, DATAPLATFORM_URL, OTLP endpoint, gRPC targets) by checkEdgeTable.
+ */
+const EDGES = [
+  // The gateway: the services its REST routes reach (payment has none), the queue for tokens.
+  ...['queue', 'concert', 'reservation', 'point', 'coordinator'].map((s) => ['gateway', s, 'grpc']),
+  // Transaction branches and phase 2; back: DecideOutcome, GetEnded (and reservation's Expire).
+  ...PARTICIPANTS.flatMap((p) => [
+    ['coordinator', p, 'grpc'],
+    [p, 'coordinator', 'grpc'],
+  ]),
+  // Each process its own database, and no other.
+  ...DB_OWNERS.map((p) => [p, `${p}-db`, 'mysql']),
+  ['queue', 'redis', 'redis'],
+  // Outbox relays (participants) and consumers (queue, concert, dataplatform).
+  ...AMQP_USERS.map((p) => [p, 'rabbitmq', 'amqp']),
+  ['dataplatform', 'dataplatform-mock', 'http'],
+  // Traces, OTLP/HTTP (OTEL_TRACES_EXPORTER=otlp in boxoffice-config).
+  ...Object.keys(PROCESSES).map((p) => [p, 'jaeger', 'otlp-http']),
+];
+/** Peers outside the namespace, as describePeer() names them. */
+const DNS_PEER = 'ns{kubernetes.io/metadata.name=kube-system} pods{k8s-app=kube-dns}';
+const SCRAPER_PEER = 'ns{kubernetes.io/metadata.name=monitoring}';
+/** Reachable from anywhere in every rendering: [pod, port name]. NodePorts add theirs. */
+const PUBLIC = [['gateway', 'http']];
 /** Env vars named like this hold secrets: they must come from a Secret. */
 const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN_SECRET|PRIVATE_KEY/;
 /** Characters a password may hold and still be spliced into a URL unescaped. */
@@ -846,10 +878,11 @@ async function checkRendering(objects, ctx, external = ctx.external) {
   }
 
   // --- the processes: one Deployment each, and what lib/config.ts makes of its environment
-  checkProcesses(cluster, ctx, bad, warn);
+  const envEdges = checkProcesses(cluster, ctx, bad, warn);
 
-  // --- who holds which secret
+  // --- who holds which secret; NetworkPolicies against the edges table
   checkSecretAccess(cluster, external, bad);
+  checkNetworkPolicies(cluster, ctx, envEdges, bad);
 
   return { violations: dedupe(violations), warnings: dedupe(warnings) };
 }
@@ -894,8 +927,22 @@ function dialsOf(proc, ctx) {
   return dials === 'routes' ? [...new Set([...ctx.routed, 'queue'])].sort() : dials;
 }
 
+/** The workload and container port behind `host:port` (a Service of this cluster), if any. */
+function serviceTarget(cluster, host, port) {
+  const svc = cluster.serviceForHost(host);
+  const sp = svc && (svc.spec?.ports ?? []).find((p) => p.port === port);
+  const w = sp && cluster.selected(svc.spec.selector)[0];
+  const cp = w && containerPort(podSpecOf(w), sp.targetPort ?? sp.port);
+  return cp === undefined ? undefined : `${w.metadata.name}:${cp}`;
+}
+
+/**
+ * Checks each process's Deployment. Returns what each process's environment makes it connect
+ * to, process -> Set of `workload:port`, for checkEdgeTable.
+ */
 function checkProcesses(cluster, ctx, bad, warn) {
   const { config } = ctx;
+  const envEdges = new Map();
   const byProcess = new Map();
   for (const w of cluster.workloads()) {
     for (const c of containersOf(podSpecOf(w))) {
@@ -975,6 +1022,20 @@ function checkProcesses(cluster, ctx, bad, warn) {
       continue;
     }
     const expect = (ok, message) => ok || bad('env-required', id, message);
+    // What this environment connects to, for the NetworkPolicy edges (checkEdgeTable).
+    const reaches = new Set();
+    envEdges.set(proc, reaches);
+    const reach = (url, defaultPort) => {
+      const u = parseUrl(url ?? '');
+      const to = u && serviceTarget(cluster, u.hostname, Number(u.port || defaultPort));
+      if (to) reaches.add(to);
+    };
+    for (const d of dialsOf(proc, ctx)) reach(`grpc://${cfg.grpcTargets[d]}`);
+    if (need.db) reach(`mysql://${cfg.db[proc].host}:${cfg.db[proc].port}`);
+    if (need.amqp) reach(cfg.amqpUrl, 5672);
+    if (need.redis) reach(cfg.redis.url, 6379);
+    if (need.dataplatform && proc !== 'dataplatform-mock') reach(cfg.dataplatformUrl, 80);
+    if (cfg.telemetry?.exporter === 'otlp') reach(vars.get('OTEL_EXPORTER_OTLP_ENDPOINT'), 4318);
     txModes.add(cfg.txMode);
     expect(cfg.nodeEnv === 'production', `NODE_ENV must be production, is ${cfg.nodeEnv}`);
     expect(
@@ -1194,6 +1255,7 @@ function checkProcesses(cluster, ctx, bad, warn) {
   }
   if (txModes.size > 1)
     bad('env-required', 'TX_MODE', `processes disagree on TX_MODE: ${[...txModes].join(', ')}`);
+  return envEdges;
 }
 
 /** A process's database: a MariaDB StatefulSet behind a headless Service, same credentials. */
@@ -1349,6 +1411,277 @@ function checkSecretAccess(cluster, external, bad) {
   }
   if (!cluster.get('ConfigMap', 'mesh-public-keys'))
     bad('secret-access', 'ConfigMap/mesh-public-keys', 'secrets.sh must make it');
+}
+
+// ----------------------------------------------------------------------- network policies
+
+function selectorMatches(sel, labels) {
+  if (!sel) return false;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const ok = {
+      In: () => has && (e.values ?? []).includes(labels[e.key]),
+      NotIn: () => !has || !(e.values ?? []).includes(labels[e.key]),
+      Exists: () => has,
+      DoesNotExist: () => !has,
+    }[e.operator];
+    if (!ok?.()) return false;
+  }
+  return true;
+}
+
+const isEmptySelector = (sel) =>
+  !!sel && !Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length;
+
+function describeSelector(sel) {
+  const parts = [
+    ...Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(sel?.matchExpressions ?? []).map(
+      (e) => `${e.key} ${e.operator}${e.values ? ` (${e.values.join(',')})` : ''}`,
+    ),
+  ].sort();
+  return `{${parts.join(',')}}`;
+}
+
+const policyTypes = (np) =>
+  np.spec?.policyTypes ?? ['Ingress', ...(np.spec?.egress ? ['Egress'] : [])];
+
+/** The policies of one rendering, evaluated the way the NetworkPolicy API defines them. */
+class Policies {
+  constructor(cluster) {
+    this.cluster = cluster;
+    this.list = cluster.all('NetworkPolicy');
+    const ns = cluster.get('Namespace', NAMESPACE);
+    // Set by the API server on every namespace since Kubernetes 1.22.
+    this.nsLabels = { ...labelsOf(ns ?? {}), 'kubernetes.io/metadata.name': NAMESPACE };
+  }
+
+  /** Policies selecting a workload's pods for 'Ingress' or 'Egress'. */
+  selecting(w, dir) {
+    const labels = podLabelsOf(w);
+    return this.list.filter(
+      (np) => policyTypes(np).includes(dir) && selectorMatches(np.spec?.podSelector, labels),
+    );
+  }
+
+  /** Does a peer of a rule (a `from` or `to` entry) take in a pod of this namespace? */
+  peerTakes(peer, w) {
+    if (peer.ipBlock) return false; // pod IPs are not fixed: never how a pod is meant here
+    if (peer.namespaceSelector && !selectorMatches(peer.namespaceSelector, this.nsLabels))
+      return false;
+    return selectorMatches(peer.podSelector ?? {}, podLabelsOf(w));
+  }
+
+  static portTaken(ports, dstSpec, port, protocol) {
+    if (!ports?.length) return true;
+    return ports.some((p) => {
+      if ((p.protocol ?? 'TCP') !== protocol) return false;
+      if (p.port === undefined) return true;
+      if (typeof p.port === 'string') return containerPort(dstSpec, p.port) === port;
+      return p.endPort ? port >= p.port && port <= p.endPort : p.port === port;
+    });
+  }
+
+  /**
+   * Is `self`'s side of a connection with `peer` on `dst`'s port allowed? 'named' when a rule
+   * names the peer, 'open' when a rule lets anything through, false when denied; true when no
+   * policy isolates `self` in that direction.
+   */
+  allows(dir, self, peer, dst, port, protocol) {
+    const policies = this.selecting(self, dir);
+    if (!policies.length) return true;
+    let verdict = false;
+    for (const np of policies) {
+      for (const rule of (dir === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? []) {
+        if (!Policies.portTaken(rule.ports, podSpecOf(dst), port, protocol)) continue;
+        const peers = (dir === 'Ingress' ? rule.from : rule.to) ?? [];
+        if (!peers.length) verdict ||= 'open';
+        else if (peers.some((p) => this.peerTakes(p, peer))) return 'named';
+      }
+    }
+    return verdict;
+  }
+
+  /** Allowed connections inside the namespace, and those allowed by one side only. */
+  edges() {
+    const edges = new Set();
+    const half = [];
+    const pods = this.cluster.workloads();
+    for (const src of pods) {
+      for (const dst of pods) {
+        if (src === dst) continue;
+        for (const c of containersOf(podSpecOf(dst))) {
+          for (const p of c.ports ?? []) {
+            const proto = p.protocol ?? 'TCP';
+            const edge = `${src.metadata.name} → ${dst.metadata.name}:${p.containerPort}/${proto}`;
+            const out = this.allows('Egress', src, dst, dst, p.containerPort, proto);
+            const into = this.allows('Ingress', dst, src, dst, p.containerPort, proto);
+            if (out && into) edges.add(edge);
+            else if (out === 'named') half.push(`${edge}: egress allowed, ingress denied`);
+            else if (into === 'named') half.push(`${edge}: ingress allowed, egress denied`);
+          }
+        }
+      }
+    }
+    return { edges, half };
+  }
+
+  /** Connections with the world outside the namespace that the policies allow. */
+  external() {
+    const out = new Set();
+    for (const w of this.cluster.workloads()) {
+      const name = w.metadata.name;
+      for (const dir of ['Ingress', 'Egress']) {
+        for (const np of this.selecting(w, dir)) {
+          for (const rule of (dir === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? []) {
+            const peers = (dir === 'Ingress' ? rule.from : rule.to) ?? [];
+            const outside = peers.length
+              ? peers.filter(
+                  (p) =>
+                    p.ipBlock ||
+                    (p.namespaceSelector &&
+                      (isEmptySelector(p.namespaceSelector) ||
+                        !selectorMatches(p.namespaceSelector, this.nsLabels))),
+                )
+              : [{}];
+            for (const peer of outside) {
+              const who = describePeer(peer);
+              for (const p of rule.ports?.length ? rule.ports : [{ port: 'all ports' }]) {
+                const port = `${p.port ?? 'all ports'}/${p.protocol ?? 'TCP'}`;
+                out.add(
+                  dir === 'Ingress' ? `${who} → ${name}:${port}` : `${name} → ${who}:${port}`,
+                );
+              }
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function describePeer(peer) {
+  if (peer.ipBlock) return `ip{${peer.ipBlock.cidr}${peer.ipBlock.except ? ' except …' : ''}}`;
+  if (!peer.namespaceSelector) return 'any';
+  const pods = peer.podSelector ? ` pods${describeSelector(peer.podSelector)}` : '';
+  return `ns${describeSelector(peer.namespaceSelector)}${pods}`;
+}
+
+/** EDGES with port numbers: `from → to:port/TCP`; problems name rows that do not resolve. */
+function tableEdges(cluster, rows) {
+  const edges = new Set();
+  const problems = [];
+  for (const [from, to, portName] of rows) {
+    const dst = cluster.workloads().find((w) => w.metadata.name === to);
+    const port = dst && containerPort(podSpecOf(dst), portName);
+    if (!cluster.workloads().some((w) => w.metadata.name === from) || port === undefined)
+      problems.push(`EDGES row ${from} → ${to}:${portName} names no pod or port here`);
+    else edges.add(`${from} → ${to}:${port}/TCP`);
+  }
+  return { edges, problems };
+}
+
+/**
+ * The edges table against each process's environment: a process connects to exactly what its
+ * table rows say (its database and no other, its broker, Redis, peers, Jaeger).
+ */
+function checkEdgeTable(cluster, table, envEdges, bad) {
+  for (const [proc, reaches] of envEdges) {
+    const w = cluster
+      .workloads()
+      .find((x) => containersOf(podSpecOf(x)).some((c) => processOf(c) === proc));
+    if (!w) continue;
+    const rows = new Set(
+      [...table]
+        .filter((e) => e.startsWith(`${w.metadata.name} → `))
+        .map((e) => e.split(' → ')[1].replace(/\/TCP$/, '')),
+    );
+    for (const r of reaches)
+      if (!rows.has(r))
+        bad('netpol-table', proc, `its environment connects to ${r}; EDGES has no such row`);
+    for (const r of rows)
+      if (!reaches.has(r))
+        bad('netpol-table', proc, `EDGES lets it reach ${r}, which its environment never names`);
+  }
+}
+
+/**
+ * Default deny in both directions for every pod; every pod named by a policy of its own; every
+ * rule names its ports; the allowed connections inside the namespace are exactly EDGES (none
+ * allowed by one side only); those with the outside exactly DNS for every pod, clients to the
+ * gateway (and to whatever a NodePort exposes), Prometheus to every scraped pod.
+ */
+function checkNetworkPolicies(cluster, ctx, envEdges, bad) {
+  const pol = new Policies(cluster);
+  const deny = pol.list.find(
+    (np) =>
+      isEmptySelector(np.spec?.podSelector) &&
+      ['Ingress', 'Egress'].every((d) => policyTypes(np).includes(d)) &&
+      !(np.spec.ingress ?? []).length &&
+      !(np.spec.egress ?? []).length,
+  );
+  if (!deny)
+    bad(
+      'netpol-deny',
+      'NetworkPolicy',
+      'no default-deny policy (podSelector {}, policyTypes Ingress and Egress, no rules)',
+    );
+  for (const w of cluster.workloads()) {
+    if (
+      !pol.list.some(
+        (np) =>
+          !isEmptySelector(np.spec?.podSelector) &&
+          selectorMatches(np.spec?.podSelector, podLabelsOf(w)),
+      )
+    )
+      bad('netpol-select', idOf(w), 'no NetworkPolicy selects its pods (by their labels)');
+  }
+  for (const np of pol.list) {
+    for (const dir of ['ingress', 'egress']) {
+      (np.spec?.[dir] ?? []).forEach((rule, i) => {
+        if (!rule.ports?.length)
+          bad('netpol-rules', idOf(np), `${dir}[${i}] names no ports: it would allow every port`);
+      });
+    }
+  }
+
+  const table = tableEdges(cluster, ctx.edges);
+  for (const p of table.problems) bad('netpol-table', 'EDGES', p);
+  checkEdgeTable(cluster, table.edges, envEdges, bad);
+  const { edges, half } = pol.edges();
+  for (const e of table.edges)
+    if (!edges.has(e)) bad('netpol-edges', e, 'in EDGES, but the policies do not allow it');
+  for (const e of edges)
+    if (!table.edges.has(e)) bad('netpol-edges', e, 'allowed by the policies, but not in EDGES');
+  for (const h of half) bad('netpol-edges', h.split(':')[0], `one side only: ${h}`);
+
+  const want = new Set();
+  for (const w of cluster.workloads()) {
+    const name = w.metadata.name;
+    want.add(`${name} → ${DNS_PEER}:53/UDP`).add(`${name} → ${DNS_PEER}:53/TCP`);
+    const ann = w.spec?.template?.metadata?.annotations ?? {};
+    if (ann['prometheus.io/scrape'] === 'true')
+      want.add(`${SCRAPER_PEER} → ${name}:${ann['prometheus.io/port']}/TCP`);
+  }
+  for (const [pod, portName] of PUBLIC) {
+    const w = cluster.workloads().find((x) => x.metadata.name === pod);
+    want.add(`any → ${pod}:${w && containerPort(podSpecOf(w), portName)}/TCP`);
+  }
+  // A NodePort's published ports (those with a fixed nodePort, which deploy/kind/cluster.yaml maps).
+  for (const svc of cluster.all('Service').filter((s) => s.spec?.type === 'NodePort')) {
+    for (const w of cluster.selected(svc.spec.selector)) {
+      for (const p of (svc.spec.ports ?? []).filter((x) => x.nodePort !== undefined))
+        want.add(
+          `any → ${w.metadata.name}:${containerPort(podSpecOf(w), p.targetPort ?? p.port)}/TCP`,
+        );
+    }
+  }
+  const got = pol.external();
+  for (const e of want) if (!got.has(e)) bad('netpol-external', e, 'the policies do not allow it');
+  for (const e of got)
+    if (!want.has(e)) bad('netpol-external', e, 'allowed by the policies, but nothing needs it');
 }
 
 // ----------------------------------------------------------------- across renderings
@@ -1522,6 +1855,7 @@ async function makeContext(deps) {
     devSecrets,
     shapes: new FieldShapes(deps.ts, deps.kmDir),
     routed: routedServices(),
+    edges: EDGES,
     external: secretObjects(deps.YAML),
   };
 }
@@ -1586,6 +1920,17 @@ async function checkAll(renderings, ctx, kindConfig, partial = false) {
   return { results, cross: [...modes.violations, ...kind], pairs: modes.pairs };
 }
 
+/** --edges: what the NetworkPolicies of each rendering allow, inside and across the namespace. */
+function printEdges(renderings, ctx) {
+  for (const r of renderings) {
+    const pol = new Policies(new Cluster([...r.objects, ...ctx.external]));
+    const { edges, half } = pol.edges();
+    console.log(`${r.name}:`);
+    for (const e of [...edges, ...pol.external()].sort()) console.log(`  ${e}`);
+    for (const h of half) console.log(`  one side only: ${h}`);
+  }
+}
+
 function summary(objects) {
   const counts = new Map();
   for (const o of objects) counts.set(o.kind, (counts.get(o.kind) ?? 0) + 1);
@@ -1596,7 +1941,8 @@ async function main(argv) {
   const only = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--overlay') only.push(argv[++i]);
-    else if (argv[i] !== '--self-test') throw new SetupError(`unknown argument ${argv[i]}`);
+    else if (argv[i] !== '--self-test' && argv[i] !== '--edges')
+      throw new SetupError(`unknown argument ${argv[i]}`);
   }
   const deps = await loadDeps();
   const ctx = await makeContext(deps);
@@ -1604,6 +1950,7 @@ async function main(argv) {
   if (argv.includes('--self-test')) return selfTest(deps, ctx, kindConfig);
 
   const renderings = await renderAll(deps, only);
+  if (argv.includes('--edges')) return printEdges(renderings, ctx);
   const { results, cross, pairs } = await checkAll(renderings, ctx, kindConfig, only.length > 0);
   let failures = 0;
   const warned = new Set();
@@ -1641,7 +1988,7 @@ async function main(argv) {
       `k8s-validate: ${results.length} renderings, ${checked} objects: schemas (kubernetes-models), ` +
         'unknown fields, probes, limits, security, images, Services, env (lib/config.ts), secrets ' +
         `(${ctx.external.length} objects from deploy/k8s/secrets.sh) and who holds them, ` +
-        'modes, kind ports: no violations',
+        'NetworkPolicies against EDGES, modes, kind ports: no violations',
     );
   }
 }
@@ -1667,13 +2014,23 @@ async function selfTest(deps, ctx, kindConfig) {
     objects.find((o) => o.kind === kind && o.metadata.name.startsWith(name));
   const named = (objects, kind, name) =>
     objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const drop = (objects, kind, name) =>
+    objects.splice(objects.indexOf(named(objects, kind, name)), 1);
   const container = (objects, name) =>
     find(objects, 'Deployment', name).spec.template.spec.containers[0];
   const envOf = (objects, name) => container(objects, name).env;
   const meshVolume = (objects, name) =>
     named(objects, 'Deployment', name).spec.template.spec.volumes.find((v) => v.name === 'mesh');
+  const policy = (objects, name) => named(objects, 'NetworkPolicy', name).spec;
   const b64 = (s) => Buffer.from(s).toString('base64');
-  // [rule, what, mutate(rendering, secrets.sh objects), pattern the violation matches]
+  const toPod = (name, port) => ({
+    to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } } }],
+    ports: [{ protocol: 'TCP', port }],
+  });
+  const fromPod = (name) => ({
+    podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } },
+  });
+  // [rule, what, mutate(rendering, secrets.sh objects, EDGES), pattern the violation matches]
   const cases = [
     ['probes', 'no readiness probe', (o) => delete container(o, 'concert').readinessProbe],
     [
@@ -1955,13 +2312,113 @@ async function selfTest(deps, ctx, kindConfig) {
       },
       /spare-password: no pod uses it/,
     ],
+
+    // NetworkPolicies: default deny, exactly the edges of EDGES, exactly the outside they need.
+    ['netpol-deny', 'no default deny', (o) => drop(o, 'NetworkPolicy', 'default-deny')],
+    [
+      'netpol-select',
+      'a pod no policy names',
+      (o) => drop(o, 'NetworkPolicy', 'redis'),
+      /Deployment\/redis/,
+    ],
+    [
+      'netpol-edges',
+      'a missing edge (reservation cannot reach the coordinator)',
+      (o) => {
+        const from = policy(o, 'coordinator').ingress[0].from;
+        from.splice(
+          from.findIndex(
+            (p) => p.podSelector.matchLabels['app.kubernetes.io/name'] === 'reservation',
+          ),
+          1,
+        );
+      },
+      /reservation → coordinator:50056\/TCP: in EDGES, but the policies do not allow it/,
+    ],
+    [
+      'netpol-edges',
+      'an extra edge (gateway → payment, both sides)',
+      (o) => {
+        policy(o, 'gateway').egress.push(toPod('payment', 50054));
+        policy(o, 'payment').ingress[0].from.push(fromPod('gateway'));
+      },
+      /gateway → payment:50054\/TCP: allowed by the policies, but not in EDGES/,
+    ],
+    [
+      'netpol-edges',
+      'an edge allowed by one side only',
+      (o) => policy(o, 'queue').egress.push(toPod('concert-db', 3306)),
+      /one side only: queue → concert-db:3306/,
+    ],
+    [
+      'netpol-edges',
+      'a database reachable from another service',
+      (o) => {
+        policy(o, 'point').egress.push(toPod('payment-db', 3306));
+        policy(o, 'payment-db').ingress[0].from.push(fromPod('point'));
+      },
+      /point → payment-db:3306\/TCP: allowed by the policies, but not in EDGES/,
+    ],
+    [
+      'netpol-rules',
+      'a rule without ports',
+      (o) => delete policy(o, 'rabbitmq').ingress[0].ports,
+      /names no ports/,
+    ],
+    [
+      'netpol-external',
+      'no DNS',
+      (o) => drop(o, 'NetworkPolicy', 'dns'),
+      /jaeger → ns\{kubernetes.io\/metadata.name=kube-system\} pods\{k8s-app=kube-dns\}:53\/UDP: the policies do not allow it/,
+    ],
+    [
+      'netpol-external',
+      'the Jaeger UI open where nothing exposes it',
+      (o) => {
+        const svc = named(o, 'Service', 'jaeger-ui').spec;
+        svc.type = 'ClusterIP';
+        delete svc.ports[0].nodePort;
+      },
+      /any → jaeger:16686\/TCP: allowed by the policies, but nothing needs it/,
+    ],
+    [
+      'netpol-external',
+      'egress to anywhere',
+      (o) => policy(o, 'dataplatform').egress.push({ ports: [{ protocol: 'TCP', port: 443 }] }),
+      /dataplatform → any:443\/TCP/,
+    ],
+    [
+      'netpol-external',
+      'metrics open to every namespace',
+      (o) => (policy(o, 'metrics-scrape').ingress[0].from[0].namespaceSelector = {}),
+      /ns\{\} → gateway:9464/,
+    ],
+    [
+      'netpol-table',
+      "a process whose environment names another service's database",
+      (o) =>
+        (envOf(o, 'concert').find((x) => x.name === 'CONCERT_DB_URL').value =
+          'mysql://boxoffice:$(K8S_DB_PASSWORD)@point-db:3306'),
+      /concert: its environment connects to point-db:3306; EDGES has no such row/,
+    ],
+    [
+      'netpol-table',
+      'a process with no Jaeger edge while tracing is on',
+      (o, ext, edges) =>
+        edges.splice(
+          edges.findIndex(([f, to]) => f === 'queue' && to === 'jaeger'),
+          1,
+        ),
+      /queue: its environment connects to jaeger:4318/,
+    ],
   ];
   let n = 0;
   for (const [rule, what, mutate, pattern] of cases) {
     const broken = structuredClone(base);
     const ext = structuredClone(ctx.external);
-    mutate(broken, ext);
-    const { violations } = await checkRendering(broken, ctx, ext);
+    const edges = structuredClone(ctx.edges);
+    mutate(broken, ext, edges);
+    const { violations } = await checkRendering(broken, { ...ctx, edges }, ext);
     const hit = violations.find(
       (v) => v.rule === rule && (!pattern || pattern.test(`${v.where}: ${v.message}`)),
     );
