@@ -173,19 +173,32 @@ KIND_CLUSTER ?= boxoffice
 K8S_OVERLAY ?= kind
 KIND_IMAGE := boxoffice:dev
 KUBECTL_KIND = kubectl --context kind-$(KIND_CLUSTER) --namespace boxoffice
+# The cluster's keys and passwords: random, made once per cluster by deploy/k8s/secrets.sh
+# (openssl), never committed (.run/ is ignored), deleted with the cluster. Its MariaDB and
+# RabbitMQ volumes keep the passwords they were created with, so they live and die together.
+KIND_SECRETS := .run/kind-secrets/$(KIND_CLUSTER)
 
-kind-up: ## Create the kind cluster, build + load the image, apply K8S_OVERLAY (default kind), wait for rollout
+kind-up: ## Create the kind cluster, build + load the image, random secrets, apply K8S_OVERLAY, wait
 	@for tool in docker kind kubectl; do command -v $$tool >/dev/null || \
 		{ echo "kind-up: $$tool not found (needs Docker, kind and kubectl; see docs/kubernetes.md)" >&2; exit 1; }; done
 	@clusters=$$(kind get clusters 2>/dev/null || true); \
 	if grep -qx '$(KIND_CLUSTER)' <<<"$$clusters"; then \
 		echo '[kind-up] cluster $(KIND_CLUSTER) exists'; \
+		if [[ ! -d $(KIND_SECRETS) ]]; then \
+			echo 'kind-up: $(KIND_SECRETS) is missing, and the databases of the cluster keep the' \
+				'passwords they were created with: make kind-down, then make kind-up' >&2; exit 1; fi; \
 	else \
 		echo 'kind create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml'; \
 		kind create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml; \
 	fi
+	bash deploy/k8s/secrets.sh generate $(KIND_SECRETS)
 	docker build -t $(KIND_IMAGE) .
 	kind load docker-image $(KIND_IMAGE) --name $(KIND_CLUSTER)
+	@# The namespace first, then the Secrets, so no pod starts before what it mounts exists.
+	kubectl --context kind-$(KIND_CLUSTER) apply -f deploy/k8s/base/namespace.yaml
+	@echo 'deploy/k8s/secrets.sh manifests $(KIND_SECRETS) | kubectl apply --server-side -f -'
+	@bash deploy/k8s/secrets.sh manifests $(KIND_SECRETS) | \
+		kubectl --context kind-$(KIND_CLUSTER) apply --server-side --field-manager=boxoffice-secrets -f -
 	@running=$$($(KUBECTL_KIND) get deployments -o name 2>/dev/null | wc -l || true); \
 	echo 'kubectl apply -k deploy/k8s/overlays/$(K8S_OVERLAY)'; \
 	kubectl --context kind-$(KIND_CLUSTER) apply -k deploy/k8s/overlays/$(K8S_OVERLAY); \
@@ -197,5 +210,6 @@ kind-up: ## Create the kind cluster, build + load the image, apply K8S_OVERLAY (
 		echo "kubectl rollout status $$r"; $(KUBECTL_KIND) rollout status "$$r" --timeout=10m; done
 	@echo '[kind-up] gateway: http://127.0.0.1:8080 (Swagger UI at /docs); Jaeger UI: http://127.0.0.1:16686'
 
-kind-down: ## Delete the kind cluster (its volumes go with it)
+kind-down: ## Delete the kind cluster (its volumes and its generated secrets go with it)
 	kind delete cluster --name $(KIND_CLUSTER)
+	rm -rf $(KIND_SECRETS)

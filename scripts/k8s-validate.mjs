@@ -6,15 +6,20 @@
 // a non-root security context everywhere; only the project image and a short list of pinned
 // third-party images; every Service selects a pod template and a port it has; every process
 // gets what lib/config.ts needs to reach its peers, database, broker and Redis in the cluster
-// (checked by running loadConfig on each container's resolved environment); secrets only in
-// the Secret; the mode overlays differ only in TX_MODE; kind's host ports match the NodePorts.
+// (checked by running loadConfig on each container's resolved environment); no secret value in
+// any rendering (deploy/k8s/secrets.sh makes the Secrets, run here on a throwaway directory) and
+// each pod holding only the secrets of its table; NetworkPolicies that deny by default and allow
+// exactly the edges of their table, which itself matches each process's environment; the mode
+// overlays differ only in TX_MODE; kind's host ports match the NodePorts.
 //
 //   node scripts/k8s-validate.mjs [--overlay NAME]...   check the base and every overlay
 //   node scripts/k8s-validate.mjs --self-test           prove broken manifests fail each rule
+//   node scripts/k8s-validate.mjs --edges [--overlay NAME]...   print what the policies allow
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -23,6 +28,8 @@ const K8S_DIR = join(ROOT, 'deploy/k8s');
 const OVERLAYS_DIR = join(K8S_DIR, 'overlays');
 const KIND_CONFIG = join(ROOT, 'deploy/kind/cluster.yaml');
 const CONFIG_TS = join(ROOT, 'lib/config.ts');
+const SECRETS_SH = join(K8S_DIR, 'secrets.sh');
+const PROTO_DIR = join(ROOT, 'proto/boxoffice');
 
 const NAMESPACE = 'boxoffice';
 /** The one image every boxoffice process runs (kind loads it; never pulled). */
@@ -53,22 +60,109 @@ const METRICS_PORT_NAME = 'metrics';
  * `amqp` it publishes or consumes events, `redis` it uses Redis, `dials` the gRPC services it
  * calls, `dataplatform` it uses DATAPLATFORM_URL, `participant` it holds XA branches.
  */
-const GRPC = ['queue', 'concert', 'reservation', 'payment', 'point', 'coordinator'];
+const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'];
 const PROCESSES = {
   queue: { grpc: true, redis: true, amqp: true },
   concert: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   reservation: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   payment: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   point: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
-  coordinator: { grpc: true, db: true, dials: ['concert', 'reservation', 'payment', 'point'] },
+  coordinator: { grpc: true, db: true, dials: PARTICIPANTS },
   dataplatform: { db: true, amqp: true, dataplatform: true },
   'dataplatform-mock': { http: 'http', dataplatform: true },
-  gateway: { http: 'http', dials: GRPC },
+  // The services behind its REST routes (google.api.http in proto/, read at start), and the
+  // queue, which it asks about tokens: dialsOf().
+  gateway: { http: 'http', dials: 'routes' },
 };
+const DB_OWNERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].db);
 /** Read by the processes but not (yet) by lib/config.ts: a warning, not a violation. */
 const PENDING_ENV = new Map([
   ['DATAPLATFORM_MOCK_HOST', 'bind address of the data platform mock (it binds 127.0.0.1)'],
+  ['MESH_KEYS_DIR', 'the service identity keys (the trust model replacing MESH_SECRET)'],
 ]);
+/**
+ * Secrets lib/config.ts may still demand of every process when NODE_ENV=production, although
+ * only one process needs each (or, MESH_SECRET, none on Kubernetes): while it does, the checks
+ * run loadConfig with throwaway values for them and warn.
+ */
+const PENDING_SECRETS = ['AUTH_JWT_SECRET', 'MESH_SECRET', 'QUEUE_TOKEN_SECRET'];
+
+// ------------------------------------------------------------- service identity and secrets
+
+/** Where every process finds its keys (MESH_KEYS_DIR): one read-only projected volume. */
+const MESH_DIR = '/etc/boxoffice/mesh';
+/** The identities with a private key of their own: one Secret mesh-key-<name> each. */
+const IDENTITIES = [
+  'gateway',
+  'queue',
+  'concert',
+  'reservation',
+  'payment',
+  'point',
+  'coordinator',
+  'dataplatform',
+];
+/** Public keys in the ConfigMap mesh-public-keys: every identity, and the operators' tools. */
+const PUBLIC_KEYS = [...IDENTITIES, 'operator'];
+/** The only pods that hold tx.key (it signs transaction contexts). */
+const TX_HOLDERS = ['coordinator', ...PARTICIPANTS];
+const AMQP_USERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].amqp);
+
+/**
+ * Least privilege: every Secret key each pod may reference (env, envFrom, volumes, init
+ * containers included), as `secret/key`, and nothing more. deploy/k8s/secrets.sh makes them;
+ * docs/kubernetes.md has the same table.
+ */
+function secretAccessTable() {
+  const t = new Map();
+  const add = (pod, ...refs) => t.set(pod, new Set([...(t.get(pod) ?? []), ...refs]));
+  for (const p of Object.keys(PROCESSES)) add(p);
+  for (const p of IDENTITIES) add(p, `mesh-key-${p}/${p}.key`);
+  for (const p of TX_HOLDERS) add(p, 'mesh-tx-key/tx.key');
+  add('gateway', 'gateway-secrets/AUTH_JWT_SECRET');
+  add('queue', 'queue-secrets/QUEUE_TOKEN_SECRET', 'redis-password/password');
+  for (const p of DB_OWNERS) {
+    add(p, `${p}-db-password/password`);
+    add(`${p}-db`, `${p}-db-password/password`, `${p}-db-root-password/password`);
+  }
+  for (const p of AMQP_USERS) add(p, 'rabbitmq-password/password');
+  add('redis', 'redis-password/password');
+  add('rabbitmq', 'rabbitmq-password/password');
+  add('jaeger');
+  return t;
+}
+const SECRET_ACCESS = secretAccessTable();
+
+// ---------------------------------------------------------------------- network policies
+
+/**
+ * Every connection allowed inside the namespace, [from, to, port name on the `to` pod]; the
+ * NetworkPolicies must allow exactly these (both sides: egress of `from`, ingress of `to`).
+ * The process rows are also checked against each process's environment (its database URL,
+ * broker, Redis, DATAPLATFORM_URL, OTLP endpoint, gRPC targets) by checkEdgeTable.
+ */
+const EDGES = [
+  // The gateway: the services its REST routes reach (payment has none), the queue for tokens.
+  ...['queue', 'concert', 'reservation', 'point', 'coordinator'].map((s) => ['gateway', s, 'grpc']),
+  // Transaction branches and phase 2; back: DecideOutcome, GetEnded (and reservation's Expire).
+  ...PARTICIPANTS.flatMap((p) => [
+    ['coordinator', p, 'grpc'],
+    [p, 'coordinator', 'grpc'],
+  ]),
+  // Each process its own database, and no other.
+  ...DB_OWNERS.map((p) => [p, `${p}-db`, 'mysql']),
+  ['queue', 'redis', 'redis'],
+  // Outbox relays (participants) and consumers (queue, concert, dataplatform).
+  ...AMQP_USERS.map((p) => [p, 'rabbitmq', 'amqp']),
+  ['dataplatform', 'dataplatform-mock', 'http'],
+  // Traces, OTLP/HTTP (OTEL_TRACES_EXPORTER=otlp in boxoffice-config).
+  ...Object.keys(PROCESSES).map((p) => [p, 'jaeger', 'otlp-http']),
+];
+/** Peers outside the namespace, as describePeer() names them. */
+const DNS_PEER = 'ns{kubernetes.io/metadata.name=kube-system} pods{k8s-app=kube-dns}';
+const SCRAPER_PEER = 'ns{kubernetes.io/metadata.name=monitoring}';
+/** Reachable from anywhere in every rendering: [pod, port name]. NodePorts add theirs. */
+const PUBLIC = [['gateway', 'http']];
 /** Env vars named like this hold secrets: they must come from a Secret. */
 const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN_SECRET|PRIVATE_KEY/;
 /** Characters a password may hold and still be spliced into a URL unescaped. */
@@ -525,18 +619,20 @@ function parseUrl(raw) {
 
 /**
  * Checks one rendering. Returns { violations: [{ rule, where, message }], warnings: [...] }.
- * `ctx` carries what does not come from the rendering: the config module and field shapes.
+ * `ctx` carries what does not come from the rendering: the config module, field shapes, the
+ * gateway's routes. `external`: the objects deploy/k8s/secrets.sh makes (the Secrets and the
+ * ConfigMap mesh-public-keys), which the cluster holds beside the rendering.
  */
-async function checkRendering(objects, ctx) {
+async function checkRendering(objects, ctx, external = ctx.external) {
   const violations = [];
   const warnings = [];
   const bad = (rule, where, message) => violations.push({ rule, where, message });
   const warn = (where, message) => warnings.push({ where, message });
-  const cluster = new Cluster(objects);
+  const cluster = new Cluster([...objects, ...external]);
 
-  // --- schema, unknown fields, names, namespace, labels
+  // --- schema, unknown fields, names, namespace, labels (of what secrets.sh makes too)
   const seen = new Set();
-  for (const o of objects) {
+  for (const o of [...objects, ...external]) {
     const id = idOf(o);
     for (const msg of await schemaCheck(o)) bad('schema', id, msg);
     for (const p of ctx.shapes.unknownFields(o)) bad('unknown-field', id, `unknown field ${p}`);
@@ -685,19 +781,37 @@ async function checkRendering(objects, ctx) {
       bad('service', idOf(sts), `Service ${svc.metadata.name} must be headless`);
   }
 
-  // --- ConfigMaps and Secrets: secrets only in Secrets
+  // --- ConfigMaps and Secrets: secrets only in Secrets, and no Secret in any rendering
   const devSecrets = ctx.devSecrets;
   for (const cm of cluster.all('ConfigMap')) {
     for (const [k, v] of Object.entries(cm.data ?? {})) {
-      if (SECRET_NAME.test(k))
-        bad('secrets', idOf(cm), `${k} is a secret: it belongs in the Secret`);
+      if (SECRET_NAME.test(k)) bad('secrets', idOf(cm), `${k} is a secret: it belongs in a Secret`);
       const u = parseUrl(v);
       if (u?.password && !u.password.startsWith('$('))
         bad('secrets', idOf(cm), `${k} carries a password in its URL`);
     }
   }
+  for (const o of objects) {
+    if (o.kind === 'Secret') {
+      bad(
+        'secrets',
+        idOf(o),
+        'a rendering carries no Secret (no value is committed): deploy/k8s/secrets.sh makes them',
+      );
+    } else if (external.some((x) => x.kind === o.kind && x.metadata?.name === o.metadata?.name)) {
+      bad('secrets', idOf(o), 'deploy/k8s/secrets.sh makes this object; no rendering may');
+    }
+  }
+  for (const o of [...objects, ...external]) {
+    const text = JSON.stringify(o.kind === 'Secret' ? { ...o, data: decodeSecret(o) } : o);
+    if (/change-me/i.test(text))
+      bad(
+        'secrets',
+        idOf(o),
+        'holds a "change-me" placeholder: no value is committed, none is fake',
+      );
+  }
   for (const s of cluster.all('Secret')) {
-    const placeholders = [];
     for (const [k, v] of Object.entries(decodeSecret(s))) {
       if (devSecrets.has(v))
         bad(
@@ -705,19 +819,12 @@ async function checkRendering(objects, ctx) {
           idOf(s),
           `${k} holds a development default of lib/config.ts (refused when NODE_ENV=production)`,
         );
-      if (!URL_SAFE.test(v))
+      if (k === 'password' && !URL_SAFE.test(v))
         bad(
           'secrets',
           idOf(s),
           `${k} must be URL-safe (letters, digits, - _ . ~): passwords are spliced into URLs`,
         );
-      if (/change-me/i.test(v)) placeholders.push(k);
-    }
-    if (placeholders.length) {
-      warn(
-        idOf(s).replace(/-[a-z0-9]{10}$/, ''),
-        `${placeholders.length} placeholder values ("change-me"): fine for a kind cluster, replace them anywhere else`,
-      );
     }
   }
 
@@ -753,7 +860,7 @@ async function checkRendering(objects, ctx) {
           const used = (c.env ?? []).some((e) => (e.value ?? '').includes(`$(${name})`));
           if (!used) bad('env', cid, `${name} is a K8S_ helper no value uses`);
         } else if (PENDING_ENV.has(name) && !knownEnv.has(name)) {
-          warn(cid, `${name} is not read by lib/config.ts yet (${PENDING_ENV.get(name)})`);
+          warn('lib/config.ts', `does not read ${name} yet (${PENDING_ENV.get(name)})`);
         } else if (!knownEnv.has(name) && !name.startsWith('OTEL_')) {
           bad('env', cid, `${name} is not read by lib/config.ts (typo?)`);
         }
@@ -771,7 +878,11 @@ async function checkRendering(objects, ctx) {
   }
 
   // --- the processes: one Deployment each, and what lib/config.ts makes of its environment
-  checkProcesses(cluster, ctx, bad);
+  const envEdges = checkProcesses(cluster, ctx, bad, warn);
+
+  // --- who holds which secret; NetworkPolicies against the edges table
+  checkSecretAccess(cluster, external, bad);
+  checkNetworkPolicies(cluster, ctx, envEdges, bad);
 
   return { violations: dedupe(violations), warnings: dedupe(warnings) };
 }
@@ -786,8 +897,52 @@ function dedupe(list) {
   });
 }
 
-function checkProcesses(cluster, ctx, bad) {
+/**
+ * loadConfig on a resolved environment. While lib/config.ts still demands, in production, a
+ * secret this pod is rightly not given (PENDING_SECRETS), it runs again with throwaway values
+ * for those and says so through `warn`.
+ */
+function loadPending(config, vars, warn) {
+  const env = Object.fromEntries(vars);
+  try {
+    return config.loadConfig(env);
+  } catch (err) {
+    const absent = PENDING_SECRETS.filter((n) => !(n in env));
+    if (!absent.length) throw err;
+    for (const n of absent) env[n] = `k8s-validate-throwaway-${n.toLowerCase()}`;
+    const cfg = config.loadConfig(env);
+    warn(
+      'lib/config.ts',
+      `demands ${PENDING_SECRETS.join(', ')} of every process when NODE_ENV=production, but ` +
+        'only the gateway gets the first, only the queue the last, no pod MESH_SECRET ' +
+        '(MESH_KEYS_DIR trust model): checked with throwaway values until it stops',
+    );
+    return cfg;
+  }
+}
+
+/** The gRPC services a process calls. */
+function dialsOf(proc, ctx) {
+  const dials = PROCESSES[proc]?.dials ?? [];
+  return dials === 'routes' ? [...new Set([...ctx.routed, 'queue'])].sort() : dials;
+}
+
+/** The workload and container port behind `host:port` (a Service of this cluster), if any. */
+function serviceTarget(cluster, host, port) {
+  const svc = cluster.serviceForHost(host);
+  const sp = svc && (svc.spec?.ports ?? []).find((p) => p.port === port);
+  const w = sp && cluster.selected(svc.spec.selector)[0];
+  const cp = w && containerPort(podSpecOf(w), sp.targetPort ?? sp.port);
+  return cp === undefined ? undefined : `${w.metadata.name}:${cp}`;
+}
+
+/**
+ * Checks each process's Deployment. Returns what each process's environment makes it connect
+ * to, process -> Set of `workload:port`, for checkEdgeTable.
+ */
+function checkProcesses(cluster, ctx, bad, warn) {
   const { config } = ctx;
+  const envEdges = new Map();
   const byProcess = new Map();
   for (const w of cluster.workloads()) {
     for (const c of containersOf(podSpecOf(w))) {
@@ -836,13 +991,10 @@ function checkProcesses(cluster, ctx, bad) {
 
     // Static: the names this process needs, present.
     const { vars } = cluster.resolveEnv(c);
-    const required = [
-      'NODE_ENV',
-      'SERVICES',
-      'AUTH_JWT_SECRET',
-      'MESH_SECRET',
-      'QUEUE_TOKEN_SECRET',
-    ];
+    // The identity keys of every process; each of the two remaining secrets in one process only.
+    const required = ['NODE_ENV', 'SERVICES', 'MESH_KEYS_DIR'];
+    if (proc === 'gateway') required.push('AUTH_JWT_SECRET');
+    if (proc === 'queue') required.push('QUEUE_TOKEN_SECRET');
     required.push(
       'METRICS_HOST',
       'METRICS_PORT',
@@ -851,7 +1003,7 @@ function checkProcesses(cluster, ctx, bad) {
       'OTEL_SERVICE_NAME',
     );
     if (need.grpc) required.push('GRPC_HOST', `${proc.toUpperCase()}_GRPC_PORT`);
-    for (const d of need.dials ?? []) required.push(`${d.toUpperCase()}_GRPC_TARGET`);
+    for (const d of dialsOf(proc, ctx)) required.push(`${d.toUpperCase()}_GRPC_TARGET`);
     if (need.db) required.push(`${proc.toUpperCase()}_DB_URL`, 'DB_MIGRATE_ON_START');
     if (need.amqp) required.push('AMQP_URL');
     if (need.redis) required.push('REDIS_URL');
@@ -864,12 +1016,26 @@ function checkProcesses(cluster, ctx, bad) {
     // Semantic: what lib/config.ts makes of it.
     let cfg;
     try {
-      cfg = config.loadConfig(Object.fromEntries(vars));
+      cfg = loadPending(config, vars, warn);
     } catch (err) {
       bad('env-required', id, `lib/config.ts refuses this environment: ${err.message}`);
       continue;
     }
     const expect = (ok, message) => ok || bad('env-required', id, message);
+    // What this environment connects to, for the NetworkPolicy edges (checkEdgeTable).
+    const reaches = new Set();
+    envEdges.set(proc, reaches);
+    const reach = (url, defaultPort) => {
+      const u = parseUrl(url ?? '');
+      const to = u && serviceTarget(cluster, u.hostname, Number(u.port || defaultPort));
+      if (to) reaches.add(to);
+    };
+    for (const d of dialsOf(proc, ctx)) reach(`grpc://${cfg.grpcTargets[d]}`);
+    if (need.db) reach(`mysql://${cfg.db[proc].host}:${cfg.db[proc].port}`);
+    if (need.amqp) reach(cfg.amqpUrl, 5672);
+    if (need.redis) reach(cfg.redis.url, 6379);
+    if (need.dataplatform && proc !== 'dataplatform-mock') reach(cfg.dataplatformUrl, 80);
+    if (cfg.telemetry?.exporter === 'otlp') reach(vars.get('OTEL_EXPORTER_OTLP_ENDPOINT'), 4318);
     txModes.add(cfg.txMode);
     expect(cfg.nodeEnv === 'production', `NODE_ENV must be production, is ${cfg.nodeEnv}`);
     expect(
@@ -932,7 +1098,7 @@ function checkProcesses(cluster, ctx, bad) {
         `Service ${proc} must expose port ${port}`,
       );
     }
-    for (const d of need.dials ?? []) {
+    for (const d of dialsOf(proc, ctx)) {
       const target = cfg.grpcTargets[d];
       const [host, portText] = target.split(/:(?=\d+$)/);
       const svc = cluster.serviceForHost(host);
@@ -968,7 +1134,7 @@ function checkProcesses(cluster, ctx, bad) {
         const ie = cluster.resolveEnv(init).vars;
         let icfg;
         try {
-          icfg = config.loadConfig(Object.fromEntries(ie));
+          icfg = loadPending(config, ie, warn);
         } catch (err) {
           bad(
             'migrations',
@@ -1089,6 +1255,7 @@ function checkProcesses(cluster, ctx, bad) {
   }
   if (txModes.size > 1)
     bad('env-required', 'TX_MODE', `processes disagree on TX_MODE: ${[...txModes].join(', ')}`);
+  return envEdges;
 }
 
 /** A process's database: a MariaDB StatefulSet behind a headless Service, same credentials. */
@@ -1134,6 +1301,387 @@ function checkDatabase(cluster, db, varName, fail) {
   ) {
     fail(`${idOf(sts)}: the data directory needs a volume claim`);
   }
+}
+
+// ------------------------------------------------------------------------- secret access
+
+/** Every `secret/key` a pod template references: env, envFrom, volumes, init containers too. */
+function secretRefs(cluster, spec) {
+  const refs = new Map(); // `secret/key` -> where
+  const allKeys = (name) => Object.keys(decodeSecret(cluster.get('Secret', name) ?? {}));
+  const add = (name, keys, where) => {
+    for (const k of keys.length ? keys : ['*']) refs.set(`${name}/${k}`, where);
+  };
+  for (const c of [...initContainersOf(spec), ...containersOf(spec)]) {
+    for (const e of c.env ?? []) {
+      const r = e.valueFrom?.secretKeyRef;
+      if (r) add(r.name, [r.key], `${c.name} env ${e.name}`);
+    }
+    for (const s of c.envFrom ?? []) {
+      if (s.secretRef) add(s.secretRef.name, allKeys(s.secretRef.name), `${c.name} envFrom`);
+    }
+  }
+  for (const v of spec?.volumes ?? []) {
+    const sources = v.secret
+      ? [{ secret: { name: v.secret.secretName, items: v.secret.items } }]
+      : (v.projected?.sources ?? []);
+    for (const s of sources.filter((x) => x.secret)) {
+      const keys = s.secret.items?.map((i) => i.key) ?? allKeys(s.secret.name);
+      add(s.secret.name, keys, `volume ${v.name}`);
+    }
+  }
+  return refs;
+}
+
+/**
+ * Least privilege: each pod references exactly the secrets of SECRET_ACCESS; the tx key only in
+ * the coordinator and the participants; the operator's private key nowhere; MESH_SECRET never;
+ * every process finds its keys in one read-only projected volume at MESH_KEYS_DIR; everything
+ * secrets.sh makes is used, and holds what its name says.
+ */
+function checkSecretAccess(cluster, external, bad) {
+  const used = new Set();
+  for (const w of cluster.workloads()) {
+    const id = idOf(w);
+    const name = w.metadata?.name;
+    const spec = podSpecOf(w);
+    const refs = secretRefs(cluster, spec);
+    const want = SECRET_ACCESS.get(name);
+    for (const [ref, where] of refs) {
+      const [secret, key] = ref.split('/');
+      used.add(secret);
+      const obj = cluster.get('Secret', secret);
+      if (!obj) bad('secret-access', id, `${where}: Secret ${secret} is not made by secrets.sh`);
+      else if (key !== '*' && !(key in decodeSecret(obj)))
+        bad('secret-access', id, `${where}: Secret ${secret} has no key ${key}`);
+      if ((secret === 'mesh-tx-key' || key === 'tx.key') && !TX_HOLDERS.includes(name))
+        bad(
+          'secret-access',
+          id,
+          `${where}: the tx key is for ${TX_HOLDERS.join(', ')} only (it signs transaction contexts)`,
+        );
+      if (key === 'operator.key')
+        bad('secret-access', id, `${where}: the operator's private key belongs in no pod`);
+    }
+    if (!want) {
+      bad('secret-access', id, `no row in SECRET_ACCESS: which secrets does ${name} need?`);
+      continue;
+    }
+    for (const ref of refs.keys())
+      if (!want.has(ref)) bad('secret-access', id, `holds ${ref}, which it does not need`);
+    for (const ref of want)
+      if (!refs.has(ref)) bad('secret-access', id, `lacks ${ref}, which it needs`);
+
+    // Every boxoffice process: MESH_KEYS_DIR, one read-only projected volume with the public keys.
+    for (const c of containersOf(spec).filter((x) => processOf(x))) {
+      const cid = `${id} ${c.name}`;
+      if (envValue(c, 'MESH_KEYS_DIR')?.value !== MESH_DIR)
+        bad('secret-access', cid, `MESH_KEYS_DIR must be ${MESH_DIR}`);
+      const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === MESH_DIR);
+      const vol = mount && (spec.volumes ?? []).find((v) => v.name === mount.name);
+      if (!mount || mount.readOnly !== true || !vol?.projected)
+        bad('secret-access', cid, `needs a read-only projected volume at ${MESH_DIR}`);
+      else if (!vol.projected.sources.some((s) => s.configMap?.name === 'mesh-public-keys'))
+        bad('secret-access', cid, `the volume at ${MESH_DIR} lacks ConfigMap mesh-public-keys`);
+    }
+    for (const c of [...initContainersOf(spec), ...containersOf(spec)]) {
+      if ((c.env ?? []).some((e) => e.name === 'MESH_SECRET'))
+        bad('secret-access', `${id} ${c.name}`, 'MESH_SECRET is a development fallback only');
+    }
+  }
+  for (const cm of cluster.all('ConfigMap'))
+    if ('MESH_SECRET' in (cm.data ?? {}))
+      bad('secret-access', idOf(cm), 'MESH_SECRET is a development fallback only');
+
+  // What secrets.sh makes: each Secret used, each key where its name says.
+  for (const o of external) {
+    const id = `secrets.sh ${idOf(o)}`;
+    const keys = Object.keys(o.kind === 'Secret' ? decodeSecret(o) : (o.data ?? {}));
+    if (keys.includes('operator.key')) bad('secret-access', id, "holds the operator's private key");
+    if (o.kind === 'Secret' && !used.has(o.metadata.name))
+      bad('secret-access', id, 'no pod uses it');
+    const m = /^mesh-key-(.+)$/.exec(o.metadata.name);
+    if (m && (keys.length !== 1 || keys[0] !== `${m[1]}.key`))
+      bad('secret-access', id, `must hold ${m[1]}.key alone, holds ${keys.join(', ')}`);
+    if (o.kind === 'ConfigMap' && o.metadata.name === 'mesh-public-keys') {
+      const want = PUBLIC_KEYS.map((k) => `${k}.pub`);
+      if (JSON.stringify([...keys].sort()) !== JSON.stringify([...want].sort()))
+        bad('secret-access', id, `must hold exactly ${want.join(', ')}; holds ${keys.join(', ')}`);
+    }
+  }
+  if (!cluster.get('ConfigMap', 'mesh-public-keys'))
+    bad('secret-access', 'ConfigMap/mesh-public-keys', 'secrets.sh must make it');
+}
+
+// ----------------------------------------------------------------------- network policies
+
+function selectorMatches(sel, labels) {
+  if (!sel) return false;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const ok = {
+      In: () => has && (e.values ?? []).includes(labels[e.key]),
+      NotIn: () => !has || !(e.values ?? []).includes(labels[e.key]),
+      Exists: () => has,
+      DoesNotExist: () => !has,
+    }[e.operator];
+    if (!ok?.()) return false;
+  }
+  return true;
+}
+
+const isEmptySelector = (sel) =>
+  !!sel && !Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length;
+
+function describeSelector(sel) {
+  const parts = [
+    ...Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(sel?.matchExpressions ?? []).map(
+      (e) => `${e.key} ${e.operator}${e.values ? ` (${e.values.join(',')})` : ''}`,
+    ),
+  ].sort();
+  return `{${parts.join(',')}}`;
+}
+
+const policyTypes = (np) =>
+  np.spec?.policyTypes ?? ['Ingress', ...(np.spec?.egress ? ['Egress'] : [])];
+
+/** The policies of one rendering, evaluated the way the NetworkPolicy API defines them. */
+class Policies {
+  constructor(cluster) {
+    this.cluster = cluster;
+    this.list = cluster.all('NetworkPolicy');
+    const ns = cluster.get('Namespace', NAMESPACE);
+    // Set by the API server on every namespace since Kubernetes 1.22.
+    this.nsLabels = { ...labelsOf(ns ?? {}), 'kubernetes.io/metadata.name': NAMESPACE };
+  }
+
+  /** Policies selecting a workload's pods for 'Ingress' or 'Egress'. */
+  selecting(w, dir) {
+    const labels = podLabelsOf(w);
+    return this.list.filter(
+      (np) => policyTypes(np).includes(dir) && selectorMatches(np.spec?.podSelector, labels),
+    );
+  }
+
+  /** Does a peer of a rule (a `from` or `to` entry) take in a pod of this namespace? */
+  peerTakes(peer, w) {
+    if (peer.ipBlock) return false; // pod IPs are not fixed: never how a pod is meant here
+    if (peer.namespaceSelector && !selectorMatches(peer.namespaceSelector, this.nsLabels))
+      return false;
+    return selectorMatches(peer.podSelector ?? {}, podLabelsOf(w));
+  }
+
+  static portTaken(ports, dstSpec, port, protocol) {
+    if (!ports?.length) return true;
+    return ports.some((p) => {
+      if ((p.protocol ?? 'TCP') !== protocol) return false;
+      if (p.port === undefined) return true;
+      if (typeof p.port === 'string') return containerPort(dstSpec, p.port) === port;
+      return p.endPort ? port >= p.port && port <= p.endPort : p.port === port;
+    });
+  }
+
+  /**
+   * Is `self`'s side of a connection with `peer` on `dst`'s port allowed? 'named' when a rule
+   * names the peer, 'open' when a rule lets anything through, false when denied; true when no
+   * policy isolates `self` in that direction.
+   */
+  allows(dir, self, peer, dst, port, protocol) {
+    const policies = this.selecting(self, dir);
+    if (!policies.length) return true;
+    let verdict = false;
+    for (const np of policies) {
+      for (const rule of (dir === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? []) {
+        if (!Policies.portTaken(rule.ports, podSpecOf(dst), port, protocol)) continue;
+        const peers = (dir === 'Ingress' ? rule.from : rule.to) ?? [];
+        if (!peers.length) verdict ||= 'open';
+        else if (peers.some((p) => this.peerTakes(p, peer))) return 'named';
+      }
+    }
+    return verdict;
+  }
+
+  /** Allowed connections inside the namespace, and those allowed by one side only. */
+  edges() {
+    const edges = new Set();
+    const half = [];
+    const pods = this.cluster.workloads();
+    for (const src of pods) {
+      for (const dst of pods) {
+        if (src === dst) continue;
+        for (const c of containersOf(podSpecOf(dst))) {
+          for (const p of c.ports ?? []) {
+            const proto = p.protocol ?? 'TCP';
+            const edge = `${src.metadata.name} → ${dst.metadata.name}:${p.containerPort}/${proto}`;
+            const out = this.allows('Egress', src, dst, dst, p.containerPort, proto);
+            const into = this.allows('Ingress', dst, src, dst, p.containerPort, proto);
+            if (out && into) edges.add(edge);
+            else if (out === 'named') half.push(`${edge}: egress allowed, ingress denied`);
+            else if (into === 'named') half.push(`${edge}: ingress allowed, egress denied`);
+          }
+        }
+      }
+    }
+    return { edges, half };
+  }
+
+  /** Connections with the world outside the namespace that the policies allow. */
+  external() {
+    const out = new Set();
+    for (const w of this.cluster.workloads()) {
+      const name = w.metadata.name;
+      for (const dir of ['Ingress', 'Egress']) {
+        for (const np of this.selecting(w, dir)) {
+          for (const rule of (dir === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? []) {
+            const peers = (dir === 'Ingress' ? rule.from : rule.to) ?? [];
+            const outside = peers.length
+              ? peers.filter(
+                  (p) =>
+                    p.ipBlock ||
+                    (p.namespaceSelector &&
+                      (isEmptySelector(p.namespaceSelector) ||
+                        !selectorMatches(p.namespaceSelector, this.nsLabels))),
+                )
+              : [{}];
+            for (const peer of outside) {
+              const who = describePeer(peer);
+              for (const p of rule.ports?.length ? rule.ports : [{ port: 'all ports' }]) {
+                const port = `${p.port ?? 'all ports'}/${p.protocol ?? 'TCP'}`;
+                out.add(
+                  dir === 'Ingress' ? `${who} → ${name}:${port}` : `${name} → ${who}:${port}`,
+                );
+              }
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function describePeer(peer) {
+  if (peer.ipBlock) return `ip{${peer.ipBlock.cidr}${peer.ipBlock.except ? ' except …' : ''}}`;
+  if (!peer.namespaceSelector) return 'any';
+  const pods = peer.podSelector ? ` pods${describeSelector(peer.podSelector)}` : '';
+  return `ns${describeSelector(peer.namespaceSelector)}${pods}`;
+}
+
+/** EDGES with port numbers: `from → to:port/TCP`; problems name rows that do not resolve. */
+function tableEdges(cluster, rows) {
+  const edges = new Set();
+  const problems = [];
+  for (const [from, to, portName] of rows) {
+    const dst = cluster.workloads().find((w) => w.metadata.name === to);
+    const port = dst && containerPort(podSpecOf(dst), portName);
+    if (!cluster.workloads().some((w) => w.metadata.name === from) || port === undefined)
+      problems.push(`EDGES row ${from} → ${to}:${portName} names no pod or port here`);
+    else edges.add(`${from} → ${to}:${port}/TCP`);
+  }
+  return { edges, problems };
+}
+
+/**
+ * The edges table against each process's environment: a process connects to exactly what its
+ * table rows say (its database and no other, its broker, Redis, peers, Jaeger).
+ */
+function checkEdgeTable(cluster, table, envEdges, bad) {
+  for (const [proc, reaches] of envEdges) {
+    const w = cluster
+      .workloads()
+      .find((x) => containersOf(podSpecOf(x)).some((c) => processOf(c) === proc));
+    if (!w) continue;
+    const rows = new Set(
+      [...table]
+        .filter((e) => e.startsWith(`${w.metadata.name} → `))
+        .map((e) => e.split(' → ')[1].replace(/\/TCP$/, '')),
+    );
+    for (const r of reaches)
+      if (!rows.has(r))
+        bad('netpol-table', proc, `its environment connects to ${r}; EDGES has no such row`);
+    for (const r of rows)
+      if (!reaches.has(r))
+        bad('netpol-table', proc, `EDGES lets it reach ${r}, which its environment never names`);
+  }
+}
+
+/**
+ * Default deny in both directions for every pod; every pod named by a policy of its own; every
+ * rule names its ports; the allowed connections inside the namespace are exactly EDGES (none
+ * allowed by one side only); those with the outside exactly DNS for every pod, clients to the
+ * gateway (and to whatever a NodePort exposes), Prometheus to every scraped pod.
+ */
+function checkNetworkPolicies(cluster, ctx, envEdges, bad) {
+  const pol = new Policies(cluster);
+  const deny = pol.list.find(
+    (np) =>
+      isEmptySelector(np.spec?.podSelector) &&
+      ['Ingress', 'Egress'].every((d) => policyTypes(np).includes(d)) &&
+      !(np.spec.ingress ?? []).length &&
+      !(np.spec.egress ?? []).length,
+  );
+  if (!deny)
+    bad(
+      'netpol-deny',
+      'NetworkPolicy',
+      'no default-deny policy (podSelector {}, policyTypes Ingress and Egress, no rules)',
+    );
+  for (const w of cluster.workloads()) {
+    if (
+      !pol.list.some(
+        (np) =>
+          !isEmptySelector(np.spec?.podSelector) &&
+          selectorMatches(np.spec?.podSelector, podLabelsOf(w)),
+      )
+    )
+      bad('netpol-select', idOf(w), 'no NetworkPolicy selects its pods (by their labels)');
+  }
+  for (const np of pol.list) {
+    for (const dir of ['ingress', 'egress']) {
+      (np.spec?.[dir] ?? []).forEach((rule, i) => {
+        if (!rule.ports?.length)
+          bad('netpol-rules', idOf(np), `${dir}[${i}] names no ports: it would allow every port`);
+      });
+    }
+  }
+
+  const table = tableEdges(cluster, ctx.edges);
+  for (const p of table.problems) bad('netpol-table', 'EDGES', p);
+  checkEdgeTable(cluster, table.edges, envEdges, bad);
+  const { edges, half } = pol.edges();
+  for (const e of table.edges)
+    if (!edges.has(e)) bad('netpol-edges', e, 'in EDGES, but the policies do not allow it');
+  for (const e of edges)
+    if (!table.edges.has(e)) bad('netpol-edges', e, 'allowed by the policies, but not in EDGES');
+  for (const h of half) bad('netpol-edges', h.split(':')[0], `one side only: ${h}`);
+
+  const want = new Set();
+  for (const w of cluster.workloads()) {
+    const name = w.metadata.name;
+    want.add(`${name} → ${DNS_PEER}:53/UDP`).add(`${name} → ${DNS_PEER}:53/TCP`);
+    const ann = w.spec?.template?.metadata?.annotations ?? {};
+    if (ann['prometheus.io/scrape'] === 'true')
+      want.add(`${SCRAPER_PEER} → ${name}:${ann['prometheus.io/port']}/TCP`);
+  }
+  for (const [pod, portName] of PUBLIC) {
+    const w = cluster.workloads().find((x) => x.metadata.name === pod);
+    want.add(`any → ${pod}:${w && containerPort(podSpecOf(w), portName)}/TCP`);
+  }
+  // A NodePort's published ports (those with a fixed nodePort, which deploy/kind/cluster.yaml maps).
+  for (const svc of cluster.all('Service').filter((s) => s.spec?.type === 'NodePort')) {
+    for (const w of cluster.selected(svc.spec.selector)) {
+      for (const p of (svc.spec.ports ?? []).filter((x) => x.nodePort !== undefined))
+        want.add(
+          `any → ${w.metadata.name}:${containerPort(podSpecOf(w), p.targetPort ?? p.port)}/TCP`,
+        );
+    }
+  }
+  const got = pol.external();
+  for (const e of want) if (!got.has(e)) bad('netpol-external', e, 'the policies do not allow it');
+  for (const e of got)
+    if (!want.has(e)) bad('netpol-external', e, 'allowed by the policies, but nothing needs it');
 }
 
 // ----------------------------------------------------------------- across renderings
@@ -1301,7 +1849,57 @@ async function makeContext(deps) {
     [...source.matchAll(/const DEV_[A-Z_]+\s*=\s*'([^']+)'/g)].map((m) => m[1]),
   );
   for (const v of ['guest', 'root', '']) devSecrets.add(v);
-  return { config, knownEnv, devSecrets, shapes: new FieldShapes(deps.ts, deps.kmDir) };
+  return {
+    config,
+    knownEnv,
+    devSecrets,
+    shapes: new FieldShapes(deps.ts, deps.kmDir),
+    routed: routedServices(),
+    edges: EDGES,
+    external: secretObjects(deps.YAML),
+  };
+}
+
+/** The services the gateway's REST routes reach: proto packages with a google.api.http option. */
+function routedServices() {
+  const out = new Set();
+  for (const svc of readdirSync(PROTO_DIR)) {
+    const dir = join(PROTO_DIR, svc);
+    for (const version of existsSync(dir) ? readdirSync(dir) : []) {
+      const vdir = join(dir, version);
+      for (const f of readdirSync(vdir).filter((x) => x.endsWith('.proto'))) {
+        if (/option\s*\(google\.api\.http\)/.test(readFileSync(join(vdir, f), 'utf8')))
+          out.add(svc);
+      }
+    }
+  }
+  return [...out].sort();
+}
+
+/**
+ * Runs deploy/k8s/secrets.sh on a throwaway directory: `generate` (openssl), then `tamper` (the
+ * self-test breaks files there), then `manifests`. Returns the spawn result of `manifests`.
+ */
+function runSecretsScript(tamper = () => {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-validate-secrets-'));
+  try {
+    const keys = join(dir, 'keys');
+    const gen = spawnSync('bash', [SECRETS_SH, 'generate', keys], { encoding: 'utf8' });
+    if (gen.error) throw new SetupError(`cannot run bash: ${gen.error.message}`);
+    if (gen.status !== 0)
+      throw new SetupError(`deploy/k8s/secrets.sh generate failed (needs openssl): ${gen.stderr}`);
+    tamper(keys);
+    return spawnSync('bash', [SECRETS_SH, 'manifests', keys], { encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What the cluster holds beside a rendering: the objects secrets.sh makes, from fresh values. */
+function secretObjects(YAML) {
+  const run = runSecretsScript();
+  if (run.status !== 0) throw new Error(`deploy/k8s/secrets.sh manifests failed:\n${run.stderr}`);
+  return parseStream(YAML, run.stdout, 'deploy/k8s/secrets.sh manifests');
 }
 
 async function renderAll(deps, only = []) {
@@ -1322,6 +1920,17 @@ async function checkAll(renderings, ctx, kindConfig, partial = false) {
   return { results, cross: [...modes.violations, ...kind], pairs: modes.pairs };
 }
 
+/** --edges: what the NetworkPolicies of each rendering allow, inside and across the namespace. */
+function printEdges(renderings, ctx) {
+  for (const r of renderings) {
+    const pol = new Policies(new Cluster([...r.objects, ...ctx.external]));
+    const { edges, half } = pol.edges();
+    console.log(`${r.name}:`);
+    for (const e of [...edges, ...pol.external()].sort()) console.log(`  ${e}`);
+    for (const h of half) console.log(`  one side only: ${h}`);
+  }
+}
+
 function summary(objects) {
   const counts = new Map();
   for (const o of objects) counts.set(o.kind, (counts.get(o.kind) ?? 0) + 1);
@@ -1332,7 +1941,8 @@ async function main(argv) {
   const only = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--overlay') only.push(argv[++i]);
-    else if (argv[i] !== '--self-test') throw new SetupError(`unknown argument ${argv[i]}`);
+    else if (argv[i] !== '--self-test' && argv[i] !== '--edges')
+      throw new SetupError(`unknown argument ${argv[i]}`);
   }
   const deps = await loadDeps();
   const ctx = await makeContext(deps);
@@ -1340,6 +1950,7 @@ async function main(argv) {
   if (argv.includes('--self-test')) return selfTest(deps, ctx, kindConfig);
 
   const renderings = await renderAll(deps, only);
+  if (argv.includes('--edges')) return printEdges(renderings, ctx);
   const { results, cross, pairs } = await checkAll(renderings, ctx, kindConfig, only.length > 0);
   let failures = 0;
   const warned = new Set();
@@ -1375,7 +1986,9 @@ async function main(argv) {
   } else {
     console.log(
       `k8s-validate: ${results.length} renderings, ${checked} objects: schemas (kubernetes-models), ` +
-        'unknown fields, probes, limits, security, images, Services, env (lib/config.ts), secrets, modes, kind ports: no violations',
+        'unknown fields, probes, limits, security, images, Services, env (lib/config.ts), secrets ' +
+        `(${ctx.external.length} objects from deploy/k8s/secrets.sh) and who holds them, ` +
+        'NetworkPolicies against EDGES, modes, kind ports: no violations',
     );
   }
 }
@@ -1399,9 +2012,25 @@ async function selfTest(deps, ctx, kindConfig) {
   const base = renderings.find((r) => r.name === 'kind').objects;
   const find = (objects, kind, name) =>
     objects.find((o) => o.kind === kind && o.metadata.name.startsWith(name));
+  const named = (objects, kind, name) =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const drop = (objects, kind, name) =>
+    objects.splice(objects.indexOf(named(objects, kind, name)), 1);
   const container = (objects, name) =>
     find(objects, 'Deployment', name).spec.template.spec.containers[0];
   const envOf = (objects, name) => container(objects, name).env;
+  const meshVolume = (objects, name) =>
+    named(objects, 'Deployment', name).spec.template.spec.volumes.find((v) => v.name === 'mesh');
+  const policy = (objects, name) => named(objects, 'NetworkPolicy', name).spec;
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  const toPod = (name, port) => ({
+    to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } } }],
+    ports: [{ protocol: 'TCP', port }],
+  });
+  const fromPod = (name) => ({
+    podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } },
+  });
+  // [rule, what, mutate(rendering, secrets.sh objects, EDGES), pattern the violation matches]
   const cases = [
     ['probes', 'no readiness probe', (o) => delete container(o, 'concert').readinessProbe],
     [
@@ -1477,7 +2106,7 @@ async function selfTest(deps, ctx, kindConfig) {
       (o) =>
         (envOf(o, 'reservation').find(
           (x) => x.name === 'K8S_DB_PASSWORD',
-        ).valueFrom.secretKeyRef.key = 'POINT_DB_PASSWORD'),
+        ).valueFrom.secretKeyRef.name = 'point-db-password'),
     ],
     [
       'env',
@@ -1495,7 +2124,7 @@ async function selfTest(deps, ctx, kindConfig) {
       'env',
       'missing Secret key',
       (o) =>
-        (envOf(o, 'gateway').find((x) => x.name === 'MESH_SECRET').valueFrom.secretKeyRef.key =
+        (envOf(o, 'gateway').find((x) => x.name === 'AUTH_JWT_SECRET').valueFrom.secretKeyRef.key =
           'NOPE'),
     ],
     [
@@ -1506,10 +2135,11 @@ async function selfTest(deps, ctx, kindConfig) {
     [
       'secrets',
       'development default secret',
-      (o) =>
-        (find(o, 'Secret', 'boxoffice-secrets').data.AUTH_JWT_SECRET = Buffer.from(
+      (o, ext) =>
+        (named(ext, 'Secret', 'gateway-secrets').data.AUTH_JWT_SECRET = b64(
           'boxoffice-dev-secret-change-me',
-        ).toString('base64')),
+        )),
+      /development default/,
     ],
     [
       'env-required',
@@ -1579,20 +2209,247 @@ async function selfTest(deps, ctx, kindConfig) {
       'wrong namespace',
       (o) => (find(o, 'Service', 'jaeger').metadata.namespace = 'default'),
     ],
+
+    // Secrets: none rendered, no placeholder, each pod only what its row of SECRET_ACCESS says.
+    [
+      'secrets',
+      'a Secret with values in a rendering',
+      (o) =>
+        o.push({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            ...structuredClone(find(o, 'ConfigMap', 'boxoffice-config').metadata),
+            name: 'leak',
+          },
+          data: { AUTH_JWT_SECRET: b64('a-committed-value-0123456789') },
+        }),
+      /carries no Secret/,
+    ],
+    [
+      'secrets',
+      'a change-me placeholder',
+      (o, ext) =>
+        (named(ext, 'Secret', 'queue-secrets').data.QUEUE_TOKEN_SECRET = b64('change-me-queue')),
+      /change-me/,
+    ],
+    [
+      'secret-access',
+      'the gateway given the queue token secret',
+      (o) =>
+        envOf(o, 'gateway').push({
+          name: 'QUEUE_TOKEN_SECRET',
+          valueFrom: { secretKeyRef: { name: 'queue-secrets', key: 'QUEUE_TOKEN_SECRET' } },
+        }),
+      /gateway: holds queue-secrets\/QUEUE_TOKEN_SECRET/,
+    ],
+    [
+      'secret-access',
+      "point mounting concert's private key",
+      (o) => {
+        const s = meshVolume(o, 'point').projected.sources[0].secret;
+        s.name = 'mesh-key-concert';
+        s.items = [{ key: 'concert.key', path: 'point.key' }];
+      },
+      /point: holds mesh-key-concert\/concert.key/,
+    ],
+    [
+      'secret-access',
+      'the gateway mounting the tx key',
+      (o) =>
+        meshVolume(o, 'gateway').projected.sources.push({
+          secret: { name: 'mesh-tx-key', items: [{ key: 'tx.key', path: 'tx.key' }] },
+        }),
+      /the tx key is for coordinator/,
+    ],
+    [
+      'secret-access',
+      'a participant without the tx key',
+      (o) => meshVolume(o, 'payment').projected.sources.pop(),
+      /payment: lacks mesh-tx-key\/tx.key/,
+    ],
+    [
+      'secret-access',
+      'a migrate init container given the root password',
+      (o) =>
+        (find(o, 'Deployment', 'concert').spec.template.spec.initContainers[0].env.find(
+          (x) => x.name === 'K8S_DB_PASSWORD',
+        ).valueFrom.secretKeyRef.name = 'concert-db-root-password'),
+      /concert: holds concert-db-root-password\/password/,
+    ],
+    [
+      'secret-access',
+      'MESH_SECRET set',
+      (o) => envOf(o, 'queue').push({ name: 'MESH_SECRET', value: 'x'.repeat(32) }),
+      /development fallback/,
+    ],
+    [
+      'secret-access',
+      "the operator's private key in a Secret",
+      (o, ext) => (named(ext, 'Secret', 'mesh-key-gateway').data['operator.key'] = b64('k')),
+      /operator's private key/,
+    ],
+    [
+      'secret-access',
+      'the key volume writable',
+      (o) =>
+        (container(o, 'coordinator').volumeMounts.find((m) => m.name === 'mesh').readOnly = false),
+      /read-only projected volume/,
+    ],
+    [
+      'secret-access',
+      'MESH_KEYS_DIR elsewhere',
+      (o) => (envOf(o, 'dataplatform').find((x) => x.name === 'MESH_KEYS_DIR').value = '/keys'),
+      /MESH_KEYS_DIR must be/,
+    ],
+    [
+      'secret-access',
+      'a Secret no pod uses',
+      (o, ext) => {
+        const s = structuredClone(named(ext, 'Secret', 'redis-password'));
+        s.metadata.name = 'spare-password';
+        ext.push(s);
+      },
+      /spare-password: no pod uses it/,
+    ],
+
+    // NetworkPolicies: default deny, exactly the edges of EDGES, exactly the outside they need.
+    ['netpol-deny', 'no default deny', (o) => drop(o, 'NetworkPolicy', 'default-deny')],
+    [
+      'netpol-select',
+      'a pod no policy names',
+      (o) => drop(o, 'NetworkPolicy', 'redis'),
+      /Deployment\/redis/,
+    ],
+    [
+      'netpol-edges',
+      'a missing edge (reservation cannot reach the coordinator)',
+      (o) => {
+        const from = policy(o, 'coordinator').ingress[0].from;
+        from.splice(
+          from.findIndex(
+            (p) => p.podSelector.matchLabels['app.kubernetes.io/name'] === 'reservation',
+          ),
+          1,
+        );
+      },
+      /reservation → coordinator:50056\/TCP: in EDGES, but the policies do not allow it/,
+    ],
+    [
+      'netpol-edges',
+      'an extra edge (gateway → payment, both sides)',
+      (o) => {
+        policy(o, 'gateway').egress.push(toPod('payment', 50054));
+        policy(o, 'payment').ingress[0].from.push(fromPod('gateway'));
+      },
+      /gateway → payment:50054\/TCP: allowed by the policies, but not in EDGES/,
+    ],
+    [
+      'netpol-edges',
+      'an edge allowed by one side only',
+      (o) => policy(o, 'queue').egress.push(toPod('concert-db', 3306)),
+      /one side only: queue → concert-db:3306/,
+    ],
+    [
+      'netpol-edges',
+      'a database reachable from another service',
+      (o) => {
+        policy(o, 'point').egress.push(toPod('payment-db', 3306));
+        policy(o, 'payment-db').ingress[0].from.push(fromPod('point'));
+      },
+      /point → payment-db:3306\/TCP: allowed by the policies, but not in EDGES/,
+    ],
+    [
+      'netpol-rules',
+      'a rule without ports',
+      (o) => delete policy(o, 'rabbitmq').ingress[0].ports,
+      /names no ports/,
+    ],
+    [
+      'netpol-external',
+      'no DNS',
+      (o) => drop(o, 'NetworkPolicy', 'dns'),
+      /jaeger → ns\{kubernetes.io\/metadata.name=kube-system\} pods\{k8s-app=kube-dns\}:53\/UDP: the policies do not allow it/,
+    ],
+    [
+      'netpol-external',
+      'the Jaeger UI open where nothing exposes it',
+      (o) => {
+        const svc = named(o, 'Service', 'jaeger-ui').spec;
+        svc.type = 'ClusterIP';
+        delete svc.ports[0].nodePort;
+      },
+      /any → jaeger:16686\/TCP: allowed by the policies, but nothing needs it/,
+    ],
+    [
+      'netpol-external',
+      'egress to anywhere',
+      (o) => policy(o, 'dataplatform').egress.push({ ports: [{ protocol: 'TCP', port: 443 }] }),
+      /dataplatform → any:443\/TCP/,
+    ],
+    [
+      'netpol-external',
+      'metrics open to every namespace',
+      (o) => (policy(o, 'metrics-scrape').ingress[0].from[0].namespaceSelector = {}),
+      /ns\{\} → gateway:9464/,
+    ],
+    [
+      'netpol-table',
+      "a process whose environment names another service's database",
+      (o) =>
+        (envOf(o, 'concert').find((x) => x.name === 'CONCERT_DB_URL').value =
+          'mysql://boxoffice:$(K8S_DB_PASSWORD)@point-db:3306'),
+      /concert: its environment connects to point-db:3306; EDGES has no such row/,
+    ],
+    [
+      'netpol-table',
+      'a process with no Jaeger edge while tracing is on',
+      (o, ext, edges) =>
+        edges.splice(
+          edges.findIndex(([f, to]) => f === 'queue' && to === 'jaeger'),
+          1,
+        ),
+      /queue: its environment connects to jaeger:4318/,
+    ],
   ];
   let n = 0;
-  for (const [rule, what, mutate] of cases) {
+  for (const [rule, what, mutate, pattern] of cases) {
     const broken = structuredClone(base);
-    mutate(broken);
-    const { violations } = await checkRendering(broken, ctx);
-    const rules = new Set(violations.map((v) => v.rule));
+    const ext = structuredClone(ctx.external);
+    const edges = structuredClone(ctx.edges);
+    mutate(broken, ext, edges);
+    const { violations } = await checkRendering(broken, { ...ctx, edges }, ext);
+    const hit = violations.find(
+      (v) => v.rule === rule && (!pattern || pattern.test(`${v.where}: ${v.message}`)),
+    );
     assert.ok(
-      rules.has(rule),
-      `"${what}" should fail rule ${rule}; got ${JSON.stringify(violations, null, 1)}`,
+      hit,
+      `"${what}" should fail rule ${rule}${pattern ? ` matching ${pattern}` : ''}; got ${JSON.stringify(violations, null, 1)}`,
     );
-    console.log(
-      `ok   self-test: ${what} -> [${rule}] ${violations.find((v) => v.rule === rule).message}`,
+    console.log(`ok   self-test: ${what} -> [${rule}] ${hit.where}: ${hit.message}`);
+    n++;
+  }
+
+  // deploy/k8s/secrets.sh refuses an incomplete or malformed directory (nothing half-printed).
+  for (const [what, tamper, pattern] of [
+    ['a missing key file', (dir) => rmSync(join(dir, 'gateway.key')), /lacks gateway.key/],
+    [
+      'a password unfit for a URL',
+      (dir) => writeFileSync(join(dir, 'redis.password'), 'pass@word-0123456789'),
+      /redis.password must be/,
+    ],
+    [
+      'a tx key that is not 32 bytes',
+      (dir) => writeFileSync(join(dir, 'tx.key'), Buffer.alloc(16, 7).toString('base64')),
+      /tx.key must be 32 bytes/,
+    ],
+  ]) {
+    const run = runSecretsScript(tamper);
+    assert.ok(
+      run.status !== 0 && pattern.test(run.stderr) && run.stdout === '',
+      `secrets.sh must refuse ${what}: ${run.stderr}`,
     );
+    console.log(`ok   self-test: secrets.sh refuses ${what}: ${run.stderr.trim()}`);
     n++;
   }
 
