@@ -75,18 +75,6 @@ const PROCESSES = {
   gateway: { http: 'http', dials: 'routes' },
 };
 const DB_OWNERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].db);
-/** Read by the processes but not (yet) by lib/config.ts: a warning, not a violation. */
-const PENDING_ENV = new Map([
-  ['DATAPLATFORM_MOCK_HOST', 'bind address of the data platform mock (it binds 127.0.0.1)'],
-  ['MESH_KEYS_DIR', 'the service identity keys (the trust model replacing MESH_SECRET)'],
-]);
-/**
- * Secrets lib/config.ts may still demand of every process when NODE_ENV=production, although
- * only one process needs each (or, MESH_SECRET, none on Kubernetes): while it does, the checks
- * run loadConfig with throwaway values for them and warn.
- */
-const PENDING_SECRETS = ['AUTH_JWT_SECRET', 'MESH_SECRET', 'QUEUE_TOKEN_SECRET'];
-
 // ------------------------------------------------------------- service identity and secrets
 
 /** Where every process finds its keys (MESH_KEYS_DIR): one read-only projected volume. */
@@ -618,16 +606,14 @@ function parseUrl(raw) {
 // -------------------------------------------------------------------------------- rules
 
 /**
- * Checks one rendering. Returns { violations: [{ rule, where, message }], warnings: [...] }.
+ * Checks one rendering. Returns { violations: [{ rule, where, message }] }.
  * `ctx` carries what does not come from the rendering: the config module, field shapes, the
  * gateway's routes. `external`: the objects deploy/k8s/secrets.sh makes (the Secrets and the
  * ConfigMap mesh-public-keys), which the cluster holds beside the rendering.
  */
 async function checkRendering(objects, ctx, external = ctx.external) {
   const violations = [];
-  const warnings = [];
   const bad = (rule, where, message) => violations.push({ rule, where, message });
-  const warn = (where, message) => warnings.push({ where, message });
   const cluster = new Cluster([...objects, ...external]);
 
   // --- schema, unknown fields, names, namespace, labels (of what secrets.sh makes too)
@@ -859,8 +845,6 @@ async function checkRendering(objects, ctx, external = ctx.external) {
         if (name.startsWith('K8S_')) {
           const used = (c.env ?? []).some((e) => (e.value ?? '').includes(`$(${name})`));
           if (!used) bad('env', cid, `${name} is a K8S_ helper no value uses`);
-        } else if (PENDING_ENV.has(name) && !knownEnv.has(name)) {
-          warn('lib/config.ts', `does not read ${name} yet (${PENDING_ENV.get(name)})`);
         } else if (!knownEnv.has(name) && !name.startsWith('OTEL_')) {
           bad('env', cid, `${name} is not read by lib/config.ts (typo?)`);
         }
@@ -869,7 +853,7 @@ async function checkRendering(objects, ctx, external = ctx.external) {
         .map((s) => s.configMapRef && cluster.get('ConfigMap', s.configMapRef.name))
         .filter(Boolean)) {
         for (const name of Object.keys(cm.data ?? {})) {
-          if (!knownEnv.has(name) && !name.startsWith('OTEL_') && !PENDING_ENV.has(name)) {
+          if (!knownEnv.has(name) && !name.startsWith('OTEL_')) {
             bad('env', idOf(cm), `${name} is not read by lib/config.ts (typo?)`);
           }
         }
@@ -878,13 +862,13 @@ async function checkRendering(objects, ctx, external = ctx.external) {
   }
 
   // --- the processes: one Deployment each, and what lib/config.ts makes of its environment
-  const envEdges = checkProcesses(cluster, ctx, bad, warn);
+  const envEdges = checkProcesses(cluster, ctx, bad);
 
   // --- who holds which secret; NetworkPolicies against the edges table
   checkSecretAccess(cluster, external, bad);
   checkNetworkPolicies(cluster, ctx, envEdges, bad);
 
-  return { violations: dedupe(violations), warnings: dedupe(warnings) };
+  return { violations: dedupe(violations) };
 }
 
 function dedupe(list) {
@@ -898,27 +882,13 @@ function dedupe(list) {
 }
 
 /**
- * loadConfig on a resolved environment. While lib/config.ts still demands, in production, a
- * secret this pod is rightly not given (PENDING_SECRETS), it runs again with throwaway values
- * for those and says so through `warn`.
+ * What lib/config.ts makes of a resolved environment, and whether the process it starts would
+ * accept its secrets in production (assertProductionSecrets): the secrets of what it hosts.
  */
-function loadPending(config, vars, warn) {
-  const env = Object.fromEntries(vars);
-  try {
-    return config.loadConfig(env);
-  } catch (err) {
-    const absent = PENDING_SECRETS.filter((n) => !(n in env));
-    if (!absent.length) throw err;
-    for (const n of absent) env[n] = `k8s-validate-throwaway-${n.toLowerCase()}`;
-    const cfg = config.loadConfig(env);
-    warn(
-      'lib/config.ts',
-      `demands ${PENDING_SECRETS.join(', ')} of every process when NODE_ENV=production, but ` +
-        'only the gateway gets the first, only the queue the last, no pod MESH_SECRET ' +
-        '(MESH_KEYS_DIR trust model): checked with throwaway values until it stops',
-    );
-    return cfg;
-  }
+function loadChecked(config, vars) {
+  const cfg = config.loadConfig(Object.fromEntries(vars));
+  config.assertProductionSecrets(cfg);
+  return cfg;
 }
 
 /** The gRPC services a process calls. */
@@ -940,7 +910,7 @@ function serviceTarget(cluster, host, port) {
  * Checks each process's Deployment. Returns what each process's environment makes it connect
  * to, process -> Set of `workload:port`, for checkEdgeTable.
  */
-function checkProcesses(cluster, ctx, bad, warn) {
+function checkProcesses(cluster, ctx, bad) {
   const { config } = ctx;
   const envEdges = new Map();
   const byProcess = new Map();
@@ -1016,7 +986,7 @@ function checkProcesses(cluster, ctx, bad, warn) {
     // Semantic: what lib/config.ts makes of it.
     let cfg;
     try {
-      cfg = loadPending(config, vars, warn);
+      cfg = loadChecked(config, vars);
     } catch (err) {
       bad('env-required', id, `lib/config.ts refuses this environment: ${err.message}`);
       continue;
@@ -1134,7 +1104,7 @@ function checkProcesses(cluster, ctx, bad, warn) {
         const ie = cluster.resolveEnv(init).vars;
         let icfg;
         try {
-          icfg = loadPending(config, ie, warn);
+          icfg = config.loadConfig(Object.fromEntries(ie));
         } catch (err) {
           bad(
             'migrations',
@@ -1953,18 +1923,12 @@ async function main(argv) {
   if (argv.includes('--edges')) return printEdges(renderings, ctx);
   const { results, cross, pairs } = await checkAll(renderings, ctx, kindConfig, only.length > 0);
   let failures = 0;
-  const warned = new Set();
   for (const r of results) {
     const status = r.violations.length ? 'FAIL' : 'ok  ';
     console.log(
       `${status} ${r.name.padEnd(10)} ${r.objects.length} objects (${summary(r.objects)})`,
     );
     for (const v of r.violations) console.log(`       [${v.rule}] ${v.where}: ${v.message}`);
-    for (const w of r.warnings) {
-      const line = `${w.where}: ${w.message}`;
-      if (!warned.has(line)) console.log(`       warning: ${line}`);
-      warned.add(line);
-    }
     failures += r.violations.length;
   }
   const same = pairs.map(
