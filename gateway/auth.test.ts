@@ -144,12 +144,14 @@ describe('gateway auth', () => {
       queueToken: 'NONE',
       successStatus: 201,
       maxStalenessMs: 0,
+      repeatAfterPayment: undefined,
     };
     const user: Policy = {
       audience: 'USER',
       queueToken: 'NONE',
       successStatus: 200,
       maxStalenessMs: 0,
+      repeatAfterPayment: undefined,
     };
     expect(() => authorize(admin, { userId: 'a', role: 'admin' })).not.to.throw();
     expect(() => authorize(user, { userId: 'u', role: 'user' })).not.to.throw();

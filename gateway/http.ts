@@ -23,13 +23,8 @@ import {
   WWW_AUTHENTICATE,
 } from './errors';
 import type { HealthChecker, Readiness } from './health';
-import {
-  callMetadata,
-  idempotencyKey,
-  queueToken,
-  requireActiveToken,
-  type QueueClient,
-} from './policy';
+import type { ActiveTokens } from './activeTokens';
+import { callMetadata, idempotencyKey, queueToken } from './policy';
 import { RecentAnswers, type Answer } from './recent';
 import type { Route, Router } from './routes';
 import { encodeRequest, requestFromHttp, responseToJson } from './transcode';
@@ -41,7 +36,8 @@ export interface GatewayDeps {
   /** gRPC target of each routed service (by short name). */
   targets: Record<string, string>;
   verifier: JwtVerifier;
-  queue: QueueClient;
+  /** Waiting-room tokens: the queue's passes kept, ended ones dropped as announced. */
+  tokens: ActiveTokens;
   health: HealthChecker;
   docs: SwaggerDocs;
   openapi: Record<string, unknown>;
@@ -205,19 +201,32 @@ async function callRoute(
   };
   // Signed for each call made: a request answered from `recent` makes none.
   const metadata = () => callMetadata(forwarded, deps.caller);
+  // Read once: the token check may need a field of it (a repeat of a payment), the call does.
+  let request: Promise<Record<string, unknown>> | undefined;
+  const readRequest = () =>
+    (request ??= (async () =>
+      requestFromHttp(route, {
+        params,
+        query,
+        body: route.body !== undefined ? await readBody(req, deps.bodyLimitBytes) : undefined,
+      }))());
   if (policy.queueToken === 'ACTIVE' && caller && token !== undefined) {
-    await requireActiveToken(deps.queue, token, metadata());
+    const field = policy.repeatAfterPayment;
+    // A request that cannot be read repeats no payment: the token's refusal stands.
+    const paid = field
+      ? async () => {
+          const value = (await readRequest().catch(() => undefined))?.[field];
+          return typeof value === 'string' ? value : undefined;
+        }
+      : undefined;
+    await deps.tokens.require(token, caller, metadata, paid);
   }
   const ask = async (cancelOnClose: boolean): Promise<Answer> => {
-    const body = route.body !== undefined ? await readBody(req, deps.bodyLimitBytes) : undefined;
-    const request = encodeRequest(
-      route.requestType,
-      requestFromHttp(route, { params, query, body }),
-    );
+    const encoded = encodeRequest(route.requestType, await readRequest());
     const call = deps.upstream.unary(
       deps.targets[route.service],
       route.grpcPath,
-      request,
+      encoded,
       metadata(),
     );
     // A client that hangs up cancels the call instead of leaving it to run to its deadline.

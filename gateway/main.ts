@@ -2,9 +2,11 @@
 import type { GrpcServiceName } from '../lib/config';
 import type { StartService } from '../lib/service';
 import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
+import { ActiveTokens } from './activeTokens';
 import { JwtVerifier } from './auth';
 import { loadProtos } from '../lib/grpc/protos';
 import { SwaggerDocs } from './docs';
+import { EndedTokenFeed } from './endedTokens';
 import { HealthChecker, type HealthTarget } from './health';
 import { closeServer, createGatewayServer, createHandler, listen } from './http';
 import { buildOpenApi } from './openapi';
@@ -15,6 +17,8 @@ import { Upstream } from './upstream';
 const SHUTDOWN_GRACE_MS = 10_000;
 /** A readiness probe must answer quickly even when a service hangs. */
 const HEALTH_TIMEOUT_MS = 2_000;
+/** How often kept passes past their token's end are forgotten. */
+const PASS_SWEEP_MS = 10_000;
 
 export const startGateway: StartService = async ({
   config,
@@ -33,12 +37,26 @@ export const startGateway: StartService = async ({
   // Registered before the server so that it closes after the server has drained.
   lifecycle.onStop('gateway grpc clients', () => upstream.close());
 
+  const queueKey = trust.keys.publicKey('queue');
+  if (!queueKey) throw new Error("the gateway needs the queue's public key (MESH_KEYS_DIR)");
+  const tokens = new ActiveTokens(
+    channels.client(QueueServiceService, config.grpcTargets.queue, caller),
+    queueKey,
+    // An end announced while a call to the queue is in flight must outlive that call.
+    2 * config.grpcDeadlineMs,
+  );
+  const feed = new EndedTokenFeed(config.redis.url, config.redis.keyPrefix, tokens, gwLog);
+  lifecycle.onStop('gateway ended-token feed', () => feed.close());
+  const sweep = setInterval(() => tokens.sweep(), PASS_SWEEP_MS);
+  sweep.unref();
+  lifecycle.onStop('gateway pass sweep', () => clearInterval(sweep));
+
   const handler = createHandler({
     router: new Router(routes),
     upstream,
     targets,
     verifier: new JwtVerifier(config.jwtSecret),
-    queue: channels.client(QueueServiceService, config.grpcTargets.queue, caller),
+    tokens,
     health: new HealthChecker(
       upstream,
       healthTargets(routes, targets, config.grpcTargets.queue),

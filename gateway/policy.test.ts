@@ -10,6 +10,7 @@ const policy = (queue: Policy['queueToken']): Policy => ({
   queueToken: queue,
   successStatus: 200,
   maxStalenessMs: 0,
+  repeatAfterPayment: undefined,
 });
 
 function refusal(fn: () => unknown): ApiError {

@@ -2,9 +2,7 @@
 // headers the gateway forwards to services as gRPC metadata.
 import type { IncomingHttpHeaders } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
-import type { AsyncClient } from '../lib/grpc/client';
 import { CALLER_METADATA, type CallerSigner, type EndUser } from '../lib/trust/caller';
-import type { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import { invalidArgument, unauthenticated } from './errors';
 import type { Policy } from './routes';
 
@@ -73,19 +71,4 @@ export function callMetadata(f: Forwarded, gateway: CallerSigner): Metadata {
   if (f.idempotencyKey !== undefined) md.set(IDEMPOTENCY_HEADER, f.idempotencyKey);
   md.set(REQUEST_ID_METADATA, f.requestId);
   return md;
-}
-
-export type QueueClient = Pick<AsyncClient<typeof QueueServiceService>, 'validateToken'>;
-
-/**
- * ACTIVE routes: the queue service confirms the token is active and belongs to the user the
- * metadata's signed identity names. Its refusal
- * (QUEUE_TOKEN_INVALID / EXPIRED / NOT_ACTIVE / USER_MISMATCH) reaches the client unchanged.
- */
-export async function requireActiveToken(
-  queue: QueueClient,
-  token: string,
-  metadata: Metadata,
-): Promise<void> {
-  await queue.validateToken({ token }, { metadata });
 }

@@ -170,6 +170,18 @@ describe('gateway routes', () => {
       ).to.throw(/route/);
     });
 
+    it('lets only an ACTIVE route name a request field for repeat_after_payment', () => {
+      const route = (opts: string) =>
+        build(
+          `rpc A(Req) returns (Res) { option (google.api.http) = { post: "/t" body: "*" }; option (boxoffice.options.v1.route) = { audience: USER ${opts} }; }`,
+        );
+      expect(route('queue_token: ACTIVE repeat_after_payment: "id"')()[0].policy).to.include({
+        repeatAfterPayment: 'id',
+      });
+      expect(route('queue_token: ACTIVE repeat_after_payment: "nope"')).to.throw(/names no field/);
+      expect(route('queue_token: NONE repeat_after_payment: "id"')).to.throw(/ACTIVE route only/);
+    });
+
     it('refuses a public route that needs a queue token', () => {
       expect(
         build(

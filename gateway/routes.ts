@@ -17,6 +17,11 @@ export interface Policy {
   successStatus: number;
   /** GET: a caller's repeat may get a success at most this old (ms); 0: always asked. */
   maxStalenessMs: number;
+  /**
+   * ACTIVE routes: the request field holding a reservation id whose payment may have ended the
+   * token; such a token still passes for that reservation (a repeat of its payment).
+   */
+  repeatAfterPayment: string | undefined;
 }
 
 export type Segment =
@@ -83,6 +88,8 @@ export function buildRoutes(root: protobuf.Root): Route[] {
         throw new Error(`${where}: unresolved request or response type`);
       if (method.requestStream || method.responseStream)
         throw new Error(`${where}: streaming RPCs cannot be routed`);
+      if (policy.repeatAfterPayment && !requestType.fields[policy.repeatAfterPayment])
+        throw new Error(`${where}: repeat_after_payment names no field of the request`);
       for (const binding of bindings(http)) {
         if (policy.maxStalenessMs > 0 && binding.httpMethod !== 'GET')
           throw new Error(`${where}: only a GET route may set max_staleness_ms`);
@@ -140,7 +147,17 @@ function parsePolicy(where: string, raw: Record<string, unknown> | undefined): P
   if (typeof staleness !== 'number' || !Number.isInteger(staleness) || staleness < 0) {
     throw new Error(`${where}: max_staleness_ms must be a non-negative integer`);
   }
-  return { audience, queueToken, successStatus: status, maxStalenessMs: staleness };
+  const repeat = raw.repeat_after_payment;
+  if (repeat !== undefined && (typeof repeat !== 'string' || queueToken !== 'ACTIVE')) {
+    throw new Error(`${where}: repeat_after_payment names a field, on an ACTIVE route only`);
+  }
+  return {
+    audience,
+    queueToken,
+    successStatus: status,
+    maxStalenessMs: staleness,
+    repeatAfterPayment: repeat === '' ? undefined : repeat,
+  };
 }
 
 interface Binding {

@@ -22,6 +22,7 @@ import { samplesOf, valueOf } from '../test/support/metrics';
 import { signAccessToken } from './auth';
 import { keysFromSecret } from '../lib/trust/keys';
 import { Trust } from '../lib/trust/trust';
+import { signPass } from '../lib/trust/activePass';
 import { startGateway } from './main';
 
 // Answers are checked field by field; a loose JSON type keeps the tests readable.
@@ -50,6 +51,11 @@ const RESERVATION = {
   expiresAt: '2026-12-24T19:05:00Z',
 };
 
+// Development keys: the fakes check the gateway's identity as the real services do, and the
+// fake queue signs its passes as the real one does.
+const trust = new Trust(keysFromSecret(loadConfig().meshSecret));
+const QUEUE_KEY = trust.keys.privateKey('queue')!;
+
 const queue: Handlers = {
   async issueToken(req, ctx) {
     record('IssueToken', req, ctx);
@@ -72,7 +78,7 @@ const queue: Handlers = {
     if (req.token === 'theirs')
       throw new DomainError('QUEUE_TOKEN_USER_MISMATCH', 'not your token');
     if (req.token !== 'active') throw new DomainError('QUEUE_TOKEN_INVALID', 'unknown token');
-    return {};
+    return { pass: signPass(QUEUE_KEY, req.token, ctx.user!.userId, Date.now() + 60_000) };
   },
 };
 
@@ -136,8 +142,6 @@ describe('gateway server (fake services)', function () {
   this.timeout(20_000);
   const log = createLogger('silent');
   const lifecycle = new Lifecycle(log);
-  // Development keys: the fakes check the gateway's identity as the real services do.
-  const trust = new Trust(keysFromSecret(loadConfig().meshSecret));
   let base = '';
   let config: Config;
   let user = '';
@@ -182,6 +186,8 @@ describe('gateway server (fake services)', function () {
       ...process.env,
       GATEWAY_PORT: '0',
       GRPC_DEADLINE_MS: '2000',
+      // The ended-token feed subscribes under a prefix of its own.
+      REDIS_KEY_PREFIX: `gateway-test-${process.pid}:`,
       QUEUE_GRPC_TARGET: target,
       CONCERT_GRPC_TARGET: target,
       COORDINATOR_GRPC_TARGET: target,

@@ -1,6 +1,8 @@
 // The end-token consumer of the real queue service, fed ReservationCompleted events published
 // straight to the run's own RabbitMQ vhost, against the real Redis.
 import { expect } from 'chai';
+import type { DomainError } from '../../lib/errors';
+import { ENDED_TOKENS_CHANNEL } from '../../lib/trust/activePass';
 import { listParked } from '../../lib/events/dlq';
 import { RESERVATION_COMPLETED } from '../../lib/events/reservationCompleted';
 import { createRedis, type Redis } from '../../lib/redis';
@@ -62,6 +64,19 @@ describe('queue end-token consumer (RabbitMQ, Redis)', function () {
       { occurredAt: occurredAt.toISOString() },
     );
 
+  /** Once subscribed: the next announcement on the ended-tokens channel. */
+  async function listen(): Promise<{ next: Promise<unknown> }> {
+    const sub = createRedis(ctx.config.redis.url, '');
+    await sub.subscribe(`${prefix}${ENDED_TOKENS_CHANNEL}`);
+    const next = new Promise((resolve) =>
+      sub.once('message', (_channel: string, message: string) => {
+        sub.disconnect();
+        resolve(JSON.parse(message));
+      }),
+    );
+    return { next };
+  }
+
   const live = (t: IssuedToken, userId: string) =>
     room.validateToken(t.token, userId).then(
       () => true,
@@ -82,10 +97,24 @@ describe('queue end-token consumer (RabbitMQ, Redis)', function () {
     const alice = await room.issueToken('alice');
     const bob = await room.issueToken('bob');
     expect(alice.status).to.equal('ACTIVE');
+    const announced = await listen();
     await publishEvents(ctx.broker, [completed('alice')]);
     await ended(alice, 'alice');
     expect(await live(bob, 'bob')).to.equal(true);
     expect((await room.stats()).active).to.equal(1);
+    // Its holder may repeat that payment: the refusal names it, and so does the announcement.
+    const refusal = await room.validateToken(alice.token, 'alice').then(
+      () => undefined,
+      (err: DomainError) => err,
+    );
+    expect(refusal?.reason).to.equal('QUEUE_TOKEN_EXPIRED');
+    expect(refusal?.metadata).to.deep.equal({ endedBy: 'payment', reservationId: 'r-alice' });
+    expect(await announced.next).to.deep.equal({
+      id: alice.token.split('.')[0],
+      user: 'alice',
+      by: 'payment',
+      reservationId: 'r-alice',
+    });
   });
 
   it('ends nothing more when the same event is delivered twice', async () => {

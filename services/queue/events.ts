@@ -23,8 +23,13 @@ export function endTokenConsumer(
     retryDelaysMs: events.retryDelaysMs,
     prefetch: events.prefetch,
     async handle(event) {
-      const { userId } = parseReservationCompleted(event);
-      const effect = await room.endTokenForEvent(userId, event.eventId, new Date(event.occurredAt));
+      const { userId, reservationId } = parseReservationCompleted(event);
+      const effect = await room.endTokenForEvent(
+        userId,
+        event.eventId,
+        new Date(event.occurredAt),
+        reservationId,
+      );
       log.debug({ eventId: event.eventId, userId, effect }, 'payer token handled');
     },
   };

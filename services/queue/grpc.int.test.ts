@@ -6,6 +6,7 @@ import type { Config } from '../../lib/config';
 import type { AsyncClient } from '../../lib/grpc/client';
 import { CALLER_METADATA } from '../../lib/trust/caller';
 import { errorDetail } from '../../lib/grpc/status';
+import { readPass, tokenHash } from '../../lib/trust/activePass';
 import { testContext, type TestContext } from '../../test/support/context';
 import { deleteKeys, runId } from '../../test/support/infra';
 import {
@@ -101,7 +102,14 @@ describe('queue gRPC service', function () {
     const again = await issueWithHeaders('alice');
     expect(again.res.token).to.equal(first.res.token);
     expect(again.headers.get('x-http-code')).to.deep.equal(['200']);
-    await client.validateToken({ token: first.res.token }, as('alice'));
+    // The answer is a pass the queue signed: the gateway keeps it until the token's end.
+    const { pass } = await client.validateToken({ token: first.res.token }, as('alice'));
+    expect(readPass(pass, ctx.trust.keys.publicKey('queue')!)).to.deep.equal({
+      tokenHash: tokenHash(first.res.token),
+      userId: 'alice',
+      expiresAt: Date.parse(first.res.expiresAt),
+    });
+    expect(readPass(pass, ctx.trust.keys.publicKey('gateway')!)).to.equal(undefined);
   });
 
   it('reports status and counts the wait, and admits on its own tick once a slot frees', async () => {

@@ -1,6 +1,8 @@
 // gRPC adapter of the queue service: decode, call one use case, encode.
 import type { Metadata } from '@grpc/grpc-js';
+import type { KeyObject } from 'node:crypto';
 import { bindService, requireUser, type ServiceBinding } from '../../lib/grpc/server';
+import { signPass } from '../../lib/trust/activePass';
 import { QueueServiceService, TokenStatus } from '../../gen/boxoffice/queue/v1/queue';
 import type { WaitingRoom } from './waitingRoom';
 
@@ -9,7 +11,8 @@ export const QUEUE_TOKEN_HEADER = 'x-queue-token';
 /** Tells the gateway which HTTP status to answer with instead of the route's default. */
 const HTTP_CODE_HEADER = 'x-http-code';
 
-export function queueService(room: WaitingRoom): ServiceBinding {
+/** The queue's RPCs; `passKey` (the queue's private key) signs the ACTIVE passes. */
+export function queueService(room: WaitingRoom, passKey: KeyObject): ServiceBinding {
   return bindService('boxoffice.queue.v1.QueueService', QueueServiceService, {
     async issueToken(_req, ctx) {
       const issued = await room.issueToken(requireUser(ctx).userId);
@@ -32,10 +35,12 @@ export function queueService(room: WaitingRoom): ServiceBinding {
         expiresAt: view.expiresAt.toISOString(),
       };
     },
-    // Internal (no HTTP route): the gateway asks for the user its signed identity names.
+    // Internal (no HTTP route): the gateway asks for the user its signed identity names, and
+    // keeps the signed pass until the token's end (or until the token is ended).
     async validateToken(req, ctx) {
-      await room.validateToken(req.token, requireUser(ctx).userId);
-      return {};
+      const userId = requireUser(ctx).userId;
+      const { expiresAt } = await room.validateToken(req.token, userId);
+      return { pass: signPass(passKey, req.token, userId, expiresAt.getTime()) };
     },
     async endToken(req) {
       return { ended: await room.endToken(req.userId) };

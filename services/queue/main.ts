@@ -56,7 +56,7 @@ export const startQueue: StartService = async ({
     name: 'queue',
     host: config.grpcHost,
     port: config.grpcPorts.queue,
-    services: [queueService(room)],
+    services: [queueService(room, trust.keys.privateKey('queue')!)],
     protoFiles: [PROTO_FILES.queue],
     trust,
     log: qlog,

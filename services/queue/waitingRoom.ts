@@ -140,13 +140,17 @@ export class WaitingRoom {
     };
   }
 
-  /** Resolves only for an ACTIVE, unexpired token of this user. One round trip, read-only. */
-  async validateToken(token: string, userId: string): Promise<void> {
+  /**
+   * Answers when an ACTIVE token of this user ends; refuses any other, saying for one that its
+   * payment ended which reservation it paid. One round trip, read-only.
+   */
+  async validateToken(token: string, userId: string): Promise<{ expiresAt: Date }> {
     const id = tokenIdOf(token, this.settings.tokenSecret);
     assertUserId(userId);
-    const verdict = (await this.run('queueValidateToken', tokenKey(id), userId)) as
-      'OK' | TokenRefusal;
-    if (verdict !== 'OK') throw refusal(verdict);
+    const [verdict, ...rest] = (await this.run('queueValidateToken', tokenKey(id), userId)) as
+      ['OK', number] | [TokenRefusal, string?, string?];
+    if (verdict === 'OK') return { expiresAt: new Date(rest[0] as number) };
+    throw refusal(verdict, { endedBy: rest[0] as string, reservationId: rest[1] as string });
   }
 
   /** Ends the user's live token and frees its slot; false when there was none. */
@@ -165,10 +169,15 @@ export class WaitingRoom {
   }
 
   /**
-   * Ends the user's live token for an event once per event id, and only a token issued before
-   * the event occurred: one it got afterwards belongs to a later visit.
+   * Ends the user's live token for the payment of a reservation, once per event id, and only a
+   * token issued before the event occurred: one it got afterwards belongs to a later visit.
    */
-  async endTokenForEvent(userId: string, eventId: string, occurredAt: Date): Promise<EventEffect> {
+  async endTokenForEvent(
+    userId: string,
+    eventId: string,
+    occurredAt: Date,
+    reservationId: string,
+  ): Promise<EventEffect> {
     assertUserId(userId);
     const result = await this.run(
       'queueEndTokenForEvent',
@@ -181,6 +190,7 @@ export class WaitingRoom {
       TOKEN_MEMORY_MS,
       occurredAt.getTime(),
       PROCESSED_EVENT_MEMORY_MS,
+      reservationId,
     );
     return result === 1 ? 'ENDED' : result === 0 ? 'NONE' : 'DUPLICATE';
   }

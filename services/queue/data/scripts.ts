@@ -73,23 +73,29 @@ local function recordAdmissions(admits, now, n)
 end
 
 -- Ends the user's live token, if it was issued before issuedBefore (nil: whenever). The token
--- is remembered as ENDED (→ EXPIRED) and its slot or place is freed at once. → 1 ended | 0 none.
-local function endCurrent(userKey, waiting, active, idle, prefix, memoryMs, now, issuedBefore)
+-- is remembered as ENDED (→ EXPIRED), with why (by: payment | operator) and, for a payment, the
+-- reservation paid; its slot or place is freed at once; and every gateway is told on the
+-- ended-tokens channel, so a pass it holds stops counting at once. → 1 ended | 0 none.
+local function endCurrent(userKey, waiting, active, idle, prefix, memoryMs, now, issuedBefore,
+    by, reservationId)
   local cur = redis.call('GET', userKey)
   if not cur then return 0 end
   local key = prefix .. 'queue:token:' .. cur
-  local h = redis.call('HMGET', key, 'state', 'expiresAt', 'idleAt', 'issuedAt')
+  local h = redis.call('HMGET', key, 'state', 'expiresAt', 'idleAt', 'issuedAt', 'user')
   if not liveState(h[1], h[2], h[3], now) then return 0 end
   if issuedBefore then
     local issuedAt = tonumber(h[4])
     if not issuedAt or issuedAt >= issuedBefore then return 0 end
   end
-  redis.call('HSET', key, 'state', 'ENDED', 'endedAt', now)
+  redis.call('HSET', key, 'state', 'ENDED', 'endedAt', now, 'endedBy', by,
+    'reservationId', reservationId)
   redis.call('PEXPIRE', key, memoryMs)
   redis.call('ZREM', waiting, cur)
   redis.call('ZREM', idle, cur)
   redis.call('ZREM', active, cur)
   redis.call('DEL', userKey)
+  redis.call('PUBLISH', prefix .. 'queue:ended',
+    cjson.encode({ id = cur, user = h[5], by = by, reservationId = reservationId }))
   return 1
 end
 
@@ -199,37 +205,41 @@ return {'EXPIRED'}
 };
 
 /**
- * validateToken — KEYS: token. ARGV: user id. → 'OK'|'INVALID'|'MISMATCH'|'EXPIRED'|'NOT_ACTIVE'
- * Read-only (no purge, no poll): it runs on every booking call.
+ * validateToken — KEYS: token. ARGV: user id.
+ * → {'OK', expiresAt ms} | {'EXPIRED', endedBy, reservationId} | {'INVALID'|'MISMATCH'|'NOT_ACTIVE'}
+ * Read-only (no purge, no poll): a gateway asks it once per token and keeps the answer.
  */
 const VALIDATE: ScriptDef = {
   numberOfKeys: 1,
   lua: `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'user', 'state', 'expiresAt', 'idleAt')
-if not h[1] then return 'INVALID' end
-if h[1] ~= ARGV[1] then return 'MISMATCH' end
-if h[2] == 'ACTIVE' and tonumber(h[3]) > now then return 'OK' end
-if h[2] == 'WAITING' and tonumber(h[4]) > now then return 'NOT_ACTIVE' end
-return 'EXPIRED'
+local h = redis.call('HMGET', KEYS[1], 'user', 'state', 'expiresAt', 'idleAt', 'endedBy',
+  'reservationId')
+if not h[1] then return {'INVALID'} end
+if h[1] ~= ARGV[1] then return {'MISMATCH'} end
+if h[2] == 'ACTIVE' and tonumber(h[3]) > now then return {'OK', tonumber(h[3])} end
+if h[2] == 'WAITING' and tonumber(h[4]) > now then return {'NOT_ACTIVE'} end
+return {'EXPIRED', h[5] or '', h[6] or ''}
 `,
 };
 
 /**
  * endToken — KEYS: user, waiting, active, idle. ARGV: prefix, memoryMs. → 1 ended | 0 none live.
- * The token is remembered as ENDED (→ EXPIRED) and its slot or place is freed at once.
+ * An operator's end: the token is remembered as ENDED (→ EXPIRED), its slot or place freed.
  */
 const END: ScriptDef = {
   numberOfKeys: 4,
   lua: `${PRELUDE}
-return endCurrent(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]), nowMs(), nil)
+return endCurrent(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]), nowMs(), nil,
+  'operator', '')
 `,
 };
 
 /**
  * endTokenForEvent — KEYS: user, waiting, active, idle, processed.
- * ARGV: prefix, memoryMs, occurredAt ms, processedMemoryMs. → 1 ended | 0 none | -1 seen before.
+ * ARGV: prefix, memoryMs, occurredAt ms, processedMemoryMs, reservation id.
+ * → 1 ended | 0 none | -1 seen before. The token ends by the payment of that reservation.
  * Marking the event processed and ending the token are one atomic step, so a redelivery ends
  * nothing; and only a token issued before the event counts, so neither a redelivery nor a late
  * event can end a token the user got after paying.
@@ -239,7 +249,7 @@ const END_FOR_EVENT: ScriptDef = {
   lua: `${PRELUDE}
 if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
 local ended = endCurrent(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]), nowMs(),
-  tonumber(ARGV[3]))
+  tonumber(ARGV[3]), 'payment', ARGV[5])
 -- Marked last: a script that fails midway is not rolled back, and must leave the event unmarked
 -- so that its retry acts.
 redis.call('SET', KEYS[5], '1', 'PX', ARGV[4])

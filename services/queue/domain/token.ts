@@ -71,7 +71,13 @@ export function invalidToken(): DomainError {
 /** What the store found for a presented token, when it is not usable as asked. */
 export type TokenRefusal = 'INVALID' | 'MISMATCH' | 'EXPIRED' | 'NOT_ACTIVE';
 
-export function refusal(verdict: TokenRefusal): DomainError {
+/** Why a token ended, when it did: a payment's end names the reservation it paid. */
+export interface EndedBy {
+  endedBy?: string;
+  reservationId?: string;
+}
+
+export function refusal(verdict: TokenRefusal, ended: EndedBy = {}): DomainError {
   switch (verdict) {
     case 'INVALID':
       return invalidToken();
@@ -81,10 +87,17 @@ export function refusal(verdict: TokenRefusal): DomainError {
         'the waiting-room token was issued to another user',
       );
     case 'EXPIRED':
-      return new DomainError(
-        'QUEUE_TOKEN_EXPIRED',
-        'the waiting-room token has expired or ended; issue a new one',
-      );
+      // Its holder may still repeat the payment that ended it, to learn its outcome.
+      return ended.endedBy === 'payment' && ended.reservationId
+        ? new DomainError(
+            'QUEUE_TOKEN_EXPIRED',
+            'the waiting-room token ended with the payment of a reservation; issue a new one',
+            { endedBy: 'payment', reservationId: ended.reservationId },
+          )
+        : new DomainError(
+            'QUEUE_TOKEN_EXPIRED',
+            'the waiting-room token has expired or ended; issue a new one',
+          );
     case 'NOT_ACTIVE':
       return new DomainError(
         'QUEUE_TOKEN_NOT_ACTIVE',
