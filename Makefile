@@ -44,20 +44,21 @@ help: ## List the targets (the default)
 
 # ------------------------------------------------------------------------------------ build
 
-install: $(BUILD_STAMP) ## npm install from the lockfile (only if node_modules is missing or older), gen, build
+install: $(BUILD_STAMP) ## npm ci from the lockfile (only if node_modules is missing or older), gen, build
 
 # npm writes node_modules/.package-lock.json at the end of every install: when it is newer than
 # package-lock.json, node_modules already matches the lockfile and only the stamp is missing.
-# `npm install`, not `npm ci`: the reachable registry lacks buf's other-platform optional
-# packages, so the lockfile cannot list them and `npm ci` refuses it as out of sync. With every
-# dependency pinned, `npm install` installs exactly the locked versions and leaves the lock as is.
+# `npm ci`: exactly what the lockfile lists, or an error. The lockfile lists buf's optional
+# package of every platform (the registry once lacked them, and `npm ci` refused the lockfile).
+# The Dockerfile runs the same command with the same flags, so the image holds what this
+# installs. --ignore-scripts: no dependency needs its install script (docs/platform.md).
 $(INSTALL_STAMP): package-lock.json
 	@if [[ node_modules/.package-lock.json -nt package-lock.json ]]; then \
 		echo '[install] node_modules is newer than package-lock.json: nothing to install'; \
 	else \
-		echo '[install] npm install (node_modules missing or older than package-lock.json)'; \
-		echo 'npm install --no-audit --no-fund'; \
-		npm install --no-audit --no-fund; \
+		echo '[install] npm ci (node_modules missing or older than package-lock.json)'; \
+		echo 'npm ci --no-audit --no-fund --ignore-scripts'; \
+		npm ci --no-audit --no-fund --ignore-scripts; \
 	fi
 	@touch $@
 
