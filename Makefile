@@ -128,7 +128,7 @@ k8s-validate: $(INSTALL_STAMP) ## Render every deploy/k8s overlay offline; check
 	node scripts/k8s-validate.mjs
 
 # Everything CI runs (.ci/run), in order, stopping at the first failure; append new suites.
-test: install infra lint test-unit test-int test-e2e bench-smoke chaos-smoke k8s-validate ## Everything CI runs
+test: install infra lint test-unit test-int test-e2e bench-smoke chaos-smoke k8s-validate image-test ## Everything CI runs
 
 clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 	rm -rf dist gen $(INSTALL_STAMP)
@@ -163,6 +163,18 @@ bench: $(BUILD_STAMP) infra ## Benchmark: saga, xa and the baselines, 20 s a pha
 
 bench-smoke: $(BUILD_STAMP) infra ## Every bench scenario for a moment (→ bench/results/tmp/)
 	node dist/bench/run.js --smoke $(BENCH_ARGS)
+
+# ------------------------------------------------------------------------------ image
+# The Dockerfile built on this machine (no image registry: a debootstrapped base with this
+# machine's node and npm) by a Docker daemon of its own under .run/, then the mesh run from it,
+# one container per process, paying through its gateway in both TX_MODEs (docs/image.md).
+# Needs root; installs docker.io and debootstrap with apt when missing. dist/ for the run's
+# isolation helpers (ops/isolation.ts); the image builds its own.
+
+.PHONY: image-test
+
+image-test: $(BUILD_STAMP) infra ## Build the image here (own dockerd, local base image), run the mesh from it, pay in saga and xa
+	bash scripts/image-test.sh
 
 # ------------------------------------------------------------------------------ kind
 
