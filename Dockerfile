@@ -5,23 +5,35 @@
 #   docker build -t boxoffice:dev .          (make kind-up builds it and loads it into kind)
 #   docker run ... -e SERVICES=gateway ... boxoffice:dev
 #   docker run ... --entrypoint node boxoffice:dev dist/cmd/migrate.js concert
+# The build needs BuildKit (RUN --mount), the default builder of current Docker. `make image-test`
+# builds it on a machine without an image registry and pays through it (docs/image.md).
 # NODE_ENV=production is the image's default: the processes then refuse the development
 # secrets, so AUTH_JWT_SECRET, MESH_SECRET and QUEUE_TOKEN_SECRET must be set (deploy/k8s does).
 #
-# Build stage: the same steps as CI (npm ci, npm run gen, npm run build), then drop the
+# Build stage: the same steps as `make install` (npm ci, gen, build), then drop the
 # devDependencies. Runtime stage: dist/, proto/ (read at run time by reflection and the
 # gateway), production node_modules (google-proto-files, swagger-ui-dist, ...) and
 # package.json, owned by root and read-only to the unprivileged user that runs them.
 
+# Any Debian bookworm image with Node.js 20 and npm on PATH and a uid 1000. Where no image
+# registry is reachable, `make image-test` makes one and passes it as
+# --build-arg NODE_IMAGE=boxoffice-base:bookworm-node20 (docs/image.md).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# Dependencies first, so a source change does not re-run npm ci. --ignore-scripts: no install
-# script is needed (buf, esbuild and protobufjs work without theirs, docs/platform.md) and one
-# of them (@scarf/scarf) would phone home; it also matches npm 11, which skips them by default.
+ENV npm_config_update_notifier=false
+# Dependencies first, so a source change does not re-run npm ci. The command and flags of
+# `make install`: the image holds what a checkout holds. --ignore-scripts: no install script is
+# needed (buf, esbuild and protobufjs work without theirs, docs/platform.md) and one of them
+# (@scarf/scarf) would phone home.
+# A registry behind a TLS-inspecting proxy needs that proxy's CA: the BuildKit secret npm_ca
+# (a PEM file, `docker build --secret id=npm_ca,src=FILE`) is mounted for this one command
+# and is in no layer; without it, npm trusts Node's own CA list.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+RUN --mount=type=secret,id=npm_ca \
+  if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
+  && npm ci --no-audit --no-fund --ignore-scripts
 # Code generation needs only the contracts and buf's configuration (offline, local plugin).
 COPY buf.yaml buf.gen.yaml tsconfig.json ./
 COPY scripts/gen.sh scripts/gen.sh

@@ -44,20 +44,21 @@ help: ## List the targets (the default)
 
 # ------------------------------------------------------------------------------------ build
 
-install: $(BUILD_STAMP) ## npm install from the lockfile (only if node_modules is missing or older), gen, build
+install: $(BUILD_STAMP) ## npm ci from the lockfile (only if node_modules is missing or older), gen, build
 
 # npm writes node_modules/.package-lock.json at the end of every install: when it is newer than
 # package-lock.json, node_modules already matches the lockfile and only the stamp is missing.
-# `npm install`, not `npm ci`: the reachable registry lacks buf's other-platform optional
-# packages, so the lockfile cannot list them and `npm ci` refuses it as out of sync. With every
-# dependency pinned, `npm install` installs exactly the locked versions and leaves the lock as is.
+# `npm ci`: exactly what the lockfile lists, or an error. The lockfile lists buf's optional
+# package of every platform (the registry once lacked them, and `npm ci` refused the lockfile).
+# The Dockerfile runs the same command with the same flags, so the image holds what this
+# installs. --ignore-scripts: no dependency needs its install script (docs/platform.md).
 $(INSTALL_STAMP): package-lock.json
 	@if [[ node_modules/.package-lock.json -nt package-lock.json ]]; then \
 		echo '[install] node_modules is newer than package-lock.json: nothing to install'; \
 	else \
-		echo '[install] npm install (node_modules missing or older than package-lock.json)'; \
-		echo 'npm install --no-audit --no-fund'; \
-		npm install --no-audit --no-fund; \
+		echo '[install] npm ci (node_modules missing or older than package-lock.json)'; \
+		echo 'npm ci --no-audit --no-fund --ignore-scripts'; \
+		npm ci --no-audit --no-fund --ignore-scripts; \
 	fi
 	@touch $@
 
@@ -127,7 +128,7 @@ k8s-validate: $(INSTALL_STAMP) ## Render every deploy/k8s overlay offline; check
 	node scripts/k8s-validate.mjs
 
 # Everything CI runs (.ci/run), in order, stopping at the first failure; append new suites.
-test: install infra lint test-unit test-int test-e2e bench-smoke chaos-smoke k8s-validate ## Everything CI runs
+test: install infra lint test-unit test-int test-e2e bench-smoke chaos-smoke k8s-validate image-test ## Everything CI runs
 
 clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 	rm -rf dist gen $(INSTALL_STAMP)
@@ -162,6 +163,18 @@ bench: $(BUILD_STAMP) infra ## Benchmark: saga, xa and the baselines, 20 s a pha
 
 bench-smoke: $(BUILD_STAMP) infra ## Every bench scenario for a moment (→ bench/results/tmp/)
 	node dist/bench/run.js --smoke $(BENCH_ARGS)
+
+# ------------------------------------------------------------------------------ image
+# The Dockerfile built on this machine (no image registry: a debootstrapped base with this
+# machine's node and npm) by a Docker daemon of its own under .run/, then the mesh run from it,
+# one container per process, paying through its gateway in both TX_MODEs (docs/image.md).
+# Needs root; installs docker.io and debootstrap with apt when missing. dist/ for the run's
+# isolation helpers (ops/isolation.ts); the image builds its own.
+
+.PHONY: image-test
+
+image-test: $(BUILD_STAMP) infra ## Build the image here (own dockerd, local base image), run the mesh from it, pay in saga and xa
+	bash scripts/image-test.sh
 
 # ------------------------------------------------------------------------------ kind
 

@@ -43,6 +43,11 @@ export const DEV_JWT_SECRET = 'boxoffice-dev-secret-change-me';
 const DEV_MESH_SECRET = 'boxoffice-dev-mesh-secret';
 const DEV_QUEUE_SECRET = 'boxoffice-dev-queue-secret';
 
+/** Where the bundled data-platform mock listens when DATAPLATFORM_URL is not set. */
+export const DEFAULT_DATAPLATFORM_URL = 'http://127.0.0.1:8090/events';
+/** DATAPLATFORM_MOCK: whether SERVICES=all includes the bundled mock (auto: for the default URL). */
+const DATAPLATFORM_MOCK_MODES = ['auto', 'on', 'off'] as const;
+
 const DEFAULT_PORTS: Record<GrpcServiceName, number> = {
   queue: 50051,
   concert: 50052,
@@ -64,7 +69,7 @@ export interface DbConfig {
 export interface Config {
   nodeEnv: string;
   logLevel: string;
-  /** Which processes this entry point hosts. */
+  /** Which services this entry point hosts (SERVICES; all: see allServices). */
   services: ServiceName[];
   /** Interface the gRPC servers listen on. */
   grpcHost: string;
@@ -210,8 +215,21 @@ function defaultServiceName(services: string): string {
         .join('+')}`;
 }
 
-function parseServices(raw: string): ServiceName[] {
-  if (raw === 'all') return [...SERVICE_NAMES];
+/**
+ * What SERVICES=all hosts. The bundled data-platform mock listens on the port of
+ * DATAPLATFORM_URL, so it comes along only for the default URL: a URL set to a real data platform
+ * on this machine must not have the mock take (or fail to take) that platform's port.
+ * DATAPLATFORM_MOCK=on (or off) decides instead; a SERVICES list that names the mock starts it.
+ */
+function allServices(env: Env, dataplatformUrl: string): ServiceName[] {
+  const mock = oneOf(env, 'DATAPLATFORM_MOCK', DATAPLATFORM_MOCK_MODES, 'auto');
+  const withMock =
+    mock === 'on' || (mock === 'auto' && dataplatformUrl === DEFAULT_DATAPLATFORM_URL);
+  return SERVICE_NAMES.filter((n) => withMock || n !== 'dataplatform-mock');
+}
+
+function parseServices(raw: string, all: ServiceName[]): ServiceName[] {
+  if (raw === 'all') return all;
   const names = raw
     .split(',')
     .map((s) => s.trim())
@@ -322,10 +340,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const gatewayPort = int(env, 'GATEWAY_PORT', 8080, 0, 65535);
+  const dataplatformUrl = str(env, 'DATAPLATFORM_URL', DEFAULT_DATAPLATFORM_URL);
   return {
     nodeEnv,
     logLevel: str(env, 'LOG_LEVEL', 'info'),
-    services: parseServices(str(env, 'SERVICES', 'all')),
+    services: parseServices(str(env, 'SERVICES', 'all'), allServices(env, dataplatformUrl)),
     grpcHost: str(env, 'GRPC_HOST', '127.0.0.1'),
     grpcPorts,
     grpcTargets,
@@ -383,7 +402,7 @@ export function loadConfig(env: Env = process.env): Config {
       idleTimeoutSeconds: int(env, 'QUEUE_IDLE_TIMEOUT_SECONDS', 300, 1, 86400),
       tokenSecret,
     },
-    dataplatformUrl: str(env, 'DATAPLATFORM_URL', 'http://127.0.0.1:8090/events'),
+    dataplatformUrl,
     dataplatformMockHost: str(env, 'DATAPLATFORM_MOCK_HOST', '127.0.0.1'),
     seed: oneOf(env, 'SEED', ['demo', ''] as const, ''),
     telemetry: {

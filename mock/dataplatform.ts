@@ -10,6 +10,7 @@
 //   GET|PUT /control                 { mode: ok|fail|stall|slow, delayMs? }
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { StartService } from '../lib/service';
 
@@ -243,16 +244,19 @@ export class DataplatformMock {
   }
 }
 
-/** Hosts the mock on DATAPLATFORM_MOCK_HOST at the port and path of DATAPLATFORM_URL. */
+/** Where the mock listens (DATAPLATFORM_MOCK_HOST, the port of DATAPLATFORM_URL) and its path. */
+export function mockAddress(config: Config): { host: string; port: number; path: string } {
+  const url = mockUrl(config.dataplatformUrl);
+  return { host: config.dataplatformMockHost, port: Number(url.port || 80), path: url.pathname };
+}
+
+/** Hosts the mock at mockAddress. */
 export const startDataplatformMock: StartService = async (ctx) => {
-  const url = mockUrl(ctx.config.dataplatformUrl);
-  const mock = new DataplatformMock({
-    path: url.pathname,
-    log: ctx.log.child({ service: 'dataplatform-mock' }),
-  });
-  const port = await mock.listen(ctx.config.dataplatformMockHost, Number(url.port || 80));
+  const { host, port, path } = mockAddress(ctx.config);
+  const mock = new DataplatformMock({ path, log: ctx.log.child({ service: 'dataplatform-mock' }) });
+  const bound = await mock.listen(host, port);
   ctx.lifecycle.onStop('dataplatform mock', () => mock.close());
-  return port;
+  return bound;
 };
 
 function mockUrl(raw: string): URL {

@@ -251,6 +251,8 @@ export async function meshEnv(
     QUEUE_ADMIT_INTERVAL_MS: '100',
     AMQP_URL: amqp.toString(),
     DATAPLATFORM_URL: `http://127.0.0.1:${await freePort()}/events`,
+    // SERVICES=all hosts the mock only for the default URL: this run's own one, on its own port.
+    DATAPLATFORM_MOCK: 'on',
     EVENTS_RELAY_POLL_MS: '100',
     EVENTS_RETRY_DELAYS_MS: '200,400,800',
     // Several processes of one mesh (and several meshes) must not fight over one port.
