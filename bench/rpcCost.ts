@@ -7,7 +7,15 @@ import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer as createHttp2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { Channel, Client, Metadata, Server, ServerCredentials, credentials } from '@grpc/grpc-js';
+import {
+  Channel,
+  Client,
+  Metadata,
+  Server,
+  ServerCredentials,
+  credentials,
+  type ServerDuplexStream,
+} from '@grpc/grpc-js';
 
 const CALLERS = 24;
 const WARMUP_MS = 2000;
@@ -88,6 +96,68 @@ async function grpcJs(): Promise<void> {
   server.forceShutdown();
 }
 
+/**
+ * The same exchange as grpcJs, but every call a message on one long-lived bidirectional stream,
+ * matched to its answer by an id in the first 4 bytes: what a branch call costs over the mux.
+ */
+async function grpcStream(): Promise<void> {
+  const bytes = (b: Buffer) => b;
+  const method = {
+    path: '/bench.Rpc/Exchange',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: bytes,
+    requestDeserialize: bytes,
+    responseSerialize: bytes,
+    responseDeserialize: bytes,
+  };
+  const server = new Server(NO_CHANNELZ);
+  server.addService(
+    { exchange: method },
+    {
+      exchange: (stream: ServerDuplexStream<Buffer, Buffer>) => {
+        stream.on('data', (req: Buffer) => {
+          const answer = Buffer.allocUnsafe(4 + ANSWER.length);
+          req.copy(answer, 0, 0, 4);
+          ANSWER.copy(answer, 4);
+          stream.write(answer);
+        });
+        stream.on('end', () => stream.end());
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const target = `127.0.0.1:${port}`;
+  const client = new Client(target, credentials.createInsecure(), NO_CHANNELZ);
+  const stream = client.makeBidiStreamRequest(method.path, bytes, bytes, new Metadata());
+  const pending = new Map<number, () => void>();
+  stream.on('data', (answer: Buffer) => {
+    const id = answer.readUInt32BE(0);
+    pending.get(id)?.();
+    pending.delete(id);
+  });
+  let next = 0;
+  await measure(
+    'stream',
+    () =>
+      new Promise((resolve) => {
+        const id = next++ >>> 0;
+        pending.set(id, resolve);
+        const req = Buffer.allocUnsafe(4 + REQUEST.length);
+        req.writeUInt32BE(id, 0);
+        REQUEST.copy(req, 4);
+        stream.write(req);
+      }),
+  );
+  stream.end();
+  client.close();
+  server.forceShutdown();
+}
+
 async function http2(): Promise<void> {
   const server = createHttp2Server();
   server.on('stream', (stream) => {
@@ -144,6 +214,7 @@ async function http1(): Promise<void> {
 
 async function main(): Promise<void> {
   await grpcJs();
+  await grpcStream();
   await http2();
   await http1();
 }

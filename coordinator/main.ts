@@ -45,7 +45,13 @@ export const startCoordinator: StartService = async ({
   const phaseTwoClients = new Map(
     PARTICIPANTS.map((p) => [
       p,
-      channels.client(ParticipantServiceService, config.grpcTargets[p], as),
+      channels.client(
+        ParticipantServiceService,
+        config.grpcTargets[p],
+        as,
+        undefined,
+        c.branchTransport,
+      ),
     ]),
   );
   const phase2: PhaseTwo = {
@@ -104,7 +110,7 @@ export const startCoordinator: StartService = async ({
   const binding = coordinatorService({
     engine,
     txLog,
-    participants: participantClients(channels, config.grpcTargets, as),
+    participants: participantClients(channels, config.grpcTargets, as, c.branchTransport),
   });
 
   const recovery = new RecoveryLoop(

@@ -1,5 +1,6 @@
 // The whole mesh's configuration, read from the environment once at start-up and validated.
 // Nothing else reads process.env.
+import type { Transport } from './grpc/client';
 import { hostname } from 'node:os';
 import { parseFailpoints } from './failpoints';
 import { TX_MODES, type TxMode } from './txMode';
@@ -123,6 +124,8 @@ export interface Config {
     parkAfterAttempts: number;
     /** How long after its transaction ended a participant keeps a barrier row. */
     barrierRetentionMs: number;
+    /** How branch and phase-2 calls travel: all on one stream per participant, or unary. */
+    branchTransport: Transport;
   };
   xa: {
     /** innodb_lock_wait_timeout of branch connections: a contended row refuses fast. */
@@ -385,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryMaxMs: int(env, 'TX_RETRY_MAX_MS', 60_000, 10, 86_400_000),
       parkAfterAttempts: int(env, 'TX_PARK_AFTER_ATTEMPTS', 10, 1, 1_000_000),
       barrierRetentionMs: int(env, 'TX_BARRIER_RETENTION_MS', 600_000, 10_000, 31_536_000_000),
+      branchTransport: oneOf(env, 'TX_BRANCH_TRANSPORT', ['mux', 'unary'] as const, 'mux'),
     },
     xa: {
       lockWaitTimeoutSeconds: int(env, 'XA_LOCK_WAIT_TIMEOUT_SECONDS', 1, 1, 3600),

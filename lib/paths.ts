@@ -38,4 +38,5 @@ export const PROTO_FILES = {
   point: 'boxoffice/point/v1/point.proto',
   coordinator: 'boxoffice/coordinator/v1/coordinator.proto',
   participant: 'boxoffice/participant/v1/participant.proto',
+  mux: 'boxoffice/mux/v1/mux.proto',
 } as const;

@@ -1,6 +1,6 @@
 // Typed clients of the participant services the flows call.
 import type { GrpcServiceName } from '../../lib/config';
-import type { AsyncClient, ChannelPool } from '../../lib/grpc/client';
+import type { AsyncClient, ChannelPool, Transport } from '../../lib/grpc/client';
 import type { CallerSigner } from '../../lib/trust/caller';
 import { ConcertServiceService } from '../../gen/boxoffice/concert/v1/concert';
 import { PaymentServiceService } from '../../gen/boxoffice/payment/v1/payment';
@@ -14,16 +14,23 @@ export interface Participants {
   point: AsyncClient<typeof PointServiceService>;
 }
 
-/** The participants' clients, calling as the coordinator. */
+/** The participants' clients, calling as the coordinator over `transport`. */
 export function participantClients(
   channels: ChannelPool,
   targets: Record<GrpcServiceName, string>,
   as: CallerSigner,
+  transport: Transport,
 ): Participants {
   return {
-    concert: channels.client(ConcertServiceService, targets.concert, as),
-    reservation: channels.client(ReservationServiceService, targets.reservation, as),
-    payment: channels.client(PaymentServiceService, targets.payment, as),
-    point: channels.client(PointServiceService, targets.point, as),
+    concert: channels.client(ConcertServiceService, targets.concert, as, undefined, transport),
+    reservation: channels.client(
+      ReservationServiceService,
+      targets.reservation,
+      as,
+      undefined,
+      transport,
+    ),
+    payment: channels.client(PaymentServiceService, targets.payment, as, undefined, transport),
+    point: channels.client(PointServiceService, targets.point, as, undefined, transport),
   };
 }

@@ -3,12 +3,16 @@
 // (a token its own key signed, docs/trust.md).
 import { Channel, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { CALLER_METADATA, type CallerSigner } from '../trust/caller';
+import { MuxChannel } from './mux';
 
 type MethodDef = {
   path: string;
   requestSerialize: (v: never) => Buffer;
   responseDeserialize: (b: Buffer) => unknown;
 };
+
+/** How a client's calls travel: each its own unary call, or all on one mux stream (mux.ts). */
+export type Transport = 'unary' | 'mux';
 type ReqOf<M> = M extends { requestSerialize: (v: infer R) => Buffer } ? R : never;
 type ResOf<M> = M extends { responseDeserialize: (b: Buffer) => infer R } ? R : never;
 
@@ -32,12 +36,17 @@ const CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 1000,
   // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
   'grpc.enable_channelz': 0,
+  // A call is sent once: a lost one is the caller's to repeat (a branch call is repeated only
+  // under its barrier). grpc-js's transparent retry would replay a mux stream's buffered calls
+  // on a new connection, after the old server may have run them.
+  'grpc.enable_retries': 0,
 };
 
 /** Channels by target, shared by every client of this process (one connection per target). */
 export class ChannelPool {
   private readonly channels = new Map<string, Channel>();
   private readonly clients: Client[] = [];
+  private readonly muxes = new Map<string, MuxChannel>();
 
   constructor(private readonly defaultDeadlineMs: number) {}
 
@@ -50,38 +59,88 @@ export class ChannelPool {
     target: string,
     as: CallerSigner,
     deadlineMs = this.defaultDeadlineMs,
+    transport: Transport = 'unary',
   ): AsyncClient<S> {
+    const raw = new Client(target, credentials.createInsecure(), {
+      channelOverride: this.channel(target),
+    });
+    this.clients.push(raw);
+    const send = transport === 'mux' ? this.muxCall(raw, target, as) : unaryCall(raw);
+    const out: Record<string, unknown> = {};
+    for (const [name, def] of Object.entries(definition)) {
+      out[name] = async (request: unknown, options: CallOptions = {}) => {
+        const metadata = options.metadata ?? new Metadata();
+        if (metadata.get(CALLER_METADATA).length === 0) metadata.set(CALLER_METADATA, as.token());
+        return send(def, request, metadata, options.deadlineMs ?? deadlineMs);
+      };
+    }
+    return out as AsyncClient<S>;
+  }
+
+  private channel(target: string): Channel {
     let channel = this.channels.get(target);
     if (!channel) {
       channel = new Channel(target, credentials.createInsecure(), CHANNEL_OPTIONS);
       this.channels.set(target, channel);
     }
-    const raw = new Client(target, credentials.createInsecure(), { channelOverride: channel });
-    this.clients.push(raw);
-    const out: Record<string, unknown> = {};
-    for (const [name, def] of Object.entries(definition)) {
-      out[name] = (request: unknown, options: CallOptions = {}) =>
-        new Promise((resolve, reject) => {
-          const metadata = options.metadata ?? new Metadata();
-          if (metadata.get(CALLER_METADATA).length === 0) metadata.set(CALLER_METADATA, as.token());
-          raw.makeUnaryRequest(
-            def.path,
-            def.requestSerialize as (v: unknown) => Buffer,
-            def.responseDeserialize,
-            request,
-            metadata,
-            { deadline: Date.now() + (options.deadlineMs ?? deadlineMs) },
-            (err: ServiceError | null, res?: unknown) => (err ? reject(err) : resolve(res)),
-          );
-        });
+    return channel;
+  }
+
+  /** Calls on the target's one mux stream, shared by every mux client of that target. */
+  private muxCall(raw: Client, target: string, as: CallerSigner): Send {
+    let mux = this.muxes.get(target);
+    if (!mux) {
+      mux = new MuxChannel(
+        raw,
+        () => {
+          const md = new Metadata();
+          md.set(CALLER_METADATA, as.token());
+          return md;
+        },
+        target,
+      );
+      this.muxes.set(target, mux);
     }
-    return out as AsyncClient<S>;
+    const channel = mux;
+    return async (def, request, metadata, deadlineMs) =>
+      def.responseDeserialize(
+        await channel.call(
+          def.path,
+          (def.requestSerialize as (v: unknown) => Buffer)(request),
+          metadata,
+          deadlineMs,
+        ),
+      );
   }
 
   close(): void {
+    for (const m of this.muxes.values()) m.close();
+    this.muxes.clear();
     for (const c of this.clients) c.close();
     for (const ch of this.channels.values()) ch.close();
     this.channels.clear();
     this.clients.length = 0;
   }
+}
+
+type Send = (
+  def: MethodDef,
+  request: unknown,
+  metadata: Metadata,
+  deadlineMs: number,
+) => Promise<unknown>;
+
+function unaryCall(raw: Client): Send {
+  return (def, request, metadata, deadlineMs) =>
+    new Promise((resolve, reject) => {
+      raw.makeUnaryRequest(
+        def.path,
+        def.requestSerialize as (v: unknown) => Buffer,
+        def.responseDeserialize,
+        request,
+        metadata,
+        { deadline: Date.now() + deadlineMs },
+        (err: ServiceError | null, res?: unknown) => (err ? reject(err) : resolve(res)),
+      );
+    });
 }

@@ -7,6 +7,8 @@ import {
   Server,
   ServerCredentials,
   status as Status,
+  type ServerDuplexStream,
+  type ServiceError,
   type ServerUnaryCall,
   type sendUnaryData,
   type ServiceDefinition,
@@ -18,11 +20,17 @@ import { DomainError } from '../errors';
 import type { Logger } from '../log';
 import { GRPC_SERVER_DURATION } from '../metrics/catalog';
 import type { Metrics } from '../metrics/registry';
-import { PROTO_INCLUDE_DIRS, REFLECTION_PROTO_FILES } from '../paths';
+import { PROTO_FILES, PROTO_INCLUDE_DIRS, REFLECTION_PROTO_FILES } from '../paths';
 import type { TxContext } from '../participant/context';
 import type { Caller, EndUser } from '../trust/caller';
 import type { Trust } from '../trust/trust';
+import {
+  MuxServiceService,
+  type ExchangeRequest,
+  type ExchangeResponse,
+} from '../../gen/boxoffice/mux/v1/mux';
 import { accessRules, admit, type AccessRule } from './access';
+import { MuxServer, type MuxDispatch } from './mux';
 import { loadForReflection } from './reflection';
 import { asDomainError, isServiceError, statusError, toServiceError } from './status';
 
@@ -43,6 +51,16 @@ type MethodDef = {
   requestDeserialize: (b: Buffer) => unknown;
   responseSerialize: (v: never) => Buffer;
 };
+
+/** One call of an RPC's outcome: its response, or the gRPC error its caller gets. */
+type Outcome = { ok: true; response: unknown } | { ok: false; error: Partial<ServiceError> };
+
+/** One call of an RPC, from its decoded request to its outcome. */
+type Run = (
+  request: unknown,
+  metadata: Metadata,
+  setHeader: (key: string, value: string) => void,
+) => Promise<Outcome>;
 type ReqOf<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never;
 type ResOf<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never;
 
@@ -84,6 +102,11 @@ export interface GrpcServerOptions {
   readyPollMs?: number;
   /** Where grpc_server_duration_seconds{service=name} is recorded (none: not recorded). */
   metrics?: Metrics;
+  /**
+   * Also serve the services' calls multiplexed on streams (mux.ts): the coordinator's branch
+   * and phase-2 calls to participants come that way.
+   */
+  mux?: boolean;
 }
 
 export class GrpcServer {
@@ -92,6 +115,9 @@ export class GrpcServer {
   private readonly access: Map<string, AccessRule>;
   private pollTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
+  /** Every served RPC by method path, for calls that come on a mux stream. */
+  private readonly served = new Map<string, { run: Run; def: MethodDef }>();
+  private readonly mux: MuxServer | undefined;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.server = new Server({
@@ -102,12 +128,19 @@ export class GrpcServer {
       // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
       'grpc.enable_channelz': 0,
     });
-    this.access = accessRules(opts.protoFiles);
+    const protoFiles = opts.mux ? [...opts.protoFiles, PROTO_FILES.mux] : opts.protoFiles;
+    this.access = accessRules(protoFiles);
     const registrar = new Registrar(this.server);
     this.health = new HealthImplementation();
     this.health.addToServer(registrar);
     for (const s of opts.services) {
       registrar.addService(s.definition as unknown as ServiceDefinition, this.adapt(s));
+    }
+    if (opts.mux) {
+      this.mux = new MuxServer(this.dispatch);
+      registrar.addService(MuxServiceService, {
+        exchange: this.acceptMux(this.mux),
+      });
     }
     // Reflection lists itself too, so its names are needed before it exists: an instance over
     // nothing, registered nowhere, tells them.
@@ -115,7 +148,7 @@ export class GrpcServer {
     new ReflectionService({}).addToServer(reflectionItself);
     const served = [...registrar.names, ...reflectionItself.names];
     const pkg = loadForReflection(
-      [...opts.protoFiles, HEALTH_PROTO_FILE, ...REFLECTION_PROTO_FILES],
+      [...protoFiles, HEALTH_PROTO_FILE, ...REFLECTION_PROTO_FILES],
       PROTO_INCLUDE_DIRS,
     );
     const undescribed = served.filter((name) => !(name in pkg));
@@ -156,6 +189,7 @@ export class GrpcServer {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.setServing(false);
+    await this.mux?.close(graceMs);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -188,53 +222,115 @@ export class GrpcServer {
   // so probes neither count as traffic nor crowd the duration histogram.
   private adapt(binding: ServiceBinding): UntypedServiceImplementation {
     const impl: UntypedServiceImplementation = {};
-    const duration = this.opts.metrics?.histogram(GRPC_SERVER_DURATION);
     for (const [method, handler] of Object.entries(binding.handlers)) {
-      const rpc = rpcName(binding, method);
       const path = methodPath(binding, method);
-      // Nothing is open by default: an RPC must say who may call it.
-      const rule = this.access.get(path);
-      if (!rule) throw new Error(`${this.opts.name}: ${path} declares no access`);
-      const { verifier, txKey } = this.opts.trust;
-      const done = (started: bigint, code: Status) =>
-        duration?.observe(
-          { service: this.opts.name, method: rpc, code: Status[code] },
-          Number(process.hrtime.bigint() - started) / 1e9,
-        );
+      const run = this.runner(binding, method, handler);
+      this.served.set(path, { run, def: binding.definition[method] });
       impl[method] = (
         call: ServerUnaryCall<unknown, unknown>,
         callback: sendUnaryData<unknown>,
       ) => {
-        const started = process.hrtime.bigint();
-        const answer = (async () => {
-          const { caller, tx } = admit(rule, rpc, call.metadata, verifier, txKey);
-          const ctx: CallContext = {
-            metadata: call.metadata,
-            caller,
-            user: caller.user,
-            tx,
-            setHeader: (key, value) => {
-              const md = new Metadata();
-              md.set(key, value);
-              call.sendMetadata(md);
-            },
-          };
-          return handler(call.request as never, ctx);
-        })();
-        answer.then(
-          (res) => {
-            done(started, Status.OK);
-            callback(null, res);
-          },
-          (err: unknown) => {
-            const error = this.toGrpcError(binding.fullName, method, err);
-            done(started, error.code ?? Status.UNKNOWN);
-            callback(error, null);
-          },
+        const setHeader = (key: string, value: string) => {
+          const md = new Metadata();
+          md.set(key, value);
+          call.sendMetadata(md);
+        };
+        void run(call.request, call.metadata, setHeader).then((outcome) =>
+          outcome.ok ? callback(null, outcome.response) : callback(outcome.error, null),
         );
       };
     }
     return impl;
+  }
+
+  /**
+   * One RPC as every call of it runs, unary or on a mux stream: the caller admitted by the RPC's
+   * access rule, the handler, its duration recorded, an error mapped to its gRPC status.
+   */
+  private runner(
+    binding: ServiceBinding,
+    method: string,
+    handler: ServiceBinding['handlers'][string],
+  ): Run {
+    const rpc = rpcName(binding, method);
+    const path = methodPath(binding, method);
+    // Nothing is open by default: an RPC must say who may call it.
+    const rule = this.access.get(path);
+    if (!rule) throw new Error(`${this.opts.name}: ${path} declares no access`);
+    const { verifier, txKey } = this.opts.trust;
+    const duration = this.opts.metrics?.histogram(GRPC_SERVER_DURATION);
+    const done = (started: bigint, code: Status) =>
+      duration?.observe(
+        { service: this.opts.name, method: rpc, code: Status[code] },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    return async (request, metadata, setHeader) => {
+      const started = process.hrtime.bigint();
+      try {
+        const { caller, tx } = admit(rule, rpc, metadata, verifier, txKey);
+        const res = await handler(request as never, {
+          metadata,
+          caller,
+          user: caller.user,
+          tx,
+          setHeader,
+        });
+        done(started, Status.OK);
+        return { ok: true, response: res };
+      } catch (err) {
+        const error = this.toGrpcError(binding.fullName, method, err);
+        done(started, error.code ?? Status.UNKNOWN);
+        return { ok: false, error };
+      }
+    };
+  }
+
+  /** A call that came on a mux stream, run as its unary form would be. */
+  private readonly dispatch: MuxDispatch = async (method, request, metadata) => {
+    const served = this.served.get(method);
+    if (!served)
+      return {
+        error: statusError({
+          code: Status.UNIMPLEMENTED,
+          message: `${method} is not served here`,
+          reason: 'UNIMPLEMENTED',
+          metadata: {},
+        }),
+      };
+    let decoded: unknown;
+    try {
+      decoded = served.def.requestDeserialize(request);
+    } catch {
+      return {
+        error: statusError({
+          code: Status.INVALID_ARGUMENT,
+          message: `the request of ${method} could not be decoded`,
+          reason: 'INVALID_ARGUMENT',
+          metadata: {},
+        }),
+      };
+    }
+    const headers: Record<string, string> = {};
+    const outcome = await served.run(decoded, metadata, (key, value) => {
+      headers[key] = value;
+    });
+    if (!outcome.ok) return { error: outcome.error };
+    return { response: served.def.responseSerialize(outcome.response as never), headers };
+  };
+
+  /** Opens a mux stream for a caller its access rule admits; refuses anyone else at once. */
+  private acceptMux(mux: MuxServer) {
+    const rule = this.access.get(MuxServiceService.exchange.path)!;
+    const { verifier, txKey } = this.opts.trust;
+    return (stream: ServerDuplexStream<ExchangeRequest, ExchangeResponse>) => {
+      try {
+        admit(rule, 'Exchange', stream.metadata, verifier, txKey);
+      } catch (err) {
+        stream.emit('error', this.toGrpcError(MuxServiceService.exchange.path, 'exchange', err));
+        return;
+      }
+      mux.accept(stream);
+    };
   }
 
   private toGrpcError(service: string, method: string, err: unknown) {

@@ -45,6 +45,8 @@ export const startConcert: StartService = async (ctx) => {
     log: serviceLog,
     ready: () => db.ping(),
     metrics: ctx.metrics,
+    // The coordinator's branch and phase-2 calls come multiplexed on one stream.
+    mux: true,
   });
   lifecycle.onStop('concert grpc', () => server.stop());
   return server.start();

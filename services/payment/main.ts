@@ -25,6 +25,8 @@ export const startPayment: StartService = async (ctx) => {
     log: log.child({ service: 'payment' }),
     ready: () => db.ping(),
     metrics: ctx.metrics,
+    // The coordinator's branch and phase-2 calls come multiplexed on one stream.
+    mux: true,
   });
   lifecycle.onStop('payment grpc', () => server.stop());
   return server.start();

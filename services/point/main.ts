@@ -32,6 +32,8 @@ export const startPoint: StartService = async (ctx) => {
     log: log.child({ service: 'point' }),
     ready: () => db.ping(),
     metrics: ctx.metrics,
+    // The coordinator's branch and phase-2 calls come multiplexed on one stream.
+    mux: true,
   });
   lifecycle.onStop('point grpc', () => server.stop());
   return server.start();

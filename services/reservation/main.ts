@@ -34,6 +34,8 @@ export const startReservation: StartService = async (ctx) => {
     log: serviceLog,
     ready: () => db.ping(),
     metrics: ctx.metrics,
+    // The coordinator's branch and phase-2 calls come multiplexed on one stream.
+    mux: true,
   });
   lifecycle.onStop('reservation grpc', () => server.stop());
   const port = await server.start();

@@ -9,7 +9,8 @@ import { ReflectionClient, callUnary, type ReflectionVersion } from '../support/
 import { startMesh, type Mesh } from '../support/mesh';
 
 const HEALTH = 'grpc.health.v1.Health';
-const PARTICIPANT = 'boxoffice.participant.v1.ParticipantService';
+/** A participant also serves phase 2, and takes the coordinator's calls on a stream. */
+const PARTICIPANT = ['boxoffice.participant.v1.ParticipantService', 'boxoffice.mux.v1.MuxService'];
 /** Every port serves health and both reflection versions besides its own services. */
 const STANDARD = [
   HEALTH,
@@ -19,10 +20,10 @@ const STANDARD = [
 /** What each service's port serves (its main.ts registers these). */
 const SERVED: Record<GrpcServiceName, string[]> = {
   queue: ['boxoffice.queue.v1.QueueService'],
-  concert: ['boxoffice.concert.v1.ConcertService', PARTICIPANT],
-  reservation: ['boxoffice.reservation.v1.ReservationService', PARTICIPANT],
-  payment: ['boxoffice.payment.v1.PaymentService', PARTICIPANT],
-  point: ['boxoffice.point.v1.PointService', PARTICIPANT],
+  concert: ['boxoffice.concert.v1.ConcertService', ...PARTICIPANT],
+  reservation: ['boxoffice.reservation.v1.ReservationService', ...PARTICIPANT],
+  payment: ['boxoffice.payment.v1.PaymentService', ...PARTICIPANT],
+  point: ['boxoffice.point.v1.PointService', ...PARTICIPANT],
   coordinator: ['boxoffice.coordinator.v1.CoordinatorService'],
 };
 

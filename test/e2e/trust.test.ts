@@ -13,7 +13,9 @@ import { DB_SERVICES, GRPC_SERVICES, loadConfig, type Config } from '../../lib/c
 import { serverConnection } from '../../lib/db';
 import { accessRules, type AccessRule } from '../../lib/grpc/access';
 import { CONTRACT_FILES, loadProtos } from '../../lib/grpc/protos';
+import { MuxChannel } from '../../lib/grpc/mux';
 import { errorDetail } from '../../lib/grpc/status';
+import { MuxServiceService } from '../../gen/boxoffice/mux/v1/mux';
 import { writeTxContext, type TxContext } from '../../lib/participant/context';
 import { CALLER_METADATA, CallerSigner } from '../../lib/trust/caller';
 import { IDENTITIES, keysFromSecret, type IdentityName } from '../../lib/trust/keys';
@@ -55,6 +57,7 @@ for (const mode of ['saga', 'xa'] as const) {
     let trust: Trust;
     let rpcs: Rpc[];
     const clients = new Map<number, Client>();
+    const streams = new Map<string, MuxChannel>();
 
     before(async () => {
       mesh = await startMesh({ TX_MODE: mode });
@@ -63,16 +66,26 @@ for (const mode of ['saga', 'xa'] as const) {
       rpcs = enumerate(config);
     });
     after(async () => {
+      for (const m of streams.values()) m.close();
       for (const c of clients.values()) c.close();
       await mesh?.destroy();
     });
 
-    function call(rpc: Rpc, metadata: Metadata): Promise<{ code: Status; reason: string }> {
-      let client = clients.get(rpc.port);
+    function clientOf(port: number): Client {
+      let client = clients.get(port);
       if (!client) {
-        client = new Client(`127.0.0.1:${rpc.port}`, credentials.createInsecure());
-        clients.set(rpc.port, client);
+        client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+        clients.set(port, client);
       }
+      return client;
+    }
+
+    type Answer = { code: Status; reason: string };
+    type Way = (rpc: Rpc, metadata: Metadata) => Promise<Answer>;
+
+    /** The call as a unary gRPC call. */
+    const call: Way = (rpc, metadata) => {
+      const client = clientOf(rpc.port);
       return new Promise((resolve) => {
         client.makeUnaryRequest(
           rpc.path,
@@ -88,7 +101,36 @@ for (const mode of ['saga', 'xa'] as const) {
           },
         );
       });
-    }
+    };
+
+    /** The same call on a participant's call stream, opened by `opener` (the coordinator). */
+    const onStream =
+      (opener: () => Metadata, name = 'coordinator'): Way =>
+      async (rpc, metadata) => {
+        const key = `${rpc.port}:${name}`;
+        let stream = streams.get(key);
+        if (!stream) {
+          stream = new MuxChannel(clientOf(rpc.port), opener, key);
+          streams.set(key, stream);
+        }
+        try {
+          await stream.call(rpc.path, rpc.request, metadata, 5000);
+          return { code: Status.OK, reason: 'OK' };
+        } catch (err) {
+          const d = errorDetail(err as ServiceError);
+          return { code: d.code, reason: d.reason };
+        }
+      };
+    const callOnStream: Way = (rpc, metadata) =>
+      onStream(() => signed('coordinator'))(rpc, metadata);
+    /** Every way the RPC can be called: participants also take their calls on a stream. */
+    const waysOf = (rpc: Rpc): [string, Way][] =>
+      participantPorts(config).has(rpc.port)
+        ? [
+            ['unary', call],
+            ['on the stream', callOnStream],
+          ]
+        : [['unary', call]];
 
     const caller = (token: string) => {
       const md = new Metadata();
@@ -116,9 +158,11 @@ for (const mode of ['saga', 'xa'] as const) {
       const before = await snapshot(config);
       const refusals: string[] = [];
       const expectRefused = async (rpc: Rpc, how: string, md: Metadata, code: Status) => {
-        const got = await call(rpc, md);
-        if (got.code !== code)
-          refusals.push(`${rpc.name} ${how}: ${Status[got.code]} ${got.reason}`);
+        for (const [via, way] of waysOf(rpc)) {
+          const got = await way(rpc, md);
+          if (got.code !== code)
+            refusals.push(`${rpc.name} ${how} (${via}): ${Status[got.code]} ${got.reason}`);
+        }
       };
       for (const rpc of rpcs) {
         const { who } = rightful(rpc.rule);
@@ -188,6 +232,32 @@ for (const mode of ['saga', 'xa'] as const) {
       expect(await snapshot(config)).to.deep.equal(before);
     });
 
+    it("opens a participant's call stream only for the coordinator", async () => {
+      const before = await snapshot(config);
+      const refund = rpcs.find((r) => r.name === 'RefundPoints')!;
+      // A call the coordinator could make, carried on streams opened by anyone else.
+      const md = writeTxContext(
+        { ...context(`stream${Date.now()}`, Date.now() + 30_000), branchId: 'refund-points' },
+        trust.txKey!,
+        signed('coordinator'),
+      );
+      const forger = new CallerSigner(keysFromSecret('not-this-mesh'), 'coordinator');
+      const openers: [string, () => Metadata, Status][] = [
+        ['nobody', () => new Metadata(), Status.UNAUTHENTICATED],
+        ['a forger', () => caller(forger.token()), Status.UNAUTHENTICATED],
+        ['the gateway', () => signed('gateway'), Status.PERMISSION_DENIED],
+        ['the operator', () => signed('operator'), Status.PERMISSION_DENIED],
+        ['a participant', () => signed('point'), Status.PERMISSION_DENIED],
+      ];
+      for (const port of participantPorts(config)) {
+        for (const [name, opener, code] of openers) {
+          const got = await onStream(opener, name)({ ...refund, port }, md);
+          expect(got.code, `opened by ${name} on ${port}`).to.equal(code);
+        }
+      }
+      expect(await snapshot(config)).to.deep.equal(before);
+    });
+
     it('covers every RPC the mesh serves, branches and phase 2 on every participant', () => {
       const names = new Set(rpcs.map((r) => r.name));
       for (const n of [
@@ -207,41 +277,43 @@ for (const mode of ['saga', 'xa'] as const) {
       expect(rpcs.length).to.be.greaterThan(45);
     });
 
-    it('lets the rightful caller through with a valid context: the refusals above are the checks', async () => {
+    it('lets the rightful caller through with a valid context, unary and on the stream: the refusals above are the checks', async () => {
       // RefundPoints from the coordinator, in a transaction: it credits (what an outsider could
       // do before: 5,000 points to anyone).
       const rpc = rpcs.find((r) => r.name === 'RefundPoints')!;
-      const gid = `trust${Date.now()}`;
-      const md = writeTxContext(
-        {
-          ...context(gid, Date.now() + 30_000),
-          branchId: mode === 'xa' ? 'point' : 'refund-points',
-          prepare: mode === 'xa',
-        },
-        trust.txKey!,
-        signed('coordinator'),
-      );
-      const before = await snapshot(config);
-      expect(await call(rpc, md)).to.deep.equal({ code: Status.OK, reason: 'OK' });
-      if (mode === 'xa') {
-        const commit = rpcs.find((r) => r.name === 'Commit' && r.port === rpc.port)!;
-        const phase2 = writeTxContext(
-          { ...context(gid, Date.now() + 30_000), op: 'commit' },
+      for (const [via, way] of waysOf(rpc)) {
+        const gid = `trust${via.length}${Date.now()}`;
+        const md = writeTxContext(
+          {
+            ...context(gid, Date.now() + 30_000),
+            branchId: mode === 'xa' ? 'point' : 'refund-points',
+            prepare: mode === 'xa',
+          },
           trust.txKey!,
           signed('coordinator'),
         );
-        const encoded = Buffer.from(
-          loadProtos([...CONTRACT_FILES])
-            .lookupType('boxoffice.participant.v1.CommitRequest')
-            .encode({ gid, branch_id: 'point' })
-            .finish(),
-        );
-        expect(await call({ ...commit, request: encoded }, phase2)).to.deep.equal({
-          code: Status.OK,
-          reason: 'OK',
-        });
+        const before = await snapshot(config);
+        expect(await way(rpc, md), via).to.deep.equal({ code: Status.OK, reason: 'OK' });
+        if (mode === 'xa') {
+          const commit = rpcs.find((r) => r.name === 'Commit' && r.port === rpc.port)!;
+          const phase2 = writeTxContext(
+            { ...context(gid, Date.now() + 30_000), op: 'commit' },
+            trust.txKey!,
+            signed('coordinator'),
+          );
+          const encoded = Buffer.from(
+            loadProtos([...CONTRACT_FILES])
+              .lookupType('boxoffice.participant.v1.CommitRequest')
+              .encode({ gid, branch_id: 'point' })
+              .finish(),
+          );
+          expect(await way({ ...commit, request: encoded }, phase2), via).to.deep.equal({
+            code: Status.OK,
+            reason: 'OK',
+          });
+        }
+        expect(await snapshot(config), via).to.not.deep.equal(before);
       }
-      expect(await snapshot(config)).to.not.deep.equal(before);
     });
   });
 }
@@ -252,6 +324,8 @@ function enumerate(config: Config): Rpc[] {
   const rules = accessRules([...CONTRACT_FILES]);
   const out: Rpc[] = [];
   for (const [path, rule] of rules) {
+    // The stream is no RPC of its own: the calls on it are (callOnStream).
+    if (path === MuxServiceService.exchange.path) continue;
     const [service, name] = path.slice(1).split('/');
     const method = root.lookupService(service).methods[name];
     const type = root.lookupType(method.requestType);
@@ -263,6 +337,10 @@ function enumerate(config: Config): Rpc[] {
     for (const port of ports) out.push({ path, name: name, port, rule, request });
   }
   return out;
+}
+
+function participantPorts(config: Config): Set<number> {
+  return new Set(PARTICIPANT_PORTS.map((p) => config.grpcPorts[p]));
 }
 
 function ownerOf(service: string): (typeof GRPC_SERVICES)[number] {
