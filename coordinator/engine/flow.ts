@@ -88,8 +88,12 @@ export type AnyStep = Step<unknown, unknown>;
 
 export function defineFlow<I, O>(flow: Flow<I, O>): Flow<I, O> {
   const ids = new Set<string>();
+  let pastPivot = false;
   for (const step of flow.steps) {
     if (ids.has(step.id)) throw new Error(`flow ${flow.name}: duplicate step ${step.id}`);
+    if (pastPivot && !step.mustSucceed)
+      throw new Error(`flow ${flow.name}: step ${step.id} comes after a step that must succeed`);
+    pastPivot ||= step.mustSucceed === true;
     for (const need of step.needs ?? []) {
       if (!ids.has(need.id) || !flow.steps.includes(need))
         throw new Error(
@@ -122,6 +126,26 @@ export function xaPlan<I>(flow: Flow<I, unknown>): {
   const lastOf = new Map<string, string>();
   for (const step of flow.steps) lastOf.set(step.participant, step.id);
   return { waves, lastOf };
+}
+
+/**
+ * Saga execution plan: waves of steps that run in parallel, each after the steps it needs; a
+ * step that must succeed (past the pivot) only after every step that may still be undone, since
+ * nothing after the pivot can be. Steps of one wave are separate local transactions, so, unlike
+ * XA's branches, two steps of one participant may share a wave.
+ */
+export function sagaPlan<I>(flow: Flow<I, unknown>): Step<I, unknown>[][] {
+  const waves: Step<I, unknown>[][] = [];
+  const waveOf = new Map<string, number>();
+  let lastUndoable = -1;
+  for (const step of flow.steps) {
+    let wave = step.mustSucceed ? lastUndoable + 1 : 0;
+    for (const need of step.needs ?? []) wave = Math.max(wave, waveOf.get(need.id)! + 1);
+    waveOf.set(step.id, wave);
+    if (!step.mustSucceed) lastUndoable = Math.max(lastUndoable, wave);
+    (waves[wave] ??= []).push(step);
+  }
+  return waves;
 }
 
 /** A flow with steps past its pivot is recovered forward, never compensated. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DomainError } from '../../lib/errors';
-import { defineFlow } from './flow';
+import { defineFlow, sagaPlan } from './flow';
 import type { TxState } from './log';
 import { REFUSAL_REASON, harness, type Answer, type Harness } from './testkit';
 
@@ -29,7 +29,7 @@ async function run(h: Harness) {
 const onlyGid = (h: Harness) => [...h.txLog.history.keys()][0];
 
 describe('saga runner (scripted participants)', () => {
-  it('runs every step once, in order, and commits with the output of all four', async () => {
+  it('runs every step once, b and c together after a, the pivot d last, and commits', async () => {
     const h = harness('saga');
     const r = await run(h);
     expect(r.value).to.deep.equal(['a', 'b', 'c', 'd']);
@@ -56,11 +56,12 @@ describe('saga runner (scripted participants)', () => {
       compensated: [],
     },
     {
+      // c ran beside b: it is undone too.
       at: 'b',
       answer: 'refused',
       reason: REFUSAL_REASON,
       history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
-      compensated: ['a'],
+      compensated: ['c', 'a'],
     },
     {
       at: 'c',
@@ -85,7 +86,7 @@ describe('saga runner (scripted participants)', () => {
         answer,
         reason: 'UNAVAILABLE',
         history: ['RUNNING', 'COMPENSATING', 'ABORTED'],
-        compensated: ['b', 'a'],
+        compensated: ['c', 'b', 'a'],
       },
       {
         at: 'c',
@@ -108,9 +109,9 @@ describe('saga runner (scripted participants)', () => {
       const gid = onlyGid(h);
       expect(h.txLog.history.get(gid)).to.deep.equal(c.history);
       expect(h.participants.order('compensate')).to.deep.equal(c.compensated);
-      // Steps after the one that failed never ran.
-      const after = ['a', 'b', 'c', 'd'].slice(['a', 'b', 'c', 'd'].indexOf(c.at) + 1);
-      for (const s of after) expect(h.participants.made(s, 'action')).to.have.length(0);
+      // Steps of the waves after the failed one's never ran: [a], [b, c], [d].
+      const later = { a: ['b', 'c', 'd'], b: ['d'], c: ['d'], d: [] }[c.at]!;
+      for (const s of later) expect(h.participants.made(s, 'action')).to.have.length(0);
       const attempts = h.participants.made(c.at, 'action').length;
       if (c.answer === 'refused' && c.at !== 'd') expect(attempts).to.equal(1);
       else expect(attempts).to.be.greaterThan(1);
@@ -138,7 +139,32 @@ describe('saga runner (scripted participants)', () => {
     h.participants.script('b', 'action', 'timeout', 'refused');
     const r = await run(h);
     expect(r.error!.reason).to.equal(REFUSAL_REASON);
-    expect(h.participants.order('compensate')).to.deep.equal(['b', 'a']);
+    expect(h.participants.order('compensate')).to.deep.equal(['c', 'b', 'a']);
+  });
+
+  it('plans waves by needs, the pivot after every step that can be undone', () => {
+    const h = harness('saga');
+    const p = h.participants;
+    const a = p.step('a', 'p1', { compensable: true });
+    const b = p.step('b', 'p1', { needs: [a], compensable: true });
+    const c = p.step('c', 'p2', { compensable: true });
+    const d = p.step('d', 'p3', { needs: [a], mustSucceed: true });
+    const e = p.step('e', 'p3', { needs: [d], mustSucceed: true });
+    const f = p.step('f', 'p2', { mustSucceed: true });
+    const waves = sagaPlan(
+      defineFlow({ name: 'plan', steps: [a, b, c, d, e, f], output: () => 0 }),
+    );
+    // b shares p1 with a but waits for a only because it needs it; c needs nothing; d and f wait
+    // for b, the last step that can be undone; e needs d.
+    expect(waves.map((w) => w.map((s) => s.id))).to.deep.equal([
+      ['a', 'c'],
+      ['b'],
+      ['d', 'f'],
+      ['e'],
+    ]);
+    expect(() => defineFlow({ name: 'bad', steps: [a, d, b], output: () => 0 })).to.throw(
+      /step b comes after a step that must succeed/,
+    );
   });
 
   it('leaves a compensation that keeps failing to recovery, still COMPENSATING', async () => {

@@ -6,7 +6,7 @@ import type { TxMetrics } from '../../lib/metrics';
 import { failpoint } from '../../lib/failpoints';
 import type { BranchRef, TxRun } from './branches';
 import type { CallResult } from './calls';
-import { StepResults, type AnyFlow, type AnyStep } from './flow';
+import { StepResults, sagaPlan, type AnyFlow, type AnyStep } from './flow';
 import type { Outcome, TxRecord } from './log';
 import { describe, interrupted, othersOutcome, refusal } from './outcome';
 import type { RecoveryAction } from './recover';
@@ -51,31 +51,46 @@ export class SagaRunner implements TxRunner {
     }
   }
 
-  /** Runs the steps in order; finished steps of an earlier run answer their stored results. */
+  /**
+   * Runs the steps wave by wave (sagaPlan: in parallel where their needs allow); finished steps
+   * of an earlier run answer their stored results.
+   */
   private async forward(tx: TxRun, flow: AnyFlow, input: unknown): Promise<Outcome> {
     const { calls } = this.deps;
     const results = new StepResults();
-    for (const [i, step] of flow.steps.entries()) {
-      const r = await calls.until(
-        tx,
-        step,
-        'action',
-        () =>
-          step.action({
-            input,
-            results,
-            call: calls.callOptions(tx, { branchId: step.id, op: 'action' }),
-          }),
-        {
-          until: step.mustSucceed ? Date.now() + this.deps.inlineFinishMs : tx.deadlineAt.getTime(),
-          mustSucceed: step.mustSucceed,
-        },
+    const ran: AnyStep[] = [];
+    for (const wave of sagaPlan(flow)) {
+      const answers = await Promise.all(
+        wave.map(async (step) => {
+          const r = await calls.until(
+            tx,
+            step,
+            'action',
+            () =>
+              step.action({
+                input,
+                results,
+                call: calls.callOptions(tx, { branchId: step.id, op: 'action' }),
+              }),
+            {
+              until: step.mustSucceed
+                ? Date.now() + this.deps.inlineFinishMs
+                : tx.deadlineAt.getTime(),
+              mustSucceed: step.mustSucceed,
+            },
+          );
+          if (r.kind === 'done') {
+            results.set(step, r.value);
+            await failpoint(`coordinator.saga.after-${step.id}`);
+          }
+          return { step, r };
+        }),
       );
-      if (r.kind === 'done') {
-        results.set(step, r.value);
-        await failpoint(`coordinator.saga.after-${step.id}`);
-        continue;
-      }
+      // Whatever may have run is undone if the saga is: all but a step refused on its only call.
+      for (const { step, r } of answers) if (!refusedAlone(tx, step, r)) ran.push(step);
+      const failed = answers.find((a) => a.r.kind !== 'done');
+      if (!failed) continue;
+      const { step, r } = failed;
       // Past the pivot the outcome is decided: recovery finishes the remaining steps. And in a
       // recovery run an earlier run may have got further than an unknown answer shows (up to
       // a pivot whose effects are out): only a refusal proves a step never ran, so ask again.
@@ -89,11 +104,11 @@ export class SagaRunner implements TxRunner {
         return interrupted('the request was accepted and will complete shortly');
       }
       // Refused, or unknown until the deadline: undo everything that may have run.
+      const refused = answers.find((a) => a.r.kind === 'refused');
       const outcome =
-        r.kind === 'refused'
-          ? refusal(r.error)
+        refused?.r.kind === 'refused'
+          ? refusal(refused.r.error)
           : interrupted(`step ${step.id} did not answer in time`);
-      const ran = flow.steps.slice(0, refusedAlone(tx, step, r) ? i : i + 1);
       return this.abandon(tx, input, ran, outcome);
     }
     const outcome: Outcome = { ok: true, value: flow.output(input, results) };

@@ -393,10 +393,10 @@ for (const mode of ['saga', 'xa'] as const) {
         expect(valueOf(after, 'http_server_duration_seconds_count', payRoute)).to.equal(
           httpBefore + 1,
         );
-        // A saga compensates the step before the refused one (which rolled itself back); XA
-        // rolls back instead.
+        // A saga compensates BeginPayment and the two steps that ran beside the refused
+        // UsePoints (which rolled itself back); XA rolls back instead.
         expect(valueOf(after, 'tx_compensations_total', { flow: 'pay' }) ?? 0).to.equal(
-          compBefore + (mode === 'saga' ? 1 : 0),
+          compBefore + (mode === 'saga' ? 3 : 0),
         );
       });
     });
