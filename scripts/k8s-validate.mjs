@@ -181,7 +181,7 @@ const require = createRequire(import.meta.url);
 
 class SetupError extends Error {}
 
-async function loadDeps() {
+export async function loadDeps() {
   let YAML;
   try {
     YAML = await import('yaml');
@@ -2040,6 +2040,16 @@ function secretObjects(YAML) {
   const run = runSecretsScript();
   if (run.status !== 0) throw new Error(`deploy/k8s/secrets.sh manifests failed:\n${run.stderr}`);
   return parseStream(YAML, run.stdout, 'deploy/k8s/secrets.sh manifests');
+}
+
+/**
+ * One rendering as the cluster would hold it, beside what secrets.sh makes from fresh values:
+ * k8s-validate.test.mjs starts a real redis-server with the redis container's resolved args.
+ */
+export function renderCluster(deps, name) {
+  kubectlAvailable();
+  const [t] = targets([name]);
+  return new Cluster([...parseStream(deps.YAML, render(t.dir), name), ...secretObjects(deps.YAML)]);
 }
 
 async function renderAll(deps, only = []) {
