@@ -6,11 +6,12 @@
 // a non-root security context everywhere; only the project image and a short list of pinned
 // third-party images; every Service selects a pod template and a port it has; every process
 // gets what lib/config.ts needs to reach its peers, database, broker and Redis in the cluster
-// (checked by running loadConfig on each container's resolved environment); no secret value in
-// any rendering (deploy/k8s/secrets.sh makes the Secrets, run here on a throwaway directory) and
-// each pod holding only the secrets of its table; NetworkPolicies that deny by default and allow
-// exactly the edges of their table, which itself matches each process's environment; the mode
-// overlays differ only in TX_MODE; kind's host ports match the NodePorts.
+// (checked by running loadConfig on each container's resolved environment), Redis as a user
+// whose ACL grants exactly what it needs; no secret value in any rendering (deploy/k8s/secrets.sh
+// makes the Secrets, run here on a throwaway directory) and each pod holding only the secrets of
+// its table; NetworkPolicies that deny by default and allow exactly the edges of their table,
+// which itself matches each process's environment; the mode overlays differ only in TX_MODE;
+// kind's host ports match the NodePorts.
 //
 //   node scripts/k8s-validate.mjs [--overlay NAME]...   check the base and every overlay
 //   node scripts/k8s-validate.mjs --self-test           prove broken manifests fail each rule
@@ -28,6 +29,7 @@ const K8S_DIR = join(ROOT, 'deploy/k8s');
 const OVERLAYS_DIR = join(K8S_DIR, 'overlays');
 const KIND_CONFIG = join(ROOT, 'deploy/kind/cluster.yaml');
 const CONFIG_TS = join(ROOT, 'lib/config.ts');
+const ACTIVE_PASS_TS = join(ROOT, 'lib/trust/activePass.ts');
 const SECRETS_SH = join(K8S_DIR, 'secrets.sh');
 const PROTO_DIR = join(ROOT, 'proto/boxoffice');
 
@@ -57,12 +59,13 @@ const METRICS_PORT_NAME = 'metrics';
 /**
  * What each process (SERVICES=<name>) needs from the cluster: `grpc` it serves gRPC (native
  * grpc probes), `http` its HTTP port, `db` it owns a database (migrated by an init container),
- * `amqp` it publishes or consumes events, `redis` it uses Redis, `dials` the gRPC services it
- * calls, `dataplatform` it uses DATAPLATFORM_URL, `participant` it holds XA branches.
+ * `amqp` it publishes or consumes events, `redis` the Redis user it logs in as (`default`: the
+ * requirepass password; any other: REDIS_USERS), `dials` the gRPC services it calls,
+ * `dataplatform` it uses DATAPLATFORM_URL, `participant` it holds XA branches.
  */
 const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'];
 const PROCESSES = {
-  queue: { grpc: true, redis: true, amqp: true },
+  queue: { grpc: true, redis: 'default', amqp: true },
   concert: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   reservation: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   payment: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
@@ -71,10 +74,24 @@ const PROCESSES = {
   dataplatform: { db: true, amqp: true, dataplatform: true },
   'dataplatform-mock': { http: 'http', dataplatform: true },
   // The services behind its REST routes (google.api.http in proto/, read at start), and the
-  // queue, which it asks about tokens: dialsOf().
-  gateway: { http: 'http', dials: 'routes' },
+  // queue, which it asks about tokens: dialsOf(). Redis: the feed of ended tokens.
+  gateway: { http: 'http', dials: 'routes', redis: 'gateway' },
 };
 const DB_OWNERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].db);
+/**
+ * Every Redis user but `default`, and all it may do: its `--user` line in the redis container's
+ * args must grant exactly these commands and channels, no key (aclProblems). The gateway only
+ * learns of ended waiting-room tokens (gateway/endedTokens.ts): its connection sends AUTH (always
+ * allowed), CLIENT SETNAME and INFO (ioredis's ready check), then SUBSCRIBE to one channel, named
+ * after its REDIS_KEY_PREFIX; PING is harmless. It does not need CLIENT SETINFO, which ioredis
+ * also sends and whose refusal it ignores.
+ */
+const REDIS_USERS = {
+  gateway: {
+    commands: ['subscribe', 'ping', 'info', 'client|setname'],
+    channels: (keyPrefix, ctx) => [keyPrefix + ctx.endedTokensChannel],
+  },
+};
 // ------------------------------------------------------------- service identity and secrets
 
 /** Where every process finds its keys (MESH_KEYS_DIR): one read-only projected volume. */
@@ -107,14 +124,14 @@ function secretAccessTable() {
   for (const p of Object.keys(PROCESSES)) add(p);
   for (const p of IDENTITIES) add(p, `mesh-key-${p}/${p}.key`);
   for (const p of TX_HOLDERS) add(p, 'mesh-tx-key/tx.key');
-  add('gateway', 'gateway-secrets/AUTH_JWT_SECRET');
+  add('gateway', 'gateway-secrets/AUTH_JWT_SECRET', 'redis-gateway-password/password');
   add('queue', 'queue-secrets/QUEUE_TOKEN_SECRET', 'redis-password/password');
   for (const p of DB_OWNERS) {
     add(p, `${p}-db-password/password`);
     add(`${p}-db`, `${p}-db-password/password`, `${p}-db-root-password/password`);
   }
   for (const p of AMQP_USERS) add(p, 'rabbitmq-password/password');
-  add('redis', 'redis-password/password');
+  add('redis', 'redis-password/password', 'redis-gateway-password/password');
   add('rabbitmq', 'rabbitmq-password/password');
   add('jaeger');
   return t;
@@ -140,6 +157,8 @@ const EDGES = [
   // Each process its own database, and no other.
   ...DB_OWNERS.map((p) => [p, `${p}-db`, 'mysql']),
   ['queue', 'redis', 'redis'],
+  // The gateway's feed of ended waiting-room tokens (pub/sub), as a subscribe-only user.
+  ['gateway', 'redis', 'redis'],
   // Outbox relays (participants) and consumers (queue, concert, dataplatform).
   ...AMQP_USERS.map((p) => [p, 'rabbitmq', 'amqp']),
   ['dataplatform', 'dataplatform-mock', 'http'],
@@ -162,7 +181,7 @@ const require = createRequire(import.meta.url);
 
 class SetupError extends Error {}
 
-async function loadDeps() {
+export async function loadDeps() {
   let YAML;
   try {
     YAML = await import('yaml');
@@ -185,13 +204,17 @@ async function loadDeps() {
     throw new SetupError(`cannot find kubernetes-models (${err.message}); run npm ci`);
   }
   let config;
+  let activePass;
   try {
     const { tsImport } = await import('tsx/esm/api');
     config = await tsImport(pathToFileURL(CONFIG_TS).href, import.meta.url);
+    activePass = await tsImport(pathToFileURL(ACTIVE_PASS_TS).href, import.meta.url);
   } catch (err) {
-    throw new SetupError(`cannot load lib/config.ts through tsx: ${err.message}`);
+    throw new SetupError(
+      `cannot load lib/config.ts or lib/trust/activePass.ts through tsx: ${err.message}`,
+    );
   }
-  return { YAML: YAML.default ?? YAML, ts, kmDir, config };
+  return { YAML: YAML.default ?? YAML, ts, kmDir, config, activePass };
 }
 
 function findInNodeModules(from, rel) {
@@ -570,17 +593,39 @@ class Cluster {
         }
         continue;
       }
-      const raw = String(e.value ?? '');
-      const expanded = raw.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => {
-        if (m === '$$') return '$';
-        if (vars.has(name)) return vars.get(name);
-        problems.push(`${e.name}: $(${name}) is not defined before it`);
-        return m;
-      });
+      const expanded = expandVars(e.value ?? '', vars, (name) =>
+        problems.push(`${e.name}: $(${name}) is not defined before it`),
+      );
       vars.set(e.name, expanded);
     }
     return { vars, problems };
   }
+
+  /**
+   * A container's command and args as the kubelet passes them, $(VAR) expanded from its
+   * environment (an undefined one stays as written, so a misspelt name would become a value).
+   */
+  resolveArgs(container) {
+    const { vars } = this.resolveEnv(container);
+    const problems = [];
+    const expand = (field) =>
+      (container[field] ?? []).map((a) =>
+        expandVars(a, vars, (name) =>
+          problems.push(`${field}: $(${name}) is not defined in its environment`),
+        ),
+      );
+    return { command: expand('command'), args: expand('args'), problems };
+  }
+}
+
+/** `$(VAR)` expanded as the kubelet does (`$$` escapes a `$`); `missing` hears undefined names. */
+function expandVars(raw, vars, missing) {
+  return String(raw).replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => {
+    if (m === '$$') return '$';
+    if (vars.has(name)) return vars.get(name);
+    missing(name);
+    return m;
+  });
 }
 
 /** Container port number for a name or number on a pod spec (undefined if none). */
@@ -820,8 +865,8 @@ async function checkRendering(objects, ctx, external = ctx.external) {
     const spec = podSpecOf(w);
     for (const c of [...initContainersOf(spec), ...containersOf(spec)]) {
       const cid = `${idOf(w)} ${c.name}`;
-      const { problems } = cluster.resolveEnv(c);
-      for (const p of problems) bad('env', cid, p);
+      for (const p of cluster.resolveEnv(c).problems) bad('env', cid, p);
+      for (const p of cluster.resolveArgs(c).problems) bad('env', cid, p);
       for (const e of c.env ?? []) {
         if (
           SECRET_NAME.test(e.name) &&
@@ -951,6 +996,7 @@ function checkProcesses(cluster, ctx, bad) {
   }
 
   const txModes = new Set();
+  const redisPrefixes = new Set();
   for (const [proc, runs] of byProcess) {
     const need = PROCESSES[proc];
     if (!need || runs.length !== 1) continue;
@@ -1160,12 +1206,34 @@ function checkProcesses(cluster, ctx, bad) {
       if (!redis) {
         bad('env-required', id, `REDIS_URL ${cfg.redis.url} does not point at the Redis Service`);
       } else {
-        const rc = containersOf(podSpecOf(redis)).find((cc) => cc.image?.startsWith('redis:'));
+        const server = redisServer(cluster, redis);
+        const user = decodeURIComponent(u.username) || 'default';
+        const password = decodeURIComponent(u.password);
+        redisPrefixes.add(cfg.redis.keyPrefix);
         expect(
-          decodeURIComponent(u.password) ===
-            (cluster.resolveEnv(rc).vars.get('REDIS_PASSWORD') ?? ''),
-          "REDIS_URL password must be Redis's REDIS_PASSWORD",
+          user === need.redis,
+          `REDIS_URL must log in as Redis user ${need.redis}, logs in as ${user}`,
         );
+        if (need.redis === 'default') {
+          expect(
+            password === (server.vars.get('REDIS_PASSWORD') ?? ''),
+            "REDIS_URL password must be Redis's REDIS_PASSWORD",
+          );
+        } else {
+          const acl = server.users.get(need.redis);
+          if (!acl) {
+            bad('redis-acl', id, `Redis defines no user ${need.redis} (--user in its args)`);
+          } else {
+            expect(
+              acl.passwords.has(password),
+              `REDIS_URL password must be the one Redis's ACL gives user ${need.redis}`,
+            );
+            const want = REDIS_USERS[need.redis];
+            const channels = want.channels(cfg.redis.keyPrefix, ctx);
+            for (const m of aclProblems(acl, { commands: want.commands, channels }))
+              bad('redis-acl', `${idOf(redis)} user ${need.redis}`, m);
+          }
+        }
       }
     }
     if (need.dataplatform) {
@@ -1225,7 +1293,108 @@ function checkProcesses(cluster, ctx, bad) {
   }
   if (txModes.size > 1)
     bad('env-required', 'TX_MODE', `processes disagree on TX_MODE: ${[...txModes].join(', ')}`);
+  // The queue publishes ended tokens on its prefix's channel, the gateway listens on its own.
+  if (redisPrefixes.size > 1)
+    bad(
+      'env-required',
+      'REDIS_KEY_PREFIX',
+      `processes disagree on REDIS_KEY_PREFIX: ${[...redisPrefixes].join(', ')}`,
+    );
+  checkRedisServers(cluster, bad);
   return envEdges;
+}
+
+// --------------------------------------------------------------------------- Redis users
+
+/**
+ * What a redis container is started with: its environment, and the ACL users its args define
+ * (`--user NAME RULES…`), grouped as redis-server groups its arguments: each `--name` starts a
+ * directive, unless the directive before it has no value yet.
+ */
+function redisServer(cluster, w) {
+  const rc = containersOf(podSpecOf(w)).find((c) => c.image?.startsWith('redis:'));
+  const directives = [];
+  for (const a of cluster.resolveArgs(rc).args) {
+    const last = directives.at(-1);
+    if (a.startsWith('--') && (!last || last.length > 1)) directives.push([a.slice(2)]);
+    else last?.push(a);
+  }
+  const users = new Map();
+  const problems = [];
+  for (const [, user, ...rules] of directives.filter((d) => d[0].toLowerCase() === 'user')) {
+    if (users.has(user)) problems.push(`--user ${user} is defined twice`);
+    users.set(user, redisAcl(rules));
+  }
+  return { vars: cluster.resolveEnv(rc).vars, users, problems };
+}
+
+/**
+ * What a new user's ACL rules grant, applied in order as Redis applies them, for the rules these
+ * manifests may use; any other rule (nopass, hashed passwords, categories but -@all, selectors,
+ * reset) is listed in `unknown`, not guessed at.
+ */
+function redisAcl(rules) {
+  const acl = {
+    on: false,
+    passwords: new Set(),
+    keys: new Set(),
+    // Until resetchannels, acl-pubsub-default decides (allchannels unless configured otherwise).
+    channels: new Set(['*']),
+    commands: new Set(),
+    unknown: [],
+  };
+  for (const r of rules) {
+    const rule = r.toLowerCase();
+    if (rule === 'on' || rule === 'off') acl.on = rule === 'on';
+    else if (r.startsWith('>')) acl.passwords.add(r.slice(1));
+    else if (r.startsWith('<')) acl.passwords.delete(r.slice(1));
+    else if (rule === 'resetpass') acl.passwords.clear();
+    else if (r.startsWith('~') || r.startsWith('%') || rule === 'allkeys') acl.keys.add(r);
+    else if (rule === 'resetkeys') acl.keys.clear();
+    else if (r.startsWith('&')) acl.channels.add(r.slice(1));
+    else if (rule === 'allchannels') acl.channels.add('*');
+    else if (rule === 'resetchannels') acl.channels.clear();
+    else if (rule === '-@all' || rule === 'nocommands') acl.commands.clear();
+    else if (r.startsWith('+')) acl.commands.add(rule.slice(1));
+    else if (r.startsWith('-') && !r.startsWith('-@')) acl.commands.delete(rule.slice(1));
+    else acl.unknown.push(r);
+  }
+  return acl;
+}
+
+/** How an ACL differs from exactly `want` (its commands and channels) and no key, enabled. */
+function aclProblems(acl, want) {
+  const problems = acl.unknown.map((r) => `rule ${r} is not one this check can judge`);
+  if (!acl.on) problems.push('is not on');
+  if (acl.passwords.size !== 1) problems.push(`has ${acl.passwords.size} passwords, not one`);
+  if (acl.keys.size) problems.push(`grants keys ${[...acl.keys].join(' ')}: it needs none`);
+  const compare = (what, got, need) => {
+    const extra = [...got].filter((x) => !need.includes(x));
+    const lacking = need.filter((x) => !got.has(x));
+    if (extra.length) problems.push(`grants ${what} ${extra.join(' ')} beyond ${need.join(' ')}`);
+    if (lacking.length) problems.push(`lacks ${what} ${lacking.join(' ')}`);
+  };
+  compare('commands', acl.commands, want.commands);
+  compare('channels', acl.channels, want.channels);
+  for (const c of want.channels.filter((x) => /[*?[\]\\]/.test(x)))
+    problems.push(`channel ${c} has glob characters: as an ACL pattern it matches other channels`);
+  return problems;
+}
+
+/** Every redis container: each ACL user defined once, none for `default`, none unused. */
+function checkRedisServers(cluster, bad) {
+  const used = new Set(Object.values(PROCESSES).map((p) => p.redis));
+  for (const w of cluster.workloads()) {
+    if (!containersOf(podSpecOf(w)).some((c) => c.image?.startsWith('redis:'))) continue;
+    const server = redisServer(cluster, w);
+    for (const p of server.problems) bad('redis-acl', idOf(w), p);
+    for (const user of server.users.keys()) {
+      if (user === 'default')
+        bad('redis-acl', idOf(w), '--user default: the default user is --requirepass, the queue');
+      else if (!used.has(user))
+        bad('redis-acl', `${idOf(w)} user ${user}`, 'no process logs in as it (PROCESSES)');
+    }
+  }
 }
 
 /** A process's database: a MariaDB StatefulSet behind a headless Service, same credentials. */
@@ -1826,6 +1995,7 @@ async function makeContext(deps) {
     shapes: new FieldShapes(deps.ts, deps.kmDir),
     routed: routedServices(),
     edges: EDGES,
+    endedTokensChannel: deps.activePass.ENDED_TOKENS_CHANNEL,
     external: secretObjects(deps.YAML),
   };
 }
@@ -1870,6 +2040,16 @@ function secretObjects(YAML) {
   const run = runSecretsScript();
   if (run.status !== 0) throw new Error(`deploy/k8s/secrets.sh manifests failed:\n${run.stderr}`);
   return parseStream(YAML, run.stdout, 'deploy/k8s/secrets.sh manifests');
+}
+
+/**
+ * One rendering as the cluster would hold it, beside what secrets.sh makes from fresh values:
+ * k8s-validate.test.mjs starts a real redis-server with the redis container's resolved args.
+ */
+export function renderCluster(deps, name) {
+  kubectlAvailable();
+  const [t] = targets([name]);
+  return new Cluster([...parseStream(deps.YAML, render(t.dir), name), ...secretObjects(deps.YAML)]);
 }
 
 async function renderAll(deps, only = []) {
@@ -1986,6 +2166,12 @@ async function selfTest(deps, ctx, kindConfig) {
   const meshVolume = (objects, name) =>
     named(objects, 'Deployment', name).spec.template.spec.volumes.find((v) => v.name === 'mesh');
   const policy = (objects, name) => named(objects, 'NetworkPolicy', name).spec;
+  const redisArgs = (objects) =>
+    named(objects, 'Deployment', 'redis').spec.template.spec.containers[0].args;
+  const gatewayRedisPassword = (objects) =>
+    (envOf(objects, 'gateway').find(
+      (x) => x.name === 'K8S_REDIS_PASSWORD',
+    ).valueFrom.secretKeyRef.name = 'redis-password');
   const b64 = (s) => Buffer.from(s).toString('base64');
   const toPod = (name, port) => ({
     to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } } }],
@@ -2374,6 +2560,101 @@ async function selfTest(deps, ctx, kindConfig) {
           1,
         ),
       /queue: its environment connects to jaeger:4318/,
+    ],
+
+    // Redis: the gateway logs in as its own user, which may only subscribe to the ended tokens.
+    [
+      'env-required',
+      "the gateway's REDIS_URL with Redis's default password",
+      gatewayRedisPassword,
+      /REDIS_URL password must be the one Redis's ACL gives user gateway/,
+    ],
+    [
+      'secret-access',
+      "the gateway holding Redis's default password",
+      gatewayRedisPassword,
+      /gateway: holds redis-password\/password/,
+    ],
+    [
+      'env-required',
+      "the gateway's REDIS_URL as the default user",
+      (o) =>
+        (envOf(o, 'gateway').find((x) => x.name === 'REDIS_URL').value =
+          'redis://:$(K8S_REDIS_PASSWORD)@redis:6379'),
+      /must log in as Redis user gateway, logs in as default/,
+    ],
+    [
+      'redis-acl',
+      "the gateway's ACL granting every key",
+      (o) => redisArgs(o).push('~*'),
+      /user gateway: grants keys ~\*/,
+    ],
+    [
+      'redis-acl',
+      "the gateway's ACL granting every command",
+      (o) => redisArgs(o).push('+@all'),
+      /user gateway: grants commands @all/,
+    ],
+    [
+      'redis-acl',
+      "the gateway's ACL granting another channel",
+      (o) => redisArgs(o).push('&boxoffice:queue:*'),
+      /user gateway: grants channels boxoffice:queue:\*/,
+    ],
+    [
+      'redis-acl',
+      "the gateway's ACL without resetchannels (acl-pubsub-default decides)",
+      (o) => redisArgs(o).splice(redisArgs(o).indexOf('resetchannels'), 1),
+      /user gateway: grants channels \*/,
+    ],
+    [
+      'redis-acl',
+      'REDIS_KEY_PREFIX changed, the ACL not',
+      (o) => (find(o, 'ConfigMap', 'boxoffice-config').data.REDIS_KEY_PREFIX = 'tickets:'),
+      /user gateway: lacks channels tickets:queue:ended/,
+    ],
+    [
+      'env-required',
+      'the queue and the gateway on different REDIS_KEY_PREFIX',
+      (o) => envOf(o, 'gateway').push({ name: 'REDIS_KEY_PREFIX', value: 'tickets:' }),
+      /processes disagree on REDIS_KEY_PREFIX/,
+    ],
+    [
+      'env',
+      'an ACL password naming no variable',
+      (o) => {
+        const a = redisArgs(o);
+        a[a.indexOf('>$(REDIS_GATEWAY_PASSWORD)')] = '>$(REDIS_GATEWAY_PASSWD)';
+      },
+      /args: \$\(REDIS_GATEWAY_PASSWD\) is not defined/,
+    ],
+    [
+      'redis-acl',
+      'a Redis user no process logs in as',
+      (o) => redisArgs(o).push('--user', 'spare', 'on', '>$(REDIS_PASSWORD)', '+@all'),
+      /user spare: no process logs in as it/,
+    ],
+    [
+      'netpol-table',
+      'no EDGES row gateway → redis',
+      (o, ext, edges) =>
+        edges.splice(
+          edges.findIndex(([f, to]) => f === 'gateway' && to === 'redis'),
+          1,
+        ),
+      /gateway: its environment connects to redis:6379; EDGES has no such row/,
+    ],
+    [
+      'netpol-edges',
+      "Redis's policy not admitting the gateway",
+      (o) => {
+        const from = policy(o, 'redis').ingress[0].from;
+        from.splice(
+          from.findIndex((p) => p.podSelector.matchLabels['app.kubernetes.io/name'] === 'gateway'),
+          1,
+        );
+      },
+      /gateway → redis:6379\/TCP: in EDGES, but the policies do not allow it/,
     ],
   ];
   let n = 0;

@@ -18,6 +18,7 @@
 #   <db>-db.password               MariaDB user boxoffice of each service database
 #   <db>-db-root.password          MariaDB root of each service database
 #   rabbitmq.password, redis.password
+#   redis-gateway.password         Redis ACL user gateway (subscribe-only; redis, gateway)
 set -euo pipefail
 
 NAMESPACE=boxoffice
@@ -26,7 +27,8 @@ IDENTITIES=("${SERVICES[@]}" operator)
 DATABASES=(concert reservation payment point coordinator dataplatform)
 # Text values: at least 16 characters (lib/config.ts asks that of AUTH_JWT_SECRET), and
 # URL-safe, since passwords are spliced into mysql://, amqp:// and redis:// URLs unescaped.
-TEXT_FILES=(auth-jwt.secret queue-token.secret rabbitmq.password redis.password)
+TEXT_FILES=(auth-jwt.secret queue-token.secret rabbitmq.password redis.password
+  redis-gateway.password)
 for db in "${DATABASES[@]}"; do TEXT_FILES+=("$db-db.password" "$db-db-root.password"); done
 
 usage() {
@@ -146,6 +148,8 @@ manifests() {
   done
   secret rabbitmq-password credentials password "$(text "$dir/rabbitmq.password" | b64)"
   secret redis-password credentials password "$(text "$dir/redis.password" | b64)"
+  # The gateway's own Redis user, which may only listen for ended tokens: not redis-password.
+  secret redis-gateway-password credentials password "$(text "$dir/redis-gateway.password" | b64)"
 }
 
 (($# == 2)) || usage
