@@ -29,6 +29,8 @@ export class EndedTokenFeed {
       maxRetriesPerRequest: null,
       // Named for the operator's CLIENT LIST: which connections are gateways listening.
       connectionName: `${this.channel}-listener`,
+      // CLIENT SETINFO is not among the few commands its Redis user may run (docs/kubernetes.md).
+      disableClientInfo: true,
     });
     this.redis.on('ready', () => void this.subscribe());
     this.redis.on('close', () => this.tokens.feedDown());
