@@ -17,6 +17,8 @@ class FakeQueue {
   verdict: 'ACTIVE' | DomainError = 'ACTIVE';
   signWith = queueKeys.privateKey;
   expiresAt = 0;
+  /** The queue's clock: when it signs. */
+  clock: () => number = Date.now;
   /** Held open until released: a call in flight. */
   hold: Promise<void> | undefined;
 
@@ -26,7 +28,7 @@ class FakeQueue {
       const userId = opts?.metadata?.get('user')[0] as string;
       if (this.hold) await this.hold;
       if (this.verdict !== 'ACTIVE') throw toServiceError(this.verdict) as ServiceError;
-      return { pass: signPass(this.signWith, req.token, userId, this.expiresAt) };
+      return { pass: signPass(this.signWith, req.token, userId, this.expiresAt, this.clock()) };
     },
   };
 }
@@ -35,6 +37,7 @@ function setup() {
   let now = 1_000_000;
   const queue = new FakeQueue();
   queue.expiresAt = now + 60_000;
+  queue.clock = () => now;
   const tokens = new ActiveTokens(queue.client, queueKeys.publicKey, 5_000, () => now);
   const md = () => {
     const m = new Metadata();
@@ -49,6 +52,13 @@ function setup() {
     advance: (ms: number) => {
       now += ms;
     },
+    /** The feed comes up, and has been up longer than the clock skew a pass must clear. */
+    feedSettled: () => {
+      tokens.feedUp();
+      now += 1_001;
+    },
+    pass: (token = TOKEN, signedAt = now) =>
+      signPass(queueKeys.privateKey, token, 'alice', queue.expiresAt, signedAt),
   };
 }
 
@@ -66,8 +76,8 @@ const expired = () =>
 
 describe('ActiveTokens', () => {
   it('asks the queue once per token while the feed is up, then trusts the pass', async () => {
-    const { queue, tokens, check } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, feedSettled } = setup();
+    feedSettled();
     await check();
     await check();
     await check();
@@ -81,7 +91,9 @@ describe('ActiveTokens', () => {
     await check();
     expect(queue.calls).to.equal(2);
     tokens.feedUp();
+    // Signed less than the clock skew after the feed came up: an end may have been missed.
     await check();
+    expect(tokens.kept).to.equal(0);
     tokens.feedDown();
     await check();
     expect(queue.calls).to.equal(4);
@@ -89,8 +101,8 @@ describe('ActiveTokens', () => {
   });
 
   it('drops the pass of an announced end, so the next check gets the queue’s refusal', async () => {
-    const { queue, tokens, check } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, feedSettled } = setup();
+    feedSettled();
     await check();
     tokens.onEnded('tok1');
     queue.verdict = new DomainError('QUEUE_TOKEN_EXPIRED', 'ended');
@@ -99,8 +111,8 @@ describe('ActiveTokens', () => {
   });
 
   it('keeps no pass answered while its end was announced, or across a feed outage', async () => {
-    const { queue, tokens, check } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, feedSettled } = setup();
+    feedSettled();
     let release = () => {};
     queue.hold = new Promise((r) => (release = r));
     const inFlight = check();
@@ -119,10 +131,10 @@ describe('ActiveTokens', () => {
   });
 
   it('stops trusting a pass at its end, less a second for clock skew', async () => {
-    const { queue, tokens, check, advance } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, advance, feedSettled } = setup();
+    feedSettled();
     await check();
-    advance(58_500);
+    advance(57_500);
     await check();
     expect(queue.calls).to.equal(1);
     advance(600);
@@ -133,8 +145,8 @@ describe('ActiveTokens', () => {
   });
 
   it('does not let another user ride on a kept pass', async () => {
-    const { queue, tokens, check } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, feedSettled } = setup();
+    feedSettled();
     await check();
     queue.verdict = new DomainError('QUEUE_TOKEN_USER_MISMATCH', 'not yours');
     const md = () => new Metadata();
@@ -144,8 +156,8 @@ describe('ActiveTokens', () => {
   });
 
   it('refuses a pass the queue did not sign, or one for another token', async () => {
-    const { queue, tokens, check } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, feedSettled } = setup();
+    feedSettled();
     queue.signWith = someoneElse.privateKey;
     expect(await refusal(check())).to.equal('UNAVAILABLE');
     expect(tokens.kept).to.equal(0);
@@ -167,6 +179,23 @@ describe('ActiveTokens', () => {
     ).to.equal('UNAVAILABLE');
   });
 
+  it('keeps a pass handed out with an answer, so the token costs no call at all', async () => {
+    const { queue, tokens, check, feedSettled, pass, advance } = setup();
+    feedSettled();
+    tokens.offer(pass());
+    await check();
+    expect(queue.calls).to.equal(0);
+    // One the queue did not sign, one signed before the feed came up, one of an ended token,
+    // one of a token with no time left: none is kept.
+    tokens.offer(signPass(someoneElse.privateKey, 'other.tag', 'alice', Date.now() + 60_000));
+    tokens.offer(pass('early.tag', 0));
+    tokens.onEnded('gone');
+    tokens.offer(pass('gone.tag'));
+    advance(59_500);
+    tokens.offer(pass('late.tag'));
+    expect(tokens.kept).to.equal(1);
+  });
+
   it('lets a token ended by a payment repeat that payment, and nothing else', async () => {
     const { queue, check } = setup();
     queue.verdict = expired();
@@ -179,8 +208,8 @@ describe('ActiveTokens', () => {
   });
 
   it('forgets ended ids once no call can still be in flight for them', async () => {
-    const { queue, tokens, check, advance } = setup();
-    tokens.feedUp();
+    const { queue, tokens, check, advance, feedSettled } = setup();
+    feedSettled();
     tokens.onEnded('tok1');
     await check();
     expect(tokens.kept).to.equal(0);

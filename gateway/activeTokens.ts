@@ -1,13 +1,14 @@
-// Waiting-room tokens as the gateway checks them on booking routes, without a call to the queue
-// per request: the queue's signed ACTIVE pass is kept until the token's end, and dropped at once
+// Waiting-room tokens as the gateway checks them on booking routes, without a call to the queue:
+// the queue hands out a signed ACTIVE pass with every answer that shows a token ACTIVE (issue,
+// status poll, ValidateToken); the gateway keeps it until the token's end and drops it at once
 // when the queue announces the token ended (endedTokens.ts). A token with no pass kept is asked
-// of the queue, whose answer reaches the client unchanged; while announcements may be missed —
-// the feed is down — no pass is kept, so every check asks the queue, as without passes.
+// of the queue, whose answer reaches the client unchanged. A pass is kept only if the feed has
+// been up since before it was signed: otherwise an end announced meanwhile may have been missed.
 import type { KeyObject } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { DomainError } from '../lib/errors';
 import { asDomainError, isServiceError } from '../lib/grpc/status';
-import { readPass, tokenHash, type ActivePass } from '../lib/trust/activePass';
+import { readPass, tokenHash, tokenIdOf, type ActivePass } from '../lib/trust/activePass';
 import type { EndUser } from '../lib/trust/caller';
 import type { AsyncClient } from '../lib/grpc/client';
 import type { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
@@ -24,9 +25,8 @@ export class ActiveTokens {
   private readonly passes = new Map<string, ActivePass>();
   /** Ids announced ended, and until when: a pass still in flight for one must not be kept. */
   private readonly ended = new Map<string, number>();
-  private feedIsUp = false;
-  /** Counts feed outages: a pass asked for before one is not kept after it. */
-  private outages = 0;
+  /** Since when the feed has been up without a break; undefined while it is down. */
+  private feedUpSince: number | undefined;
 
   constructor(
     private readonly queue: QueueClient,
@@ -39,14 +39,19 @@ export class ActiveTokens {
 
   /** The ended-token feed is subscribed: from now on no end goes unannounced. */
   feedUp(): void {
-    this.feedIsUp = true;
+    this.feedUpSince ??= this.now();
   }
 
   /** The feed is down: an end may go unannounced, so no pass counts until it is back. */
   feedDown(): void {
-    this.feedIsUp = false;
-    this.outages += 1;
+    this.feedUpSince = undefined;
     this.passes.clear();
+  }
+
+  /** A pass the queue handed out with an answer (ACTIVE_PASS_HEADER): kept if it is good. */
+  offer(pass: string): void {
+    const checked = readPass(pass, this.queueKey);
+    if (checked) this.keep(checked);
   }
 
   onEnded(id: string): void {
@@ -78,8 +83,7 @@ export class ActiveTokens {
     metadata: () => Metadata,
     paid?: () => Promise<string | undefined>,
   ): Promise<void> {
-    const dot = token.indexOf('.');
-    const id = dot < 0 ? token : token.slice(0, dot);
+    const id = tokenIdOf(token);
     const hash = tokenHash(token);
     const held = this.passes.get(id);
     if (
@@ -89,7 +93,6 @@ export class ActiveTokens {
       held.expiresAt - SKEW_MS > this.now()
     )
       return;
-    const outagesBefore = this.outages;
     let pass: string;
     try {
       ({ pass } = await this.queue.validateToken({ token }, { metadata: metadata() }));
@@ -109,8 +112,19 @@ export class ActiveTokens {
     const checked = readPass(pass, this.queueKey);
     if (!checked || checked.tokenHash !== hash || checked.userId !== user.userId)
       throw new DomainError('UNAVAILABLE', 'the waiting room answered with no valid pass');
-    if (this.feedIsUp && this.outages === outagesBefore && !this.ended.has(id))
-      bounded(this.passes).set(id, checked);
+    this.keep(checked);
+  }
+
+  /**
+   * Keeps a pass while the feed has been up since before the queue signed it (less the clock
+   * skew), so no end of its token can have gone unannounced, and its token was not announced
+   * ended meanwhile.
+   */
+  private keep(pass: ActivePass): void {
+    const since = this.feedUpSince;
+    if (since === undefined || since > pass.issuedAt - SKEW_MS) return;
+    if (this.ended.has(pass.tokenId) || pass.expiresAt - SKEW_MS <= this.now()) return;
+    bounded(this.passes).set(pass.tokenId, pass);
   }
 }
 

@@ -23,6 +23,7 @@ import {
   WWW_AUTHENTICATE,
 } from './errors';
 import type { HealthChecker, Readiness } from './health';
+import { ACTIVE_PASS_HEADER } from '../lib/trust/activePass';
 import type { ActiveTokens } from './activeTokens';
 import { callMetadata, idempotencyKey, queueToken } from './policy';
 import { RecentAnswers, type Answer } from './recent';
@@ -234,6 +235,10 @@ async function callRoute(
     if (cancelOnClose) res.once('close', onClose);
     try {
       const { response, headers } = await call.result;
+      // An answer that shows a token ACTIVE comes with the queue's pass for it: kept, so the
+      // booking routes need not ask about the token.
+      const [pass] = headers.get(ACTIVE_PASS_HEADER);
+      if (typeof pass === 'string') deps.tokens.offer(pass);
       return {
         status: successStatus(route, headers),
         body: Buffer.from(JSON.stringify(responseToJson(route, response))),

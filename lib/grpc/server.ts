@@ -230,14 +230,16 @@ export class GrpcServer {
         call: ServerUnaryCall<unknown, unknown>,
         callback: sendUnaryData<unknown>,
       ) => {
+        // Response metadata goes once, with the answer: a handler may set several keys.
+        let headers: Metadata | undefined;
         const setHeader = (key: string, value: string) => {
-          const md = new Metadata();
-          md.set(key, value);
-          call.sendMetadata(md);
+          (headers ??= new Metadata()).set(key, value);
         };
-        void run(call.request, call.metadata, setHeader).then((outcome) =>
-          outcome.ok ? callback(null, outcome.response) : callback(outcome.error, null),
-        );
+        void run(call.request, call.metadata, setHeader).then((outcome) => {
+          if (headers) call.sendMetadata(headers);
+          if (outcome.ok) callback(null, outcome.response);
+          else callback(outcome.error, null);
+        });
       };
     }
     return impl;

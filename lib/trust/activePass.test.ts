@@ -7,12 +7,20 @@ describe('active pass', () => {
   const other = generateKeyPairSync('ed25519');
 
   it('reads back what the key signed, naming the token only by its hash', () => {
-    const pass = signPass(queue.privateKey, 'id.tag', 'alice', 1_700_000_000_000);
+    const pass = signPass(
+      queue.privateKey,
+      'id.tag',
+      'alice',
+      1_700_000_600_000,
+      1_700_000_000_000,
+    );
     expect(pass).not.to.include('id.tag');
     expect(readPass(pass, queue.publicKey)).to.deep.equal({
+      tokenId: 'id',
       tokenHash: tokenHash('id.tag'),
       userId: 'alice',
-      expiresAt: 1_700_000_000_000,
+      expiresAt: 1_700_000_600_000,
+      issuedAt: 1_700_000_000_000,
     });
   });
 
@@ -22,7 +30,9 @@ describe('active pass', () => {
       undefined,
     );
     const [body, sig] = pass.split('.');
-    const forged = Buffer.from(JSON.stringify({ th: tokenHash('id.tag'), sub: 'mallory', exp: 1 }));
+    const forged = Buffer.from(
+      JSON.stringify({ tid: 'id', th: tokenHash('id.tag'), sub: 'mallory', exp: 1, iat: 1 }),
+    );
     expect(readPass(`${forged.toString('base64url')}.${sig}`, queue.publicKey)).to.equal(undefined);
     for (const bad of ['', '.', body, `${body}.`, `x.${sig}`])
       expect(readPass(bad, queue.publicKey)).to.equal(undefined);

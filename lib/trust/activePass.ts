@@ -1,24 +1,51 @@
 // The queue's word that a waiting-room token is ACTIVE for a user until a time, signed with the
 // queue's own key: the gateway checks it with the queue's public key and keeps it, so a booking
-// route needs no call to the queue while the pass lasts (docs/architecture.md, the gateway).
-// A pass names the token by its hash: the token itself never travels in a pass.
+// route needs no call to the queue while the pass lasts (docs/architecture.md, the gateway). The
+// queue hands one out with every answer that shows a token ACTIVE (issue, status) and with
+// ValidateToken. A pass names the token by its id and its hash, never the token itself.
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 
 export interface ActivePass {
-  /** sha256 of the waiting-room token, base64url. */
+  /** The token's id: the part before its dot, which names it in the ended-token feed. */
+  tokenId: string;
+  /** sha256 of the whole token, base64url: only the token itself matches it. */
   tokenHash: string;
   userId: string;
   /** Epoch milliseconds: the token's end of life. */
   expiresAt: number;
+  /** Epoch milliseconds: when the queue signed it (the token was ACTIVE then). */
+  issuedAt: number;
+}
+
+/** Where the queue hands the gateway a pass with an answer that shows a token ACTIVE. */
+export const ACTIVE_PASS_HEADER = 'x-active-pass';
+
+/** The id part of a waiting-room token (before its dot), as the ended-token feed names it. */
+export function tokenIdOf(token: string): string {
+  const dot = token.indexOf('.');
+  return dot < 0 ? token : token.slice(0, dot);
 }
 
 export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
-export function signPass(key: KeyObject, token: string, userId: string, expiresAt: number): string {
+export function signPass(
+  key: KeyObject,
+  token: string,
+  userId: string,
+  expiresAt: number,
+  issuedAt = Date.now(),
+): string {
+  const tokenId = tokenIdOf(token);
   const body = Buffer.from(
-    JSON.stringify({ th: tokenHash(token), sub: userId, exp: expiresAt }),
+    JSON.stringify({
+      tid: tokenId,
+      th: tokenHash(token),
+      sub: userId,
+      exp: expiresAt,
+      iat: issuedAt,
+    }),
   ).toString('base64url');
   return `${body}.${sign(null, Buffer.from(body), key).toString('base64url')}`;
 }
@@ -35,9 +62,16 @@ export function readPass(pass: string, key: KeyObject): ActivePass | undefined {
       string,
       unknown
     >;
-    if (typeof c.th !== 'string' || typeof c.sub !== 'string' || typeof c.exp !== 'number')
+    if (
+      typeof c.tid !== 'string' ||
+      c.tid === '' ||
+      typeof c.th !== 'string' ||
+      typeof c.sub !== 'string' ||
+      typeof c.exp !== 'number' ||
+      typeof c.iat !== 'number'
+    )
       return undefined;
-    return { tokenHash: c.th, userId: c.sub, expiresAt: c.exp };
+    return { tokenId: c.tid, tokenHash: c.th, userId: c.sub, expiresAt: c.exp, issuedAt: c.iat };
   } catch {
     return undefined;
   }

@@ -6,7 +6,7 @@ import type { Config } from '../../lib/config';
 import type { AsyncClient } from '../../lib/grpc/client';
 import { CALLER_METADATA } from '../../lib/trust/caller';
 import { errorDetail } from '../../lib/grpc/status';
-import { readPass, tokenHash } from '../../lib/trust/activePass';
+import { ACTIVE_PASS_HEADER, readPass, tokenHash } from '../../lib/trust/activePass';
 import { testContext, type TestContext } from '../../test/support/context';
 import { deleteKeys, runId } from '../../test/support/infra';
 import {
@@ -102,13 +102,22 @@ describe('queue gRPC service', function () {
     const again = await issueWithHeaders('alice');
     expect(again.res.token).to.equal(first.res.token);
     expect(again.headers.get('x-http-code')).to.deep.equal(['200']);
-    // The answer is a pass the queue signed: the gateway keeps it until the token's end.
-    const { pass } = await client.validateToken({ token: first.res.token }, as('alice'));
-    expect(readPass(pass, ctx.trust.keys.publicKey('queue')!)).to.deep.equal({
+    // An ACTIVE token's answers carry a pass the queue signed: the gateway keeps it until the
+    // token's end, so it need not ask about the token. ValidateToken answers one too.
+    const queueKey = ctx.trust.keys.publicKey('queue')!;
+    const passFor = {
+      tokenId: first.res.token.split('.')[0],
       tokenHash: tokenHash(first.res.token),
       userId: 'alice',
       expiresAt: Date.parse(first.res.expiresAt),
-    });
+    };
+    for (const answer of [first, again]) {
+      const [header] = answer.headers.get(ACTIVE_PASS_HEADER);
+      expect(readPass(String(header), queueKey)).to.include(passFor);
+    }
+    const { pass } = await client.validateToken({ token: first.res.token }, as('alice'));
+    expect(readPass(pass, queueKey)).to.include(passFor);
+    expect(readPass(pass, queueKey)!.issuedAt).to.be.closeTo(Date.now(), 5_000);
     expect(readPass(pass, ctx.trust.keys.publicKey('gateway')!)).to.equal(undefined);
   });
 

@@ -2,7 +2,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { KeyObject } from 'node:crypto';
 import { bindService, requireUser, type ServiceBinding } from '../../lib/grpc/server';
-import { signPass } from '../../lib/trust/activePass';
+import { ACTIVE_PASS_HEADER, signPass } from '../../lib/trust/activePass';
 import { QueueServiceService, TokenStatus } from '../../gen/boxoffice/queue/v1/queue';
 import type { WaitingRoom } from './waitingRoom';
 
@@ -11,13 +11,22 @@ export const QUEUE_TOKEN_HEADER = 'x-queue-token';
 /** Tells the gateway which HTTP status to answer with instead of the route's default. */
 const HTTP_CODE_HEADER = 'x-http-code';
 
-/** The queue's RPCs; `passKey` (the queue's private key) signs the ACTIVE passes. */
+/**
+ * The queue's RPCs; `passKey` (the queue's private key) signs a pass with every answer that
+ * shows a token ACTIVE, which the gateway keeps instead of asking about the token again.
+ */
 export function queueService(room: WaitingRoom, passKey: KeyObject): ServiceBinding {
   return bindService('boxoffice.queue.v1.QueueService', QueueServiceService, {
     async issueToken(_req, ctx) {
-      const issued = await room.issueToken(requireUser(ctx).userId);
+      const userId = requireUser(ctx).userId;
+      const issued = await room.issueToken(userId);
       // The same token again is not a creation: 200, not the route's 201.
       if (issued.existing) ctx.setHeader(HTTP_CODE_HEADER, '200');
+      if (issued.status === 'ACTIVE')
+        ctx.setHeader(
+          ACTIVE_PASS_HEADER,
+          signPass(passKey, issued.token, userId, +issued.expiresAt),
+        );
       return {
         token: issued.token,
         status: TokenStatus[issued.status],
@@ -27,7 +36,10 @@ export function queueService(room: WaitingRoom, passKey: KeyObject): ServiceBind
     },
     async getStatus(_req, ctx) {
       const userId = requireUser(ctx).userId;
-      const view = await room.getStatus(queueToken(ctx.metadata), userId);
+      const token = queueToken(ctx.metadata);
+      const view = await room.getStatus(token, userId);
+      if (view.status === 'ACTIVE' && token)
+        ctx.setHeader(ACTIVE_PASS_HEADER, signPass(passKey, token, userId, +view.expiresAt));
       return {
         status: TokenStatus[view.status],
         position: view.position,
