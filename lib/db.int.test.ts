@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { testDatabase, type TestDatabase } from '../test/support/infra';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { runId, testDatabase, type TestDatabase } from '../test/support/infra';
+import { loadConfig } from './config';
+import { dropDatabase, migrate } from './db';
 
 describe('Database transactions (real MariaDB)', () => {
   let t: TestDatabase;
@@ -78,5 +81,42 @@ describe('Database transactions (real MariaDB)', () => {
   it('runs a held write on the pool at once', async () => {
     await t.db.writeAtEnd('INSERT INTO item VALUES (?, ?)', [9, 'pool']);
     expect(await items()).to.deep.equal([1, 2, 3, 8, 9]);
+  });
+});
+
+describe('migrations (real MariaDB)', () => {
+  it('run once when several processes migrate one fresh database at the same time', async () => {
+    class CreateThing implements MigrationInterface {
+      name = 'CreateThing1700000000001';
+      async up(q: QueryRunner): Promise<void> {
+        await q.query('CREATE TABLE thing (id INT PRIMARY KEY)');
+      }
+      async down(q: QueryRunner): Promise<void> {
+        await q.query('DROP TABLE thing');
+      }
+    }
+    class AddColumn implements MigrationInterface {
+      name = 'AddColumn1700000000002';
+      async up(q: QueryRunner): Promise<void> {
+        await q.query('ALTER TABLE thing ADD COLUMN note VARCHAR(8) NULL');
+      }
+      async down(q: QueryRunner): Promise<void> {
+        await q.query('ALTER TABLE thing DROP COLUMN note');
+      }
+    }
+    const cfg = loadConfig({ ...process.env, DB_NAME_PREFIX: `${runId()}_` }).db.point;
+    try {
+      // Without the lock, the second CREATE TABLE or ADD COLUMN failed one of them (chaos saw
+      // two coordinators exit so).
+      const applied = await Promise.all(
+        Array.from({ length: 4 }, () => migrate(cfg, [CreateThing, AddColumn])),
+      );
+      expect(applied.flat().sort()).to.deep.equal([
+        'AddColumn1700000000002',
+        'CreateThing1700000000001',
+      ]);
+    } finally {
+      await dropDatabase(cfg);
+    }
   });
 });

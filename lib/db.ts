@@ -285,9 +285,30 @@ export async function dropDatabase(cfg: DbConfig): Promise<void> {
   }
 }
 
-/** Applies pending migrations in order (typeorm's migrations table records them). Safe to repeat. */
+/** How long a process waits for another one's migrations of the same database. */
+const MIGRATION_LOCK_SECONDS = 120;
+
+/**
+ * Applies pending migrations in order (typeorm's migrations table records them). Safe to repeat,
+ * and to run from several processes at once (two coordinators starting together): a named lock
+ * on the server lets one migrate while the others wait, then find nothing left to do.
+ */
 export async function migrate(cfg: DbConfig, migrations: Migration[]): Promise<string[]> {
   await ensureDatabase(cfg);
+  const lock = await serverConnection(cfg);
+  try {
+    const name = `boxoffice.migrate.${cfg.database}`;
+    const [rows] = await lock.query('SELECT GET_LOCK(?, ?) AS got', [name, MIGRATION_LOCK_SECONDS]);
+    if ((rows as { got: number | null }[])[0]?.got !== 1)
+      throw new Error(`${cfg.database}: another process kept migrating it for over 120 s`);
+    return await runMigrations(cfg, migrations);
+  } finally {
+    // Ending the connection releases the lock.
+    await lock.end();
+  }
+}
+
+async function runMigrations(cfg: DbConfig, migrations: Migration[]): Promise<string[]> {
   const ds = new DataSource({
     type: 'mysql',
     host: cfg.host,

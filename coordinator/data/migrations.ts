@@ -75,8 +75,26 @@ export class CoordinatorParking1765100000100 implements MigrationInterface {
   }
 }
 
+/**
+ * A fencing token: every claim by recovery increments `claim`, and a run moves its transaction
+ * only while the claim it started under is still the current one. A run that lost its lease —
+ * its coordinator paused past it, and another took over — can no longer change anything.
+ */
+export class CoordinatorFencing1765200000100 implements MigrationInterface {
+  name = 'CoordinatorFencing1765200000100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE global_tx ADD COLUMN claim INT UNSIGNED NOT NULL DEFAULT 0');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE global_tx DROP COLUMN claim');
+  }
+}
+
 export const COORDINATOR_MIGRATIONS = [
   CoordinatorInit1763700000200,
   CoordinatorTraceContext1763700000400,
   CoordinatorParking1765100000100,
+  CoordinatorFencing1765200000100,
 ];

@@ -44,6 +44,11 @@ export class TxRun {
     readonly fresh: boolean,
     /** Recovery attempts so far, this one included (0 on the request path). */
     readonly attempts = 0,
+    /**
+     * The claim this run holds (0 on the request path): every change it makes to the log is
+     * fenced by it, so once recovery has claimed the transaction since, this run changes nothing.
+     */
+    readonly claim = 0,
   ) {}
 
   /** The branches' latest view, as the log records it. */

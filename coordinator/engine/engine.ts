@@ -223,7 +223,15 @@ export class Engine {
           { gid, flow: rec.flow, mode: rec.mode, state: rec.state, action },
           'recovering transaction',
         );
-        const tx = new TxRun(gid, rec.flow, rec.mode, rec.deadlineAt, false, rec.attempts);
+        const tx = new TxRun(
+          gid,
+          rec.flow,
+          rec.mode,
+          rec.deadlineAt,
+          false,
+          rec.attempts,
+          rec.claim,
+        );
         return this.deps.runnerFor(rec.mode).recover(tx, flow, rec, action);
       },
     );

@@ -148,9 +148,12 @@ export function sagaPlan<I>(flow: Flow<I, unknown>): Step<I, unknown>[][] {
   return waves;
 }
 
-/** A flow with steps past its pivot is recovered forward, never compensated. */
+/**
+ * A flow with a step that cannot be undone — past its pivot, or with no compensation — is
+ * recovered forward, never compensated.
+ */
 export function recoversForward(flow: AnyFlow): boolean {
-  return flow.steps.some((s) => s.mustSucceed);
+  return flow.steps.some((s) => s.mustSucceed || !s.compensate);
 }
 
 export function participantsOf(flow: AnyFlow): string[] {

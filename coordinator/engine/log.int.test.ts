@@ -43,11 +43,34 @@ describe('transaction log (real MariaDB)', () => {
           log.claimDue(i % 2 ? 'one' : 'two', new Date(), lease, 5),
         ),
       );
-      claimed.push(...batches.flat().filter((g) => g.startsWith('claim')));
+      claimed.push(
+        ...batches
+          .flat()
+          .map((c) => c.gid)
+          .filter((g) => g.startsWith('claim')),
+      );
     }
     expect(claimed.length).to.equal(new Set(claimed).size);
     expect([...claimed].sort()).to.deep.equal(gids);
     expect(await log.claimDue('three', new Date(), lease, 100)).to.deep.equal([]);
+  });
+
+  it('lets a run move its transaction only under the claim it started with', async () => {
+    await begin('fence1');
+    const far = new Date(Date.now() + 3_600_000);
+    // Recovery claims it (the request's run, claim 0, has lost its lease).
+    const claims = await log.claimDue('other', far, far, 1000);
+    expect(claims.find((c) => c.gid === 'fence1')).to.deep.equal({ gid: 'fence1', claim: 1 });
+    const now = new Date();
+    expect(await log.transition('fence1', 'RUNNING', 'COMPENSATING', now, { claim: 0 })).to.equal(
+      false,
+    );
+    expect(await log.park('fence1', 'stale', now, 0)).to.equal(false);
+    await log.postpone('fence1', far, 'stale', now, 0);
+    expect((await log.get('fence1'))!).to.include({ state: 'RUNNING', claim: 1, lastError: null });
+    expect(await log.transition('fence1', 'RUNNING', 'COMMITTED', now, { claim: 1 })).to.equal(
+      true,
+    );
   });
 
   it('moves a state only from the state it expects', async () => {

@@ -40,6 +40,14 @@ export interface TxRecord {
   traceContext: string | null;
   /** Since when recovery has stopped trying (STUCK, for an operator); null while it tries. */
   parkedAt: Date | null;
+  /** The fencing token: how many times recovery has claimed it (0: its request's run). */
+  claim: number;
+}
+
+/** A transaction recovery has just claimed, and the claim its run holds. */
+export interface Claimed {
+  gid: string;
+  claim: number;
 }
 
 /** A transaction that has ended, as participants' housekeeping asks about it. */
@@ -83,6 +91,7 @@ interface TxRow {
   updated_at: Date;
   trace_context: string | null;
   parked_at: Date | null;
+  claim: number;
 }
 
 const json = (raw: unknown): unknown => (typeof raw === 'string' ? JSON.parse(raw) : raw);
@@ -104,17 +113,23 @@ function toRecord(r: TxRow): TxRecord {
     updatedAt: r.updated_at,
     traceContext: r.trace_context,
     parkedAt: r.parked_at,
+    claim: r.claim,
   };
 }
 
 const TX_COLUMNS =
-  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at, trace_context, parked_at';
+  'gid, flow, mode, state, payload, outcome, request_hash, owner, deadline_at, attempts, last_error, created_at, updated_at, trace_context, parked_at, claim';
 
 /** Where a parked transaction's next attempt is: out of recovery's reach until a retry. */
 const NEVER = new Date('9999-12-31T00:00:00Z');
 
 /** Extra fields a state change writes with it. */
 export interface TransitionExtra {
+  /**
+   * The claim the run started under: the state moves only if no one has claimed the
+   * transaction since (a fenced run). Unset: whoever runs it (a decision anyone may take).
+   */
+  claim?: number;
   outcome?: Outcome;
   /** The branches' latest view, written only if the state moved. */
   branches?: BranchRecord[];
@@ -144,14 +159,23 @@ export interface TxLog {
   ): Promise<boolean>;
   /** Notes a failed attempt on a branch (the rare path: retries and refusals). */
   noteBranch(gid: string, branch: BranchRecord, now: Date): Promise<void>;
-  /** Claims up to `limit` open transactions whose lease ran out, each for one claimer only. */
-  claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]>;
+  /**
+   * Claims up to `limit` open transactions whose lease ran out, each for one claimer only;
+   * answers each with the claim (fencing token) it now holds.
+   */
+  claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<Claimed[]>;
   /** At start-up: transactions this coordinator id owned before a restart are due now. */
   releaseOwned(owner: string, now: Date): Promise<number>;
-  /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
-  postpone(gid: string, until: Date, error: string, now: Date): Promise<void>;
-  /** Stops recovery from trying (STUCK) until an operator retries; false if it already ended. */
-  park(gid: string, error: string, now: Date): Promise<boolean>;
+  /**
+   * Pushes the next recovery attempt out (after a failed attempt), with the error seen; only
+   * under the run's `claim`.
+   */
+  postpone(gid: string, until: Date, error: string, now: Date, claim: number): Promise<void>;
+  /**
+   * Stops recovery from trying (STUCK) until an operator retries; false if it already ended or
+   * was claimed since `claim`.
+   */
+  park(gid: string, error: string, now: Date, claim: number): Promise<boolean>;
   /** An operator's retry: an open transaction is due at once, unparked; false if it ended. */
   retry(gid: string, now: Date): Promise<boolean>;
   /** Those of `gids` that have ended (COMMITTED or ABORTED), with when. */
@@ -266,9 +290,10 @@ export class SqlTxLog implements TxLog {
     extra: TransitionExtra = {},
   ): Promise<boolean> {
     const froms = Array.isArray(from) ? from : [from];
+    const fenced = extra.claim !== undefined;
     const move: Statement = {
       sql: `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
-         updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})`,
+         updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})${fenced ? ' AND claim = ?' : ''}`,
       params: [
         to,
         extra.outcome ? JSON.stringify(extra.outcome) : null,
@@ -276,6 +301,7 @@ export class SqlTxLog implements TxLog {
         now,
         gid,
         ...froms,
+        ...(fenced ? [extra.claim!] : []),
       ],
     };
     const branches = extra.branches ?? [];
@@ -305,7 +331,7 @@ export class SqlTxLog implements TxLog {
    * claiming at the same moment are skipped (SKIP LOCKED), so concurrent claimers take
    * disjoint batches and each transaction is claimed exactly once.
    */
-  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<Claimed[]> {
     try {
       return await this.claim(owner, now, leaseUntil, limit);
     } catch (err) {
@@ -317,21 +343,22 @@ export class SqlTxLog implements TxLog {
     }
   }
 
-  private claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+  private claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<Claimed[]> {
     return this.db.transaction(async (sql) => {
-      const due = await sql.query<{ gid: string }>(
-        `SELECT gid FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
+      const due = await sql.query<{ gid: string; claim: number }>(
+        `SELECT gid, claim FROM global_tx WHERE state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')
            AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
         [now, limit],
       );
       if (due.length === 0) return [];
       const gids = due.map((d) => d.gid);
       await sql.execute(
-        `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1, updated_at = ?
+        `UPDATE global_tx SET owner = ?, next_attempt_at = ?, attempts = attempts + 1,
+           claim = claim + 1, updated_at = ?
          WHERE gid IN (${gids.map(() => '?').join(', ')})`,
         [owner, leaseUntil, now, ...gids],
       );
-      return gids;
+      return due.map((d) => ({ gid: d.gid, claim: d.claim + 1 }));
     });
   }
 
@@ -345,18 +372,20 @@ export class SqlTxLog implements TxLog {
   }
 
   /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
-  async postpone(gid: string, until: Date, error: string, now: Date): Promise<void> {
+  async postpone(gid: string, until: Date, error: string, now: Date, claim: number): Promise<void> {
     await this.db.execute(
-      'UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE gid = ?',
-      [until, error.slice(0, 512), now, gid],
+      `UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ?
+       WHERE gid = ? AND claim = ?`,
+      [until, error.slice(0, 512), now, gid, claim],
     );
   }
 
-  async park(gid: string, error: string, now: Date): Promise<boolean> {
+  async park(gid: string, error: string, now: Date, claim: number): Promise<boolean> {
     const res = await this.db.execute(
       `UPDATE global_tx SET parked_at = COALESCE(parked_at, ?), next_attempt_at = ?, last_error = ?,
-         updated_at = ? WHERE gid = ? AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
-      [now, NEVER, error.slice(0, 512), now, gid],
+         updated_at = ? WHERE gid = ? AND claim = ?
+         AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
+      [now, NEVER, error.slice(0, 512), now, gid, claim],
     );
     return res.affectedRows === 1;
   }

@@ -2,6 +2,7 @@
 // unit tests run against (log.int.test.ts holds the SQL log to the same contract).
 import type {
   BranchRecord,
+  Claimed,
   EndedTx,
   ListFilter,
   NewTx,
@@ -44,6 +45,7 @@ export class MemoryTxLog implements TxLog {
       updatedAt: now,
       traceContext: tx.traceContext ?? null,
       parkedAt: null,
+      claim: 0,
       idempotencyKey: key,
       nextAttemptAt: tx.leaseUntil,
     });
@@ -66,6 +68,7 @@ export class MemoryTxLog implements TxLog {
       updatedAt: now,
       traceContext: null,
       parkedAt: null,
+      claim: 0,
       idempotencyKey: null,
       nextAttemptAt: now,
       ...rec,
@@ -121,6 +124,7 @@ export class MemoryTxLog implements TxLog {
     const row = this.rows.get(gid);
     const froms = Array.isArray(from) ? from : [from];
     if (!row || !froms.includes(row.state)) return false;
+    if (extra.claim !== undefined && extra.claim !== row.claim) return false;
     row.state = to;
     row.outcome = extra.outcome ? structuredClone(extra.outcome) : row.outcome;
     row.nextAttemptAt = extra.nextAttemptAt ?? row.nextAttemptAt;
@@ -139,7 +143,7 @@ export class MemoryTxLog implements TxLog {
     }
   }
 
-  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<string[]> {
+  async claimDue(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<Claimed[]> {
     const due = [...this.rows.values()]
       .filter((r) => OPEN_STATES.includes(r.state) && r.nextAttemptAt <= now)
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime())
@@ -148,9 +152,10 @@ export class MemoryTxLog implements TxLog {
       r.owner = owner;
       r.nextAttemptAt = leaseUntil;
       r.attempts += 1;
+      r.claim += 1;
       r.updatedAt = now;
     }
-    return due.map((r) => r.gid);
+    return due.map((r) => ({ gid: r.gid, claim: r.claim }));
   }
 
   async releaseOwned(owner: string, now: Date): Promise<number> {
@@ -164,17 +169,17 @@ export class MemoryTxLog implements TxLog {
     return n;
   }
 
-  async postpone(gid: string, until: Date, error: string, now: Date): Promise<void> {
+  async postpone(gid: string, until: Date, error: string, now: Date, claim: number): Promise<void> {
     const row = this.rows.get(gid);
-    if (!row) return;
+    if (!row || row.claim !== claim) return;
     row.nextAttemptAt = until;
     row.lastError = error;
     row.updatedAt = now;
   }
 
-  async park(gid: string, error: string, now: Date): Promise<boolean> {
+  async park(gid: string, error: string, now: Date, claim: number): Promise<boolean> {
     const row = this.rows.get(gid);
-    if (!row || !OPEN_STATES.includes(row.state)) return false;
+    if (!row || row.claim !== claim || !OPEN_STATES.includes(row.state)) return false;
     row.parkedAt ??= now;
     row.nextAttemptAt = NEVER;
     row.lastError = error;

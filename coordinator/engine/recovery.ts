@@ -3,7 +3,7 @@
 import type { Logger } from '../../lib/log';
 import { backoffDelay, type Backoff } from './calls';
 import type { Engine } from './engine';
-import type { TxLog } from './log';
+import type { Claimed, TxLog } from './log';
 
 export interface RecoveryOptions {
   owner: string;
@@ -54,10 +54,10 @@ export class RecoveryLoop {
       .claimDue(this.opts.owner, now, new Date(now.getTime() + this.opts.leaseMs), this.opts.batch)
       .catch((err: unknown) => {
         this.log.warn({ err }, 'recovery could not claim transactions');
-        return [] as string[];
+        return [] as Claimed[];
       });
     await Promise.all(
-      claimed.map(async (gid) => {
+      claimed.map(async ({ gid, claim }) => {
         try {
           await this.engine.recover(gid);
         } catch (err) {
@@ -66,7 +66,7 @@ export class RecoveryLoop {
             Date.now() + backoffDelay(4, this.opts.backoff) + this.opts.backoff.baseMs,
           );
           await this.txLog
-            .postpone(gid, at, err instanceof Error ? err.message : String(err), new Date())
+            .postpone(gid, at, err instanceof Error ? err.message : String(err), new Date(), claim)
             .catch(() => undefined);
         }
       }),

@@ -55,10 +55,10 @@ export async function postpone(
   const { retry } = deps;
   if (tx.attempts < retry.parkAfterAttempts) {
     const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, tx.attempts - 1));
-    await deps.txLog.postpone(tx.gid, new Date(now.getTime() + delay), error, now);
+    await deps.txLog.postpone(tx.gid, new Date(now.getTime() + delay), error, now, tx.claim);
     return;
   }
-  if (!(await deps.txLog.park(tx.gid, error, now))) return;
+  if (!(await deps.txLog.park(tx.gid, error, now, tx.claim))) return;
   deps.metrics.parked.inc({ flow: tx.flow, state });
   deps.log.error(
     { gid: tx.gid, flow: tx.flow, mode: tx.mode, state, attempts: tx.attempts, error },

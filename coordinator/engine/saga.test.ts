@@ -179,4 +179,56 @@ describe('saga runner (scripted participants)', () => {
     expect(h.participants.made('a', 'compensate').length).to.be.greaterThan(1);
     expect((await h.txLog.get(gid))!.lastError).to.match(/^compensation of a: UNAVAILABLE/);
   });
+
+  // A refund's shape: its first step cannot be undone (no compensation), the rest must succeed.
+  function refundLike(h: Harness) {
+    const p = h.participants;
+    const pivot = p.step('pivot', 'p1');
+    const after = p.step('after', 'p2', { needs: [pivot], mustSucceed: true });
+    const flow = defineFlow({ name: 'refundlike', steps: [pivot, after], output: () => 'done' });
+    h.engine.register(flow);
+    return flow;
+  }
+
+  for (const answer of ['unavailable', 'timeout', 'unknown'] as const) {
+    it(`never ends a saga whose step with no compensation answered ${answer}: it may have run`, async () => {
+      const h = harness('saga');
+      const flow = refundLike(h);
+      h.participants.script('pivot', 'action', answer);
+      const error = await h.engine.run(flow, { id: 1 }).then(
+        () => undefined,
+        (err: DomainError) => err,
+      );
+      // Not ABORTED (chaos found a refund ended so while its payment had turned REFUNDED): left
+      // RUNNING for recovery, which asks the step again and goes forward.
+      expect(error?.reason).to.equal('UNAVAILABLE');
+      const gid = onlyGid(h);
+      expect(h.txLog.history.get(gid)).to.deep.equal(['RUNNING']);
+      expect(h.participants.order('compensate')).to.deep.equal([]);
+      h.participants.script('pivot', 'action', 'ok');
+      await h.engine.recover(gid);
+      expect(h.txLog.history.get(gid)).to.deep.equal(['RUNNING', 'COMMITTED']);
+      expect(h.participants.made('after', 'action')).to.have.length(1);
+    });
+  }
+
+  it('moves nothing once recovery has claimed the transaction from under a run', async () => {
+    const h = harness('saga');
+    // b keeps timing out until the deadline; meanwhile recovery claims the transaction (its
+    // owner paused past its lease, say) and finishes it forward.
+    h.participants.script('b', 'action', 'timeout');
+    const running = run(h);
+    await new Promise((r) => setTimeout(r, 20));
+    const gid = onlyGid(h);
+    const far = new Date(Date.now() + 3_600_000);
+    expect(await h.txLog.claimDue('other', far, far, 10)).to.deep.equal([{ gid, claim: 1 }]);
+    // The stale run reaches its deadline and would compensate: its claim is stale, so the log
+    // refuses it, and no compensation runs.
+    const r = await running;
+    expect(r.error?.reason).to.equal('UNAVAILABLE');
+    expect(h.txLog.history.get(gid)).to.deep.equal(['RUNNING']);
+    expect(h.participants.order('compensate')).to.deep.equal([]);
+    await h.txLog.postpone(gid, far, 'stale', new Date(), 0);
+    expect((await h.txLog.get(gid))!.lastError).to.not.equal('stale');
+  });
 });

@@ -41,7 +41,7 @@ export class SagaRunner implements TxRunner {
           'RUNNING',
           'COMPENSATING',
           new Date(),
-          { outcome },
+          { outcome, claim: tx.claim },
         );
         if (moved) await this.compensate(tx, rec.payload, flow.steps, outcome);
         return;
@@ -88,21 +88,27 @@ export class SagaRunner implements TxRunner {
       );
       // Whatever may have run is undone if the saga is: all but a step refused on its only call.
       for (const { step, r } of answers) if (!refusedAlone(tx, step, r)) ran.push(step);
-      const failed = answers.find((a) => a.r.kind !== 'done');
-      if (!failed) continue;
-      const { step, r } = failed;
-      // Past the pivot the outcome is decided: recovery finishes the remaining steps. And in a
-      // recovery run an earlier run may have got further than an unknown answer shows (up to
-      // a pivot whose effects are out): only a refusal proves a step never ran, so ask again.
-      if (step.mustSucceed || (r.kind === 'unknown' && !tx.fresh)) {
+      const failed = answers.filter((a) => a.r.kind !== 'done');
+      if (failed.length === 0) continue;
+      // Answers no one can act on yet. Past the pivot the outcome is decided: recovery finishes
+      // the remaining steps. A step that cannot be undone must be known to have run or not
+      // before anything is decided. And in a recovery run an earlier run may have got further
+      // than an unknown answer shows (up to a pivot whose effects are out): only a refusal
+      // proves a step never ran. So ask again later.
+      const open = failed.find(
+        ({ step, r }) =>
+          step.mustSucceed || (r.kind === 'unknown' && (!tx.fresh || !step.compensate)),
+      );
+      if (open) {
         await postpone(
           this.deps,
           tx,
           'RUNNING',
-          `step ${step.id} is not finished yet: ${describe(r)}`,
+          `step ${open.step.id} is not finished yet: ${describe(open.r)}`,
         );
         return interrupted('the request was accepted and will complete shortly');
       }
+      const { step } = failed[0];
       // Refused, or unknown until the deadline: undo everything that may have run.
       const refused = answers.find((a) => a.r.kind === 'refused');
       const outcome =
@@ -127,6 +133,7 @@ export class SagaRunner implements TxRunner {
     const moved = await this.deps.txLog.transition(tx.gid, 'RUNNING', 'COMPENSATING', new Date(), {
       outcome,
       branches: tx.branches(),
+      claim: tx.claim,
     });
     if (!moved) return this.othersOutcome(tx);
     await this.compensate(tx, input, undo, outcome);
@@ -138,6 +145,7 @@ export class SagaRunner implements TxRunner {
     const moved = await this.deps.txLog.transition(tx.gid, 'RUNNING', to, new Date(), {
       outcome,
       branches: tx.branches(),
+      claim: tx.claim,
     });
     return moved ? outcome : this.othersOutcome(tx);
   }
@@ -170,6 +178,7 @@ export class SagaRunner implements TxRunner {
     await this.deps.txLog.transition(tx.gid, 'COMPENSATING', 'ABORTED', new Date(), {
       outcome,
       branches: tx.branches(),
+      claim: tx.claim,
     });
   }
 

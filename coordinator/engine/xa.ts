@@ -78,6 +78,7 @@ export class XaRunner implements TxRunner {
     const decided = await txLog.transition(tx.gid, 'RUNNING', 'COMMITTING', new Date(), {
       outcome,
       branches: tx.branches(),
+      claim: tx.claim,
     });
     if (!decided) return this.followDecision(tx, flow);
     await failpoint('coordinator.xa.after-decision');
@@ -124,6 +125,7 @@ export class XaRunner implements TxRunner {
     const moved = await this.deps.txLog.transition(tx.gid, 'RUNNING', to, new Date(), {
       outcome,
       branches: tx.branches(),
+      claim: tx.claim,
     });
     if (moved && to === 'ABORTED') return outcome;
     if (!moved) {
@@ -178,6 +180,7 @@ export class XaRunner implements TxRunner {
     await this.deps.txLog.transition(tx.gid, f.from, f.to, new Date(), {
       outcome: f.outcome,
       branches: tx.branches(),
+      claim: tx.claim,
     });
   }
 
