@@ -47,6 +47,12 @@ export class Person {
    * with it. Waits for that, then takes a new token, as a returning client would.
    */
   async reenterQueueAfterPaying(): Promise<void> {
+    await this.tokenEndedByPayment();
+    await this.enterQueue();
+  }
+
+  /** Waits until the payment's event has ended the token (shortly after the answer). */
+  async tokenEndedByPayment(): Promise<void> {
     const old = await eventually(
       () =>
         this.mesh.request('GET', '/api/v1/queue/status', {
@@ -56,15 +62,20 @@ export class Person {
       (r) => r.status !== 200,
     );
     expect([old.status, reason(old)]).to.deep.equal([401, 'QUEUE_TOKEN_EXPIRED']);
-    await this.enterQueue();
   }
 
   async charge(amount: number): Promise<void> {
-    const res = await this.mesh.request('POST', '/api/v1/points/charge', {
+    const res = await this.chargeRequest(amount);
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+  }
+
+  /** A charge whatever it answers, for tests of its refusals and repeats. */
+  chargeRequest(amount: number, idempotencyKey?: string): Promise<ApiResponse> {
+    return this.mesh.request('POST', '/api/v1/points/charge', {
       token: this.jwt,
       body: { amount },
+      headers: keyHeader(idempotencyKey),
     });
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
   }
 
   async balance(): Promise<number> {
@@ -72,11 +83,17 @@ export class Person {
       .balance;
   }
 
-  reserve(concertId: string, date: string, seatNumber: number): Promise<ApiResponse> {
+  reserve(
+    concertId: string,
+    date: string,
+    seatNumber: number,
+    idempotencyKey?: string,
+  ): Promise<ApiResponse> {
     return this.mesh.request('POST', '/api/v1/reservations', {
       token: this.jwt,
       queueToken: this.queueToken,
       body: { concertId, date, seatNumber },
+      headers: keyHeader(idempotencyKey),
     });
   }
 
@@ -85,14 +102,15 @@ export class Person {
       token: this.jwt,
       queueToken: this.queueToken,
       body: { reservationId },
-      headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+      headers: keyHeader(idempotencyKey),
     });
   }
 
-  refund(paymentId: string): Promise<ApiResponse> {
+  refund(paymentId: string, idempotencyKey?: string): Promise<ApiResponse> {
     return this.mesh.request('POST', `/api/v1/payments/${paymentId}/refund`, {
       token: this.jwt,
       body: {},
+      headers: keyHeader(idempotencyKey),
     });
   }
 
@@ -114,6 +132,11 @@ export class Person {
   }
 }
 
+/** The Idempotency-Key header of a money- or seat-moving request, when it sends one. */
+function keyHeader(idempotencyKey: string | undefined): Record<string, string> {
+  return idempotencyKey ? { 'idempotency-key': idempotencyKey } : {};
+}
+
 export async function createConcert(mesh: Mesh, body: Record<string, unknown>): Promise<string> {
   const res = await mesh.request('POST', '/api/v1/admin/concerts', {
     token: await jwtFor('admin', { admin: true }),
@@ -121,6 +144,32 @@ export async function createConcert(mesh: Mesh, body: Record<string, unknown>): 
   });
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
   return res.body.concertId;
+}
+
+export interface SeatRow {
+  status: 'AVAILABLE' | 'HELD' | 'SOLD';
+  /** The reservation holding or owning the seat; null when AVAILABLE. */
+  heldBy: string | null;
+}
+
+/** The seats of a concert's date as the concert service keeps them, by seat number. */
+export async function seatRows(
+  mesh: Mesh,
+  concertId: string,
+  date: string,
+): Promise<Map<number, SeatRow>> {
+  const rows = await sql<{
+    seat_number: number;
+    status: SeatRow['status'];
+    held_by: string | null;
+  }>(
+    mesh,
+    'concert',
+    `SELECT s.seat_number, s.status, s.held_by FROM seat s JOIN schedule d ON d.id = s.schedule_id
+     WHERE d.concert_id = ? AND d.date = ?`,
+    [concertId, date],
+  );
+  return new Map(rows.map((r) => [r.seat_number, { status: r.status, heldBy: r.held_by }]));
 }
 
 /** Rows straight from a service's database, for exact counts the API does not expose. */
