@@ -9,10 +9,10 @@ import {
   Person,
   createConcert,
   eventually,
-  expectInvariants,
   isoDay,
   reason,
   sql,
+  auditAndDestroy,
 } from '../support/people';
 
 for (const mode of ['saga', 'xa'] as const) {
@@ -37,10 +37,7 @@ for (const mode of ['saga', 'xa'] as const) {
         price: 2000,
       });
     });
-    after(async () => {
-      if (mesh) await expectInvariants(mesh);
-      await mesh?.destroy();
-    });
+    after(() => auditAndDestroy(mesh));
 
     describe('reserve', () => {
       it('holds a seat for the caller and shows it HELD', async () => {
@@ -447,10 +444,7 @@ for (const mode of ['saga', 'xa'] as const) {
         price: 1000,
       });
     });
-    after(async () => {
-      if (mesh) await expectInvariants(mesh);
-      await mesh?.destroy();
-    });
+    after(() => auditAndDestroy(mesh));
 
     it('expires an unpaid hold, frees its seat for someone else, and refuses its payment', async () => {
       const max = await Person.join(mesh, `max-${mode}`, 5000);

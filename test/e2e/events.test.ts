@@ -7,14 +7,7 @@ import { expect } from 'chai';
 import { REPO_ROOT } from '../../lib/paths';
 import { freePort, startMesh, type Mesh } from '../support/mesh';
 import { TcpProxy } from '../support/proxy';
-import {
-  Person,
-  createConcert,
-  eventually,
-  expectInvariants,
-  isoDay,
-  sql,
-} from '../support/people';
+import { Person, createConcert, eventually, isoDay, sql, auditAndDestroy } from '../support/people';
 
 interface Delivery {
   eventId: string;
@@ -125,9 +118,11 @@ for (const mode of ['saga', 'xa'] as const) {
       });
     });
     after(async () => {
-      if (mesh) await expectInvariants(mesh);
-      await mesh?.destroy();
-      await proxy?.close();
+      try {
+        await auditAndDestroy(mesh);
+      } finally {
+        await proxy?.close();
+      }
     });
 
     async function paidBy(name: string) {

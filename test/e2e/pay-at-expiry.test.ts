@@ -10,11 +10,11 @@ import {
   Person,
   createConcert,
   eventually,
-  expectInvariants,
   isoDay,
   reason,
   seatRows,
   sql,
+  auditAndDestroy,
 } from '../support/people';
 
 const PAYS = 200;
@@ -183,14 +183,7 @@ for (const mode of TX_MODES) {
         price: PRICE,
       });
     });
-    after(async () => {
-      // The mesh goes also when the invariants fail: its processes would keep mocha alive.
-      try {
-        if (mesh) await expectInvariants(mesh);
-      } finally {
-        await mesh?.destroy();
-      }
-    });
+    after(() => auditAndDestroy(mesh));
 
     it(`answers each of ${PAYS} Pays 201 or 400 RESERVATION_EXPIRED, and leaves what it answered`, async () => {
       const aim = new Aim();

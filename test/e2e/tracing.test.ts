@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { startMesh, type Mesh } from '../support/mesh';
 import { OtlpReceiver, type CollectedSpan } from '../support/otlp';
-import { Person, createConcert, eventually, expectInvariants, isoDay } from '../support/people';
+import { Person, createConcert, eventually, isoDay, auditAndDestroy } from '../support/people';
 
 const SERVER = 2; // SpanKind.SERVER in OTLP
 
@@ -85,9 +85,11 @@ for (const mode of ['saga', 'xa'] as const) {
       });
     });
     after(async () => {
-      if (mesh) await expectInvariants(mesh);
-      await mesh?.destroy();
-      await receiver.stop();
+      try {
+        await auditAndDestroy(mesh);
+      } finally {
+        await receiver.stop();
+      }
     });
 
     it('follows one payment through every hop in one trace, with correct parents and tx attributes', async () => {

@@ -189,6 +189,18 @@ export async function sql<T = Record<string, unknown>>(
   }
 }
 
+/**
+ * The end of a suite: the invariants hold, and the mesh goes — also when they do not, since its
+ * processes would otherwise keep mocha alive.
+ */
+export async function auditAndDestroy(mesh: Mesh | undefined): Promise<void> {
+  try {
+    if (mesh) await expectInvariants(mesh);
+  } finally {
+    await mesh?.destroy();
+  }
+}
+
 /** Waits until the mesh is quiet (no open transaction), then asserts every invariant. */
 export async function expectInvariants(mesh: Mesh, quietMs = 20_000): Promise<void> {
   const until = Date.now() + quietMs;
