@@ -1,7 +1,10 @@
 // One chaos run in one TX_MODE: a mesh of one process per service, a seeded concert and users,
 // a background load, kill -9 faults, then quiet, then the auditor.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadConfig } from '../lib/config';
+import { REPO_ROOT } from '../lib/paths';
 import type { TxMode } from '../lib/txMode';
 import { signAccessToken } from '../gateway/auth';
 import { audit, type Check } from '../ops/audit';
@@ -9,7 +12,7 @@ import { meshEnv } from '../ops/mesh-runner';
 import { Gateway, field } from './client';
 import { FaultInjector, type Fault, type Incident } from './faults';
 import { DEFAULT_LOAD, Load, type LoadStats, type World } from './load';
-import { ChaosMesh } from './mesh';
+import { ChaosMesh, reportOptions } from './mesh';
 import { Observer, isQuiet, type Quiet } from './observe';
 import { planFaults, tallyFaults, type FaultKind } from './plan';
 import { Rng } from './random';
@@ -74,6 +77,9 @@ const CHAOS_ENV: Record<string, string> = {
   TX_RETRY_BASE_MS: '200',
   TX_RETRY_MAX_MS: '2000',
   TX_PARK_AFTER_ATTEMPTS: '100000',
+  // Migrations run once, before any process starts (migrateFirst), as the deployment's init
+  // containers run them: two coordinators migrating one database at start race each other.
+  DB_MIGRATE_ON_START: 'false',
   QUEUE_MAX_ACTIVE: '10000',
   QUEUE_ACTIVE_TTL_SECONDS: '3600',
   // Nine processes share one server (151 connections by default) with whatever else runs.
@@ -119,6 +125,14 @@ function reservationsIn(checks: Check[]): string[] {
   return [...ids];
 }
 
+/** Creates the run's databases and applies every migration, as `node dist/cmd/migrate.js`. */
+async function migrateFirst(env: Record<string, string>): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'dist', 'cmd', 'migrate.js')], {
+    env,
+    timeout: 120_000,
+  });
+}
+
 /** The meshes running right now, so an interrupted run can remove them. */
 export const runningMeshes = new Set<ChaosMesh>();
 
@@ -130,7 +144,11 @@ async function startMesh(
   print: (line: string) => void,
 ): Promise<{ runner: ChaosMesh; env: Record<string, string>; id: string }> {
   for (let attempt = 1; ; attempt++) {
-    const { env, id, vhost } = await meshEnv({ ...CHAOS_ENV, TX_MODE: mode });
+    const { env, id, vhost } = await meshEnv({
+      ...CHAOS_ENV,
+      TX_MODE: mode,
+      NODE_OPTIONS: reportOptions(dir, process.env.NODE_OPTIONS),
+    });
     const topology = await Topology.open(coordinators, env).catch(async (err: unknown) => {
       await vhost.drop().catch(() => undefined);
       throw err;
@@ -143,6 +161,7 @@ async function startMesh(
         `${topology.relays.map((r) => `${r.name} relay :${r.port}`).join(', ')}`,
     );
     try {
+      await migrateFirst(env);
       await runner.start(90_000);
       for (const g of runner.names) await runner.waitStarted(g, 60_000);
       return { runner, env, id };
