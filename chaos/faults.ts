@@ -34,6 +34,9 @@ export interface Incident {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long a graceful stop may take: the server's own grace (10 s) and then its closers. */
+const GRACEFUL_STOP_MS = 20_000;
+
 export class FaultInjector {
   readonly faults: Fault[] = [];
   readonly incidents: Incident[] = [];
@@ -100,9 +103,8 @@ export class FaultInjector {
           await sleep(plan.holdMs);
           ended = Date.now();
           const disarmed = await this.restartGracefully(victim, { FAILPOINTS: '' });
-          const odd = [armed, disarmed].filter((c) => c !== 0);
-          if (odd.length)
-            throw new Error(`a graceful stop of ${victim} exited with ${odd.join(', ')}`);
+          const odd = [armed, disarmed].filter(Boolean);
+          if (odd.length) throw new Error(odd.join('; '));
           break;
         }
         case 'pause':
@@ -154,14 +156,22 @@ export class FaultInjector {
     }
   }
 
-  /** SIGTERM, a clean exit, then a start with env: resolves with the exit code of the stop. */
+  /**
+   * SIGTERM, a clean exit, then a start with env. Resolves with what went wrong with the stop
+   * (it did not exit 0, or not at all), undefined when nothing did.
+   */
   private async restartGracefully(
     victim: string,
     env: Record<string, string>,
-  ): Promise<number | null> {
-    const code = await this.mesh.terminate(victim);
+  ): Promise<string | undefined> {
+    const pid = this.mesh.pid(victim);
+    const how = await this.mesh.terminate(victim, GRACEFUL_STOP_MS);
     await this.start(victim, env);
-    return code;
+    if (how === 0) return undefined;
+    return how === 'killed'
+      ? `${victim} (pid ${pid}) did not exit within ${GRACEFUL_STOP_MS / 1000} s of SIGTERM: ` +
+          `killed after a diagnostic report (report.*.${pid}.*.json beside the logs)`
+      : `${victim} (pid ${pid}) exited with ${how} after SIGTERM`;
   }
 }
 

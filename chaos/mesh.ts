@@ -5,6 +5,16 @@ import { MeshRunner } from '../ops/mesh-runner';
 import type { RunVhost } from '../ops/isolation';
 import type { Topology } from './topology';
 
+/**
+ * NODE_OPTIONS for the mesh's processes: SIGUSR2 writes a diagnostic report (JavaScript stack,
+ * open sockets and timers) into `dir`, so a process that will not stop says what holds it.
+ */
+export function reportOptions(dir: string, inherited = ''): string {
+  return [inherited, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${dir}`]
+    .filter(Boolean)
+    .join(' ');
+}
+
 export class ChaosMesh extends MeshRunner {
   /** Processes stopped by pause() and not continued yet, by group. */
   private readonly paused = new Set<string>();
@@ -20,22 +30,26 @@ export class ChaosMesh extends MeshRunner {
   }
 
   /**
-   * SIGTERM one process and wait for its clean exit (it finishes the calls it is running);
-   * SIGKILL after graceMs. Resolves with its exit code (null when it had to be killed).
+   * SIGTERM one process and wait for its clean exit (it finishes the calls it is running).
+   * One that has not exited after graceMs is asked for a Node diagnostic report (SIGUSR2, see
+   * REPORT_OPTIONS: its stack and every handle it still holds open), then killed. Resolves with
+   * its exit code, or 'killed'.
    */
-  async terminate(name: string, graceMs = 20_000): Promise<number | null> {
+  async terminate(name: string, graceMs = 20_000): Promise<number | 'killed'> {
     const g = this.group(name);
     const child = g.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? 0;
     g.stopping = true;
-    const gone = this.exited(name, graceMs + 10_000);
+    const gone = this.exited(name, graceMs + 30_000);
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const report = setTimeout(() => child.kill('SIGUSR2'), graceMs);
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs + 3000);
     try {
       const how = await gone;
-      return typeof how === 'number' ? how : null;
+      return typeof how === 'number' ? how : 'killed';
     } finally {
-      clearTimeout(timer);
+      clearTimeout(report);
+      clearTimeout(kill);
     }
   }
 
