@@ -10,7 +10,9 @@ import type { Topology } from './topology';
  * open sockets and timers) into `dir`, so a process that will not stop says what holds it.
  */
 export function reportOptions(dir: string, inherited = ''): string {
-  return [inherited, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${dir}`]
+  // NODE_OPTIONS splits on spaces outside double quotes.
+  const where = /\s/.test(dir) ? JSON.stringify(dir) : dir;
+  return [inherited, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${where}`]
     .filter(Boolean)
     .join(' ');
 }
