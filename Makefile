@@ -142,7 +142,7 @@ clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 
 CHAOS_ARGS ?=
 
-chaos: $(BUILD_STAMP) infra ## Chaos: 50 faults per TX_MODE (kills and slowness), 2 coordinators, under load, then audit (manual, ~25 min)
+chaos: $(BUILD_STAMP) infra ## Chaos: 50 faults per TX_MODE (kills and slowness), 2 coordinators, under load, then audit (manual, ~17 min)
 	node dist/cmd/chaos.js --faults 50 $(CHAOS_ARGS)
 
 chaos-smoke: $(BUILD_STAMP) infra ## Short chaos run (one fault of each kind per TX_MODE, fixed seed), so the full one cannot rot
