@@ -134,18 +134,20 @@ clean: ## Remove dist/, gen/ and the stamps (not node_modules/, not .run/ data)
 	rm -rf dist gen $(INSTALL_STAMP)
 
 # ------------------------------------------------------------------------------ chaos
-# kill -9 under load, then the auditor over every database (docs/chaos.md). The full run is
-# manual; chaos-smoke is the short one for make test. Extra options: CHAOS_ARGS='--seed 7 --modes xa'.
+# Faults under load — kill -9, and slowness: branch calls held past their deadline, SIGSTOP,
+# stalled MariaDB connections — with two coordinators, then the auditor over every database
+# (docs/chaos.md). The full run is manual; chaos-smoke is the short one for make test: its four
+# faults per mode are one of each kind. Extra options: CHAOS_ARGS='--seed 7 --modes xa'.
 
 .PHONY: chaos chaos-smoke
 
 CHAOS_ARGS ?=
 
-chaos: $(BUILD_STAMP) infra ## Chaos: 50 kill -9 faults per TX_MODE under load, then audit (manual, ~15 min)
+chaos: $(BUILD_STAMP) infra ## Chaos: 50 faults per TX_MODE (kills and slowness), 2 coordinators, under load, then audit (manual, ~17 min)
 	node dist/cmd/chaos.js --faults 50 $(CHAOS_ARGS)
 
-chaos-smoke: $(BUILD_STAMP) infra ## Short chaos run (3 faults per TX_MODE, fixed seed), so the full one cannot rot
-	node dist/cmd/chaos.js --faults 3 --duration-per-fault 1500 --seed 20261121 $(CHAOS_ARGS)
+chaos-smoke: $(BUILD_STAMP) infra ## Short chaos run (one fault of each kind per TX_MODE, fixed seed), so the full one cannot rot
+	node dist/cmd/chaos.js --faults 4 --duration-per-fault 1500 --seed 20261121 $(CHAOS_ARGS)
 
 # ------------------------------------------------------------------------------ bench
 # Load through the gateway in each TX_MODE beside the monolith, raw-database and bare-HTTP

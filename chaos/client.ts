@@ -58,6 +58,14 @@ export function unknownOutcome(a: Answer): boolean {
   return a.status === 0 || a.status >= 500;
 }
 
+/**
+ * An answer to ask again, later, with the same request: its outcome is unknown, or the first
+ * request under its Idempotency-Key is still running (docs/api.md, 409 IDEMPOTENCY_KEY_IN_PROGRESS).
+ */
+export function askAgain(a: Answer): boolean {
+  return unknownOutcome(a) || (a.status === 409 && a.reason === 'IDEMPOTENCY_KEY_IN_PROGRESS');
+}
+
 /** A string field of an answer ('' when missing). */
 export function field(a: Answer, name: string): string {
   const v = a.body[name];

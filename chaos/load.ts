@@ -4,7 +4,7 @@
 // with too few points. Every process may die under them: 5xx, resets and timeouts are retried
 // with backoff, a refused queue token sends the user back to the waiting room.
 import { signAccessToken } from '../gateway/auth';
-import { field, unknownOutcome, type Answer, type Gateway } from './client';
+import { askAgain, field, unknownOutcome, type Answer, type Gateway } from './client';
 import type { Rng } from './random';
 
 export interface World {
@@ -266,7 +266,7 @@ export class Load {
         if (paid) return paid;
         continue;
       }
-      if (!unknownOutcome(a)) {
+      if (!askAgain(a)) {
         this.count(this.stats.refused, 'pay', a.reason ?? String(a.status));
         return undefined;
       }
@@ -301,7 +301,7 @@ export class Load {
   }
 
   private refusedOrGaveUp(op: Op, a: Answer): void {
-    if (unknownOutcome(a)) this.stats.gaveUp++;
+    if (askAgain(a)) this.stats.gaveUp++;
     else this.count(this.stats.refused, op, a.reason ?? String(a.status));
   }
 
@@ -324,8 +324,16 @@ export class Load {
         if (Date.now() > until || !(await this.enterQueue(user))) return a;
         continue;
       }
-      if (!unknownOutcome(a)) return a;
-      this.count(this.stats.unknown, op, a.status === 0 ? (a.reason ?? 'no answer') : a.status);
+      if (!askAgain(a)) return a;
+      this.count(
+        this.stats.unknown,
+        op,
+        a.status === 0
+          ? (a.reason ?? 'no answer')
+          : a.status >= 500
+            ? a.status
+            : `${a.status} ${a.reason}`,
+      );
       if (Date.now() > until || attempt >= maxUnknown) return a;
       // Jitter from Math.random: timing only, so the seeded decisions do not depend on retries.
       await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2));

@@ -1,6 +1,7 @@
 // The chaos report: per mode the fault log, the load's view, quiet, and each invariant.
 import { report } from '../ops/audit';
 import { formatFault } from './faults';
+import { tallyFaults } from './plan';
 import type { ModeResult } from './run';
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -19,7 +20,7 @@ export function modeReport(r: ModeResult): string {
   out.push(
     `=== TX_MODE=${r.mode}  seed ${r.seed}  run ${r.runId}  ${r.ok ? 'PASS' : 'FAIL'}  (${secs(r.durationMs)}) ===`,
   );
-  out.push(`fault log (${r.faults.length} faults):`);
+  out.push(`fault log (${r.faults.length} faults: ${tallyFaults(r.faults)}):`);
   out.push(...r.faults.map(formatFault));
   out.push(
     `processes that exited on their own: ${

@@ -1,19 +1,29 @@
 // One chaos run in one TX_MODE: a mesh of one process per service, a seeded concert and users,
 // a background load, kill -9 faults, then quiet, then the auditor.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadConfig } from '../lib/config';
+import { REPO_ROOT } from '../lib/paths';
 import type { TxMode } from '../lib/txMode';
 import { signAccessToken } from '../gateway/auth';
 import { audit, type Check } from '../ops/audit';
-import { MeshRunner, meshEnv, type GroupSpec } from '../ops/mesh-runner';
+import { meshEnv } from '../ops/mesh-runner';
 import { Gateway, field } from './client';
-import { FaultInjector, VICTIMS, type Fault, type Incident } from './faults';
+import { FaultInjector, type Fault, type Incident } from './faults';
 import { DEFAULT_LOAD, Load, type LoadStats, type World } from './load';
+import { ChaosMesh, reportOptions } from './mesh';
 import { Observer, isQuiet, type Quiet } from './observe';
+import { planFaults, tallyFaults, type FaultKind } from './plan';
 import { Rng } from './random';
+import { Topology, faultTargets } from './topology';
 
 export interface ChaosOptions {
   faults: number;
+  /** The kinds of fault drawn (plan.ts): half kills, half slowness when both are in. */
+  kinds: FaultKind[];
+  /** Coordinator instances sharing the log, behind one round-robin relay when several. */
+  coordinators: number;
   modes: TxMode[];
   seed: number;
   durationPerFaultMs: number;
@@ -49,16 +59,11 @@ export interface ModeResult {
   ok: boolean;
 }
 
-/** One process per service, so each can die alone. The mock is started, never killed. */
-const GROUPS: GroupSpec[] = [
-  ...Object.keys(VICTIMS).map((name) => ({ name, services: name })),
-  { name: 'mock', services: 'dataplatform-mock' },
-];
-
 /** Short timeouts so that recovery, expiry and retries all happen within a run. */
 const CHAOS_ENV: Record<string, string> = {
-  COORDINATOR_ID: 'chaos-coordinator',
   TX_TTL_MS: '6000',
+  // Delay faults hold a branch past this, at times past the TTL too (plan.ts).
+  TX_BRANCH_DEADLINE_MS: '2000',
   TX_RECOVERY_INTERVAL_MS: '200',
   TX_INLINE_FINISH_MS: '1500',
   XA_RESOLVER_INTERVAL_MS: '300',
@@ -67,6 +72,14 @@ const CHAOS_ENV: Record<string, string> = {
   RESERVATION_HOLD_SECONDS: '6',
   RESERVATION_SWEEP_INTERVAL_MS: '500',
   EVENTS_RETRY_DELAYS_MS: '200,500,1000,2000',
+  // Recovery tries again soon after a fault ends, so the run goes quiet quickly; and never
+  // parks a transaction (STUCK) for a fault that ends, however many attempts it took.
+  TX_RETRY_BASE_MS: '200',
+  TX_RETRY_MAX_MS: '2000',
+  TX_PARK_AFTER_ATTEMPTS: '100000',
+  // Migrations run once, before any process starts (migrateFirst), as the deployment's init
+  // containers run them: two coordinators migrating one database at start race each other.
+  DB_MIGRATE_ON_START: 'false',
   QUEUE_MAX_ACTIVE: '10000',
   QUEUE_ACTIVE_TTL_SECONDS: '3600',
   // Nine processes share one server (151 connections by default) with whatever else runs.
@@ -112,21 +125,43 @@ function reservationsIn(checks: Check[]): string[] {
   return [...ids];
 }
 
+/** Creates the run's databases and applies every migration, as `node dist/cmd/migrate.js`. */
+async function migrateFirst(env: Record<string, string>): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'dist', 'cmd', 'migrate.js')], {
+    env,
+    timeout: 120_000,
+  });
+}
+
 /** The meshes running right now, so an interrupted run can remove them. */
-export const runningMeshes = new Set<MeshRunner>();
+export const runningMeshes = new Set<ChaosMesh>();
 
 /** Starts the mesh of one mode; a start that fails (say, a port taken meanwhile) is retried once. */
 async function startMesh(
   mode: TxMode,
+  coordinators: number,
   dir: string,
   print: (line: string) => void,
-): Promise<{ runner: MeshRunner; env: Record<string, string>; id: string }> {
+): Promise<{ runner: ChaosMesh; env: Record<string, string>; id: string }> {
   for (let attempt = 1; ; attempt++) {
-    const { env, id, vhost } = await meshEnv({ ...CHAOS_ENV, TX_MODE: mode });
-    const runner = new MeshRunner(env, id, dir, vhost, GROUPS, (g) => join(dir, `${g}.log`));
+    const { env, id, vhost } = await meshEnv({
+      ...CHAOS_ENV,
+      TX_MODE: mode,
+      NODE_OPTIONS: reportOptions(dir, process.env.NODE_OPTIONS),
+    });
+    const topology = await Topology.open(coordinators, env).catch(async (err: unknown) => {
+      await vhost.drop().catch(() => undefined);
+      throw err;
+    });
+    Object.assign(env, topology.env);
+    const runner = new ChaosMesh(topology, env, id, vhost, (g) => join(dir, `${g}.log`));
     runningMeshes.add(runner);
-    print(`[${mode}] starting ${GROUPS.length} processes (run ${id}, logs in ${dir})`);
+    print(
+      `[${mode}] starting ${topology.groups.length} processes (run ${id}, logs in ${dir}); ` +
+        `${topology.relays.map((r) => `${r.name} relay :${r.port}`).join(', ')}`,
+    );
     try {
+      await migrateFirst(env);
       await runner.start(90_000);
       for (const g of runner.names) await runner.waitStarted(g, 60_000);
       return { runner, env, id };
@@ -162,7 +197,7 @@ export async function runMode(
   };
   let started: Awaited<ReturnType<typeof startMesh>>;
   try {
-    started = await startMesh(mode, dir, print);
+    started = await startMesh(mode, opts.coordinators, dir, print);
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     result.durationMs = Date.now() - began;
@@ -184,19 +219,25 @@ export async function runMode(
       `chaos-${mode}`,
     );
     result.load = load.stats;
+    const plans = planFaults(
+      rng.fork('faults'),
+      opts.faults,
+      opts.kinds,
+      faultTargets(opts.coordinators),
+      mode,
+      {
+        durationPerFaultMs: opts.durationPerFaultMs,
+        branchDeadlineMs: config.coordinator.branchDeadlineMs,
+        ttlMs: config.coordinator.txTtlMs,
+      },
+    );
     print(
       `[${mode}] ${opts.vus} virtual users booking; ${opts.faults} faults, one every ` +
-        `${opts.durationPerFaultMs / 4000}-${opts.durationPerFaultMs / 1000} s (+ down time and restart)`,
+        `${opts.durationPerFaultMs / 4000}-${opts.durationPerFaultMs / 1000} s (+ its own time ` +
+        `and the way back): ${tallyFaults(plans)}`,
     );
     load.start();
-    const injector = new FaultInjector(
-      runner,
-      rng.fork('faults'),
-      load,
-      observer,
-      { faults: opts.faults, durationPerFaultMs: opts.durationPerFaultMs },
-      print,
-    );
+    const injector = new FaultInjector(runner, runner.topology, plans, load, observer, print);
     result.faults = injector.faults;
     result.incidents = injector.incidents;
     try {

@@ -4,9 +4,11 @@ import { Rng } from '../chaos/random';
 import { UsageError, parseChaosArgs } from './chaos';
 
 describe('chaos command (arguments and seed)', () => {
-  it('defaults to 50 faults in both modes with a random seed', () => {
+  it('defaults to 50 faults of every kind in both modes, two coordinators, a random seed', () => {
     expect(parseChaosArgs([], () => 42)).to.deep.equal({
       faults: 50,
+      kinds: ['kill', 'delay', 'pause', 'stall'],
+      coordinators: 2,
       modes: ['saga', 'xa'],
       seed: 42,
       durationPerFaultMs: 4000,
@@ -30,6 +32,9 @@ describe('chaos command (arguments and seed)', () => {
       '--quiet-timeout',
       '5000',
       '--keep',
+      '--kinds',
+      'stall,kill',
+      '--coordinators=1',
     ]);
     expect(opts).to.include({
       faults: 3,
@@ -38,8 +43,10 @@ describe('chaos command (arguments and seed)', () => {
       vus: 2,
       quietTimeoutMs: 5000,
       keep: true,
+      coordinators: 1,
     });
     expect(opts).to.have.deep.property('modes', ['xa']);
+    expect(opts).to.have.deep.property('kinds', ['kill', 'stall']);
   });
 
   it('refuses what it does not understand', () => {
@@ -49,6 +56,10 @@ describe('chaos command (arguments and seed)', () => {
       ['--modes', 'saga,2pc'],
       ['--seed', 'x'],
       ['--duration-per-fault', '10'],
+      ['--kinds', 'kill,flood'],
+      ['--kinds', ''],
+      ['--coordinators', '0'],
+      ['--coordinators', '5'],
       ['--what'],
     ])
       expect(() => parseChaosArgs(argv), argv.join(' ')).to.throw(UsageError);

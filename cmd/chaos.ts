@@ -1,7 +1,9 @@
-// `make chaos`: a booking load while random processes of the mesh are killed (-9) and
-// restarted, in each TX_MODE, then the auditor over every database (docs/chaos.md).
-//   node dist/cmd/chaos.js [--faults 50] [--modes saga,xa] [--seed N] [--duration-per-fault ms]
-//                          [--vus 6] [--quiet-timeout ms] [--keep] | --drop <run>
+// `make chaos`: a booking load while processes of the mesh are killed (-9) and restarted, slowed
+// down (branch calls held past their deadline, SIGSTOP, stalled database connections), in each
+// TX_MODE, then the auditor over every database (docs/chaos.md).
+//   node dist/cmd/chaos.js [--faults 50] [--modes saga,xa] [--seed N] [--kinds kill,delay,...]
+//                          [--coordinators 2] [--duration-per-fault ms] [--vus 6]
+//                          [--quiet-timeout ms] [--keep] | --drop <run>
 // Exit codes: 0 no violation, 1 a violation (or a fault run that could not be carried out),
 // 2 usage error.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,17 +13,21 @@ import type { TxMode } from '../lib/txMode';
 import { REPO_ROOT } from '../lib/paths';
 import { existingVhost, removeRun } from '../ops/isolation';
 import { assertBuilt } from '../ops/mesh-runner';
+import { FAULT_KINDS, type FaultKind } from '../chaos/plan';
 import { modeReport, summary } from '../chaos/report';
 import { runMode, runningMeshes, type ChaosOptions, type ModeResult } from '../chaos/run';
 
 export const CHAOS_USAGE = `usage: node dist/cmd/chaos.js [options]
 
 Starts the mesh one process per service (in each mode in turn), books seats with a background
-load, kills a random process (-9) at random moments and restarts it, then waits for quiet and
-audits every database. Exits 1 on any violation.
+load, strikes a random process at random moments — kill -9 and restart, or slowness: branch
+calls held past their deadline, SIGSTOP then SIGCONT, its MariaDB connections stalled — then
+waits for quiet and audits every database. Exits 1 on any violation.
   --faults <n>                faults per mode (default 50)
   --modes <list>              saga,xa (default both)
   --seed <n>                  replays the same faults and load decisions (default: random)
+  --kinds <list>              of kill,delay,pause,stall (default all: half kills, half slowness)
+  --coordinators <n>          coordinator instances behind one round-robin relay (default 2)
   --duration-per-fault <ms>   a fault strikes after a random quarter to all of this (default 4000)
   --vus <n>                   concurrent virtual users (default 6)
   --quiet-timeout <ms>        how long to wait for quiet after the load (default 120000)
@@ -39,6 +45,8 @@ export function parseChaosArgs(
 ): ChaosArgs | 'help' {
   const opts: ChaosArgs = {
     faults: 50,
+    kinds: [...FAULT_KINDS],
+    coordinators: 2,
     modes: ['saga', 'xa'],
     seed: -1,
     durationPerFaultMs: 4000,
@@ -72,6 +80,20 @@ export function parseChaosArgs(
       }
       case '--seed':
         opts.seed = int(name, value(), 0, 2 ** 31 - 1);
+        break;
+      case '--kinds': {
+        const kinds = (value() ?? '').split(',').filter(Boolean);
+        if (
+          kinds.length === 0 ||
+          kinds.some((k) => !(FAULT_KINDS as readonly string[]).includes(k))
+        )
+          throw new UsageError(`--kinds is a list of ${FAULT_KINDS.join(', ')}`);
+        // In the plan's order, once each, whatever order they were given in.
+        opts.kinds = FAULT_KINDS.filter((k: FaultKind) => kinds.includes(k));
+        break;
+      }
+      case '--coordinators':
+        opts.coordinators = int(name, value(), 1, 4);
         break;
       case '--duration-per-fault':
         opts.durationPerFaultMs = int(name, value(), 100, 600_000);
@@ -131,7 +153,8 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(opts.logDir, { recursive: true });
   const print = (line: string) => process.stdout.write(`${line}\n`);
   print(
-    `chaos: ${opts.faults} faults per mode in ${opts.modes.join(', ')}, seed ${opts.seed} ` +
+    `chaos: ${opts.faults} faults per mode (${opts.kinds.join(', ')}) in ${opts.modes.join(', ')}, ` +
+      `${opts.coordinators} coordinator${opts.coordinators > 1 ? 's' : ''}, seed ${opts.seed} ` +
       `(replay with --seed ${opts.seed})`,
   );
   // Ctrl-C or a SIGTERM: stop the mesh and remove its databases, keys and vhost; twice: now.
