@@ -15,6 +15,7 @@ import {
   ServerCredentials,
   credentials,
   type ServerDuplexStream,
+  type UntypedHandleCall,
 } from '@grpc/grpc-js';
 
 const CALLERS = 24;
@@ -51,30 +52,46 @@ async function measure(name: string, exchange: Exchange): Promise<void> {
   );
 }
 
-async function grpcJs(): Promise<void> {
-  const bytes = (b: Buffer) => b;
-  const method = {
-    path: '/bench.Rpc/Call',
-    requestStream: false,
-    responseStream: false,
+const bytes = (b: Buffer) => b;
+
+/** A method of raw bytes at `path`, unary or bidirectional. */
+function rawMethod(path: string, streaming: boolean) {
+  return {
+    path,
+    requestStream: streaming,
+    responseStream: streaming,
     requestSerialize: bytes,
     requestDeserialize: bytes,
     responseSerialize: bytes,
     responseDeserialize: bytes,
   };
-  const server = new Server(NO_CHANNELZ);
-  server.addService(
-    { call: method },
-    {
-      call: (_: unknown, answer: (err: null, res: Buffer) => void) => answer(null, ANSWER),
-    },
-  );
+}
+
+/** A grpc-js server of one method on a free port; answers its target. */
+async function serve(
+  server: Server,
+  name: string,
+  method: ReturnType<typeof rawMethod>,
+  handler: UntypedHandleCall,
+): Promise<string> {
+  server.addService({ [name]: method }, { [name]: handler });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );
-  const target = `127.0.0.1:${port}`;
+  return `127.0.0.1:${port}`;
+}
+
+async function grpcJs(): Promise<void> {
+  const method = rawMethod('/bench.Rpc/Call', false);
+  const server = new Server(NO_CHANNELZ);
+  const target = await serve(
+    server,
+    'call',
+    method,
+    (_: unknown, answer: (err: null, res: Buffer) => void) => answer(null, ANSWER),
+  );
   const channel = new Channel(target, credentials.createInsecure(), NO_CHANNELZ);
   const client = new Client(target, credentials.createInsecure(), { channelOverride: channel });
   await measure(
@@ -101,37 +118,22 @@ async function grpcJs(): Promise<void> {
  * matched to its answer by an id in the first 4 bytes: what a branch call costs over the mux.
  */
 async function grpcStream(): Promise<void> {
-  const bytes = (b: Buffer) => b;
-  const method = {
-    path: '/bench.Rpc/Exchange',
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: bytes,
-    requestDeserialize: bytes,
-    responseSerialize: bytes,
-    responseDeserialize: bytes,
-  };
+  const method = rawMethod('/bench.Rpc/Exchange', true);
   const server = new Server(NO_CHANNELZ);
-  server.addService(
-    { exchange: method },
-    {
-      exchange: (stream: ServerDuplexStream<Buffer, Buffer>) => {
-        stream.on('data', (req: Buffer) => {
-          const answer = Buffer.allocUnsafe(4 + ANSWER.length);
-          req.copy(answer, 0, 0, 4);
-          ANSWER.copy(answer, 4);
-          stream.write(answer);
-        });
-        stream.on('end', () => stream.end());
-      },
+  const target = await serve(
+    server,
+    'exchange',
+    method,
+    (stream: ServerDuplexStream<Buffer, Buffer>) => {
+      stream.on('data', (req: Buffer) => {
+        const answer = Buffer.allocUnsafe(4 + ANSWER.length);
+        req.copy(answer, 0, 0, 4);
+        ANSWER.copy(answer, 4);
+        stream.write(answer);
+      });
+      stream.on('end', () => stream.end());
     },
   );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  const target = `127.0.0.1:${port}`;
   const client = new Client(target, credentials.createInsecure(), NO_CHANNELZ);
   const stream = client.makeBidiStreamRequest(method.path, bytes, bytes, new Metadata());
   const pending = new Map<number, () => void>();

@@ -1,6 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { DomainError } from './errors';
+import { refusedField } from '../test/support/refusals';
 import { fingerprint, idempotencyKeyOf } from './idempotency';
 
 const md = (key?: string) => {
@@ -8,15 +8,6 @@ const md = (key?: string) => {
   if (key !== undefined) m.set('idempotency-key', key);
   return m;
 };
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof DomainError ? err.metadata.field : 'not a DomainError';
-  }
-  return undefined;
-}
 
 describe('Idempotency-Key', () => {
   it('reads the key a call carries, and none when it carries none', () => {
@@ -28,7 +19,7 @@ describe('Idempotency-Key', () => {
   it('refuses an empty or overlong key naming the header', () => {
     for (const bad of ['', 'x'.repeat(129)])
       expect(
-        fieldOf(() => idempotencyKeyOf(md(bad))),
+        refusedField(() => idempotencyKeyOf(md(bad))),
         JSON.stringify(bad),
       ).to.equal('Idempotency-Key');
   });

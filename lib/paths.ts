@@ -18,7 +18,7 @@ export const GOOGLE_PROTO_DIR = dirname(require.resolve('google-proto-files/pack
 export const PROTO_INCLUDE_DIRS = [PROTO_DIR, GOOGLE_PROTO_DIR];
 
 /** The protos of reflection's own services (v1 and v1alpha), as @grpc/reflection ships them. */
-const REFLECTION_PROTO_DIR = join(
+export const REFLECTION_PROTO_DIR = join(
   dirname(require.resolve('@grpc/reflection/package.json')),
   'build',
   'proto',

@@ -2,31 +2,9 @@ import { expect } from 'chai';
 import { DomainError } from '../../lib/errors';
 import { defineFlow, sagaPlan } from './flow';
 import type { TxState } from './log';
-import { REFUSAL_REASON, harness, type Answer, type Harness } from './testkit';
+import { REFUSAL_REASON, harness, onlyGid, runPayLike, type Answer, type Harness } from './testkit';
 
-// A flow shaped like Pay: a first step, two that need it, and a pivot that must succeed.
-function payLike(h: Harness) {
-  const p = h.participants;
-  const a = p.step('a', 'p1', { compensable: true });
-  const b = p.step('b', 'p2', { needs: [a], compensable: true });
-  const c = p.step('c', 'p3', { needs: [a], compensable: true });
-  const d = p.step('d', 'p1', { needs: [a], mustSucceed: true });
-  return defineFlow({
-    name: 'paylike',
-    steps: [a, b, c, d],
-    output: (_input, r) => [r.of(a).from, r.of(b).from, r.of(c).from, r.of(d).from],
-  });
-}
-
-async function run(h: Harness) {
-  try {
-    return { value: await h.engine.run(payLike(h), { id: 1 }) };
-  } catch (err) {
-    return { error: err as DomainError };
-  }
-}
-
-const onlyGid = (h: Harness) => [...h.txLog.history.keys()][0];
+const run = runPayLike;
 
 describe('saga runner (scripted participants)', () => {
   it('runs every step once, b and c together after a, the pivot d last, and commits', async () => {

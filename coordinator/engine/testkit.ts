@@ -3,6 +3,7 @@
 // in-memory log, and both runners and the engine wired as coordinator/main.ts wires them.
 import { randomBytes } from 'node:crypto';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import type { DomainError } from '../../lib/errors';
 import { readTxContext } from '../../lib/participant/context';
 import { statusError } from '../../lib/grpc/status';
 import type { CallOptions } from '../../lib/grpc/client';
@@ -12,7 +13,7 @@ import { Metrics } from '../../lib/metrics/registry';
 import type { TxMode } from '../../lib/txMode';
 import { BranchCalls } from './branches';
 import { Engine } from './engine';
-import type { Step } from './flow';
+import { defineFlow, type Step } from './flow';
 import { MemoryTxLog } from './memoryLog';
 import type { RunnerDeps, TxRunner } from './runner';
 import { SagaRunner } from './saga';
@@ -178,3 +179,32 @@ export function harness(mode: TxMode): Harness {
   });
   return { txLog, participants, runners, engine };
 }
+
+/**
+ * A flow shaped like Pay: a first step, three that need only it, and a pivot d that must
+ * succeed, on the first step's participant (so in XA p1 holds one branch for a and d).
+ */
+export function payLike(h: Harness) {
+  const p = h.participants;
+  const a = p.step('a', 'p1', { compensable: true });
+  const b = p.step('b', 'p2', { needs: [a], compensable: true });
+  const c = p.step('c', 'p3', { needs: [a], compensable: true });
+  const d = p.step('d', 'p1', { needs: [a], mustSucceed: true });
+  return defineFlow({
+    name: 'paylike',
+    steps: [a, b, c, d],
+    output: (_input, r) => [r.of(a).from, r.of(b).from, r.of(c).from, r.of(d).from],
+  });
+}
+
+/** Runs payLike once: its output, or the refusal it answered. */
+export async function runPayLike(h: Harness): Promise<{ value?: unknown; error?: DomainError }> {
+  try {
+    return { value: await h.engine.run(payLike(h), { id: 1 }) };
+  } catch (err) {
+    return { error: err as DomainError };
+  }
+}
+
+/** The gid of the one transaction a test ran. */
+export const onlyGid = (h: Harness): string => [...h.txLog.history.keys()][0];

@@ -60,7 +60,9 @@ function linkFiles(files: IFileDescriptorProto[]): IFileDescriptorProto[] {
   const home = new Map<string, string>();
   for (const file of files) for (const type of declaredTypes(file)) home.set(type, file.name!);
   for (const file of files) {
-    const uses = usedTypes(file).map(([ref, scope]) => home.get(resolve(ref, scope, home) ?? ''));
+    const uses = usedTypes(file).map(([ref, scope]) =>
+      home.get(resolveType(ref, scope, home) ?? ''),
+    );
     file.dependency = [...new Set(uses)]
       .filter((name): name is string => !!name && name !== file.name)
       .sort();
@@ -92,16 +94,24 @@ function mapEntryName(field: string): string {
   return `${field.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase())}Entry`;
 }
 
-/** The fully qualified (leading dot) name `ref` means in `scope`, by protobuf's C++ rules. */
-function resolve(ref: string, scope: string, known: Map<string, string>): string | undefined {
-  if (ref.startsWith('.')) return ref;
+/**
+ * The fully qualified (leading dot) name `ref` means in `scope`, by protobuf's C++ rules, if
+ * something in `declared` declares it.
+ */
+export function resolveType(
+  ref: string,
+  scope: string,
+  declared: Map<string, string>,
+): string | undefined {
+  if (ref.startsWith('.')) return declared.has(ref) ? ref : undefined;
   for (let outer = scope; ; outer = outer.slice(0, Math.max(0, outer.lastIndexOf('.')))) {
-    if (known.has(`${outer}.${ref}`)) return `${outer}.${ref}`;
+    if (declared.has(`${outer}.${ref}`)) return `${outer}.${ref}`;
     if (outer === '') return undefined;
   }
 }
 
-function declaredTypes(file: IFileDescriptorProto): string[] {
+/** Every message and enum a file declares, fully qualified. */
+export function declaredTypes(file: IFileDescriptorProto): string[] {
   const out: string[] = [];
   const walk = (
     scope: string,
@@ -119,7 +129,7 @@ function declaredTypes(file: IFileDescriptorProto): string[] {
 }
 
 /** The type names a file's fields, extensions and methods use, each with the scope it is in. */
-function usedTypes(file: IFileDescriptorProto): [ref: string, scope: string][] {
+export function usedTypes(file: IFileDescriptorProto): [ref: string, scope: string][] {
   const out: [string, string][] = [];
   const fields = (scope: string, list: IFieldDescriptorProto[] = []) => {
     for (const f of list) {

@@ -13,7 +13,7 @@ import { testContext, type TestContext } from '../../test/support/context';
 import { asCoordinator, asService, asUser } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { phaseTwoContext, preparedGids, sagaContext, xaContext } from '../../test/support/tx';
+import { phaseTwo, preparedGids, sagaContext, xaContext } from '../../test/support/tx';
 import { startConcert } from './main';
 
 const DATES = ['2099-03-01', '2099-03-02', '2099-03-03', '2099-03-04', '2099-03-05'];
@@ -36,10 +36,7 @@ describe('concert booking branches (gRPC, real MariaDB)', function () {
   const xa = (gid: string) => asCoordinator(ctx.trust, xaContext(gid, 'concert', true));
   /** Phase 2 of the concert's branch of gid, as the coordinator sends it. */
   const finish = (gid: string, op: 'commit' | 'rollback') =>
-    phase2[op](
-      { gid, branchId: 'concert' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid, 'concert', op)),
-    );
+    phaseTwo(phase2, ctx.trust, gid, 'concert', op);
   /** XA branches still prepared in the concert database. */
   const preparedBranches = () => preparedGids(db, config.db.concert.database);
 

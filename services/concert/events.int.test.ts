@@ -10,7 +10,7 @@ import { EventConsumer } from '../../lib/events/consumer';
 import type { EventEnvelope } from '../../lib/events/envelope';
 import { RESERVATION_COMPLETED } from '../../lib/events/reservationCompleted';
 import type { AsyncClient } from '../../lib/grpc/client';
-import { xaContext, phaseTwoContext } from '../../test/support/tx';
+import { phaseTwo, xaContext } from '../../test/support/tx';
 import { testContext, type TestContext } from '../../test/support/context';
 import { consumerAttached, envelope, publishEvents } from '../../test/support/events';
 import { runId } from '../../test/support/infra';
@@ -41,16 +41,8 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
       EVENTS_RETRY_DELAYS_MS: '50,50',
     });
     const port = await startConcert(ctx);
-    client = ctx.channels.client(
-      ConcertServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('gateway'),
-    );
-    phase2 = ctx.channels.client(
-      ParticipantServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('coordinator'),
-    );
+    client = ctx.clientAt(ConcertServiceService, port, 'gateway');
+    phase2 = ctx.clientAt(ParticipantServiceService, port, 'coordinator');
     db = new Database(
       createPool({ ...ctx.config.db.concert, poolSize: 10 }),
       ctx.config.db.concert.database,
@@ -210,10 +202,7 @@ describe('concert ranking consumer (RabbitMQ, MariaDB)', function () {
       expect(await processed([event])).to.equal(0); // still waiting on the prepared sale
     } finally {
       // Never leave the branch prepared: its locks would outlive the test.
-      await phase2.commit(
-        { gid, branchId: 'concert' },
-        asCoordinator(ctx.trust, phaseTwoContext(gid, 'concert', 'commit')),
-      );
+      await phaseTwo(phase2, ctx.trust, gid, 'concert', 'commit');
     }
     await handled([event]);
     const rows = await rankingRows(scheduleOf[date]);

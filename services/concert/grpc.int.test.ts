@@ -30,11 +30,7 @@ describe('concert gRPC server', function () {
     });
     config = ctx.config;
     const port = await startConcert(ctx);
-    client = ctx.channels.client(
-      ConcertServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('gateway'),
-    );
+    client = ctx.clientAt(ConcertServiceService, port, 'gateway');
   });
 
   after(async () => {

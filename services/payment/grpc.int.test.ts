@@ -11,7 +11,7 @@ import { newId } from '../../lib/ids';
 import { testContext, type TestContext } from '../../test/support/context';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { sagaContext, xaContext, phaseTwoContext } from '../../test/support/tx';
+import { phaseTwo, sagaContext, xaContext } from '../../test/support/tx';
 import { startPayment } from './main';
 
 describe('payment gRPC server', function () {
@@ -36,16 +36,8 @@ describe('payment gRPC server', function () {
     ctx = await testContext({ PAYMENT_GRPC_PORT: '0', DB_NAME_PREFIX: `${runId()}_` });
     config = ctx.config;
     const port = await startPayment(ctx);
-    client = ctx.channels.client(
-      PaymentServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('operator'),
-    );
-    participant = ctx.channels.client(
-      ParticipantServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('coordinator'),
-    );
+    client = ctx.clientAt(PaymentServiceService, port, 'operator');
+    participant = ctx.clientAt(ParticipantServiceService, port, 'coordinator');
   });
 
   after(async () => {
@@ -114,14 +106,8 @@ describe('payment gRPC server', function () {
     expect(await refusal(client.getPayment({ paymentId: req.paymentId }))).to.deep.include({
       reason: 'NOT_FOUND',
     });
-    await participant.commit(
-      { gid, branchId: 'payment' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid, 'payment', 'commit')),
-    );
-    await participant.commit(
-      { gid, branchId: 'payment' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid, 'payment', 'commit')),
-    ); // phase 2 repeated: done already
+    await phaseTwo(participant, ctx.trust, gid, 'payment', 'commit');
+    await phaseTwo(participant, ctx.trust, gid, 'payment', 'commit'); // phase 2 repeated: done already
     expect((await client.getPayment({ paymentId: req.paymentId })).payment?.status).to.equal(
       PaymentStatus.PAID,
     );
@@ -134,10 +120,7 @@ describe('payment gRPC server', function () {
         client.refundPayment({ paymentId: other.paymentId, userId: 'u2' }, xa(gid2, true)),
       ),
     ).to.deep.equal({ code: Status.NOT_FOUND, reason: 'NOT_FOUND' });
-    await participant.rollback(
-      { gid: gid2, branchId: 'payment' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid2, 'payment', 'rollback')),
-    );
+    await phaseTwo(participant, ctx.trust, gid2, 'payment', 'rollback');
     expect(await refusal(client.getPayment({ paymentId: other.paymentId }))).to.deep.include({
       reason: 'NOT_FOUND',
     });

@@ -17,8 +17,8 @@ import {
   outboxEvents,
   preparedGids,
   sagaContext,
+  phaseTwo,
   xaContext,
-  phaseTwoContext,
 } from '../../test/support/tx';
 import { startPoint } from './main';
 
@@ -99,16 +99,8 @@ describe('point branches (gRPC, real MariaDB)', function () {
     ctx = await testContext({ POINT_GRPC_PORT: '0', DB_NAME_PREFIX: `${tag}_` }, 20_000);
     config = ctx.config;
     const port = await startPoint(ctx);
-    client = ctx.channels.client(
-      PointServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('coordinator'),
-    );
-    phase2 = ctx.channels.client(
-      ParticipantServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('coordinator'),
-    );
+    client = ctx.clientAt(PointServiceService, port, 'coordinator');
+    phase2 = ctx.clientAt(ParticipantServiceService, port, 'coordinator');
     db = new Database(createPool({ ...config.db.point, poolSize: 2 }), config.db.point.database);
   });
 
@@ -300,10 +292,7 @@ describe('point branches (gRPC, real MariaDB)', function () {
       expect(await client.refundPoints({ ...refund, amount: 5 }, xa(xaGid))).to.deep.equal({
         balance: 105,
       });
-      await phase2.commit(
-        { gid: xaGid, branchId: 'point' },
-        asCoordinator(ctx.trust, phaseTwoContext(xaGid, 'point', 'commit')),
-      );
+      await phaseTwo(phase2, ctx.trust, xaGid, 'point', 'commit');
       expect(await refusal(client.refundPoints({ ...refund, amount: 7 }))).to.deep.equal({
         code: Status.UNAUTHENTICATED,
         reason: 'UNAUTHENTICATED',
@@ -322,14 +311,8 @@ describe('point branches (gRPC, real MariaDB)', function () {
         await client.usePoints({ userId: hank, amount: 400, reference: 'pay-xa' }, xa(gid)),
       ).to.deep.equal({ balance: 500 });
       expect(await preparedBranches()).to.deep.equal([gid]);
-      await phase2.rollback(
-        { gid, branchId: 'point' },
-        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'rollback')),
-      );
-      await phase2.rollback(
-        { gid, branchId: 'point' },
-        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'rollback')),
-      );
+      await phaseTwo(phase2, ctx.trust, gid, 'point', 'rollback');
+      await phaseTwo(phase2, ctx.trust, gid, 'point', 'rollback');
       expect(await balance(hank)).to.equal(900);
       expect({ ledger: await ledger(hank), events: await events(hank) }).to.deep.equal(before);
       expect(await preparedBranches()).to.deep.equal([]);
@@ -341,14 +324,8 @@ describe('point branches (gRPC, real MariaDB)', function () {
       const gid = newGid('xa');
       await client.usePoints({ userId: ivy, amount: 400, reference: 'pay-xa' }, xa(gid));
       expect(await balance(ivy)).to.equal(900); // prepared: not visible yet
-      await phase2.commit(
-        { gid, branchId: 'point' },
-        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'commit')),
-      );
-      await phase2.commit(
-        { gid, branchId: 'point' },
-        asCoordinator(ctx.trust, phaseTwoContext(gid, 'point', 'commit')),
-      );
+      await phaseTwo(phase2, ctx.trust, gid, 'point', 'commit');
+      await phaseTwo(phase2, ctx.trust, gid, 'point', 'commit');
       expect(await ledger(ivy)).to.have.length(2);
       expect(await audit(ivy)).to.equal(500);
       expect(await preparedBranches()).to.deep.equal([]);

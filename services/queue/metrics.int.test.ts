@@ -41,11 +41,7 @@ describe('queue service metrics', function () {
     );
     config = ctx.config;
     const port = await startQueue(ctx);
-    client = ctx.channels.client(
-      QueueServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('gateway'),
-    );
+    client = ctx.clientAt(QueueServiceService, port, 'gateway');
     const server = await serveMetrics(ctx.metrics, '127.0.0.1', 0);
     ctx.lifecycle.onStop('metrics http', () => server.close());
     metricsUrl = `http://127.0.0.1:${server.port}/metrics`;

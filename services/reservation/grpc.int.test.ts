@@ -27,7 +27,7 @@ import { testContext, type TestContext } from '../../test/support/context';
 import { anonymous, asCoordinator, asUser } from '../../test/support/identity';
 import { runId } from '../../test/support/infra';
 import { refusal } from '../../test/support/refusals';
-import { sagaContext, xaContext, phaseTwoContext } from '../../test/support/tx';
+import { phaseTwo, sagaContext, xaContext } from '../../test/support/tx';
 import { startReservation } from './main';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -102,16 +102,8 @@ describe('reservation gRPC server', function () {
     });
     config = ctx.config;
     const port = await startReservation(ctx);
-    client = ctx.channels.client(
-      ReservationServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('coordinator'),
-    );
-    participant = ctx.channels.client(
-      ParticipantServiceService,
-      `127.0.0.1:${port}`,
-      ctx.trust.signer('coordinator'),
-    );
+    client = ctx.clientAt(ReservationServiceService, port, 'coordinator');
+    participant = ctx.clientAt(ParticipantServiceService, port, 'coordinator');
     db = new Database(createPool(config.db.reservation), config.db.reservation.database);
   });
 
@@ -199,14 +191,8 @@ describe('reservation gRPC server', function () {
     };
     await client.createHold(request, xa(gid, true));
     expect(await statusOf(reservationId)).to.equal(undefined);
-    await participant.commit(
-      { gid, branchId: 'reservation' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid, 'reservation', 'commit')),
-    );
-    await participant.commit(
-      { gid, branchId: 'reservation' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid, 'reservation', 'commit')),
-    ); // phase 2 repeated: done already
+    await phaseTwo(participant, ctx.trust, gid, 'reservation', 'commit');
+    await phaseTwo(participant, ctx.trust, gid, 'reservation', 'commit'); // phase 2 repeated: done already
     expect(await statusOf(reservationId)).to.equal('HELD');
 
     const gid2 = newId();
@@ -220,10 +206,7 @@ describe('reservation gRPC server', function () {
         ),
       ),
     ).to.deep.equal({ code: Status.NOT_FOUND, reason: 'RESERVATION_NOT_FOUND' });
-    await participant.rollback(
-      { gid: gid2, branchId: 'reservation' },
-      asCoordinator(ctx.trust, phaseTwoContext(gid2, 'reservation', 'rollback')),
-    );
+    await phaseTwo(participant, ctx.trust, gid2, 'reservation', 'rollback');
     expect(await statusOf(other.reservationId)).to.equal(undefined);
   });
 

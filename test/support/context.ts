@@ -3,16 +3,22 @@
 // metrics registry and the development keys of every identity.
 import { loadConfig, type Config } from '../../lib/config';
 import { Broker } from '../../lib/events/broker';
-import { ChannelPool } from '../../lib/grpc/client';
+import { ChannelPool, type AsyncClient } from '../../lib/grpc/client';
 import { Lifecycle } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/log';
 import { Metrics } from '../../lib/metrics/registry';
 import type { ServiceContext } from '../../lib/service';
-import { keysFromSecret } from '../../lib/trust/keys';
+import { keysFromSecret, type IdentityName } from '../../lib/trust/keys';
 import { Trust } from '../../lib/trust/trust';
 import { testVhost } from './infra';
 
 export interface TestContext extends ServiceContext {
+  /** A client of the service this test started on `port`, calling as `as`. */
+  clientAt<S extends Parameters<ChannelPool['client']>[0]>(
+    definition: S,
+    port: number,
+    as: IdentityName,
+  ): AsyncClient<S>;
   /** Stops everything the services registered, then removes the vhost. */
   stop(): Promise<void>;
 }
@@ -39,6 +45,8 @@ export async function testContext(
     // A registry of the test's own; a test that scrapes serves it itself (serveMetrics).
     metrics: new Metrics(),
     trust,
+    clientAt: (definition, port, as) =>
+      channels.client(definition, `127.0.0.1:${port}`, trust.signer(as)),
     async stop() {
       await lifecycle.stop();
       channels.close();

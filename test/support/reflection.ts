@@ -1,27 +1,21 @@
 // A gRPC server reflection client of the tests' own, independent of how the mesh loads its
 // protos: grpc-js generic calls and protobufjs. It fetches descriptors as grpcurl does (the
 // symbol's file, then every dependency that file names), refuses a set that would not link in a
-// strict client, and builds callers from those descriptors alone.
-import { dirname, join } from 'node:path';
+// strict client (by protobuf's naming rules, lib/grpc/reflection.ts), and builds callers from
+// those descriptors alone.
+import { join } from 'node:path';
 import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import {
   FileDescriptorProto,
   type IDescriptorProto,
-  type IFieldDescriptorProto,
   type IFileDescriptorProto,
 } from 'protobufjs/ext/descriptor';
+import { declaredTypes, resolveType, usedTypes } from '../../lib/grpc/reflection';
+import { REFLECTION_PROTO_DIR } from '../../lib/paths';
 
 /** The reflection protocol's versions: grpcurl speaks v1 and falls back to v1alpha. */
 export type ReflectionVersion = 'v1' | 'v1alpha';
-
-const REFLECTION_PROTO_DIR = join(
-  dirname(require.resolve('@grpc/reflection/package.json')),
-  'build',
-  'proto',
-  'grpc',
-  'reflection',
-);
 
 /** One reflection call answered with an error_response. */
 export class ReflectionError extends Error {
@@ -176,7 +170,7 @@ function assertLinks(files: IFileDescriptorProto[]): void {
   for (const file of files) {
     const visible = new Set([file.name!, ...((file.dependency ?? []) as string[])]);
     for (const [ref, scope] of usedTypes(file)) {
-      const name = resolveName(ref, scope, declaredIn);
+      const name = resolveType(ref, scope, declaredIn);
       const home = name && declaredIn.get(name);
       if (!home || !visible.has(home))
         throw new Error(
@@ -203,65 +197,6 @@ function assertMessageShapes(file: string, messages: IDescriptorProto[] = []): v
     }
     assertMessageShapes(file, message.nestedType);
   }
-}
-
-/** The fully qualified (leading dot) name `ref` means in `scope`, if something declares it. */
-function resolveName(
-  ref: string,
-  scope: string,
-  declared: Map<string, string>,
-): string | undefined {
-  if (ref.startsWith('.')) return declared.has(ref) ? ref : undefined;
-  for (let outer = scope; ; outer = outer.slice(0, Math.max(0, outer.lastIndexOf('.')))) {
-    if (declared.has(`${outer}.${ref}`)) return `${outer}.${ref}`;
-    if (outer === '') return undefined;
-  }
-}
-
-function declaredTypes(file: IFileDescriptorProto): string[] {
-  const out: string[] = [];
-  const walk = (
-    scope: string,
-    messages: IDescriptorProto[] = [],
-    enums: { name?: string }[] = [],
-  ) => {
-    for (const e of enums) out.push(`${scope}.${e.name}`);
-    for (const m of messages) {
-      out.push(`${scope}.${m.name}`);
-      walk(`${scope}.${m.name}`, m.nestedType, m.enumType);
-    }
-  };
-  walk(packageScope(file), file.messageType, file.enumType);
-  return out;
-}
-
-/** The type names a file's fields, extensions and methods use, each with the scope it is in. */
-function usedTypes(file: IFileDescriptorProto): [ref: string, scope: string][] {
-  const out: [string, string][] = [];
-  const fields = (scope: string, list: IFieldDescriptorProto[] = []) => {
-    for (const f of list) {
-      if (f.typeName) out.push([f.typeName, scope]);
-      if (f.extendee) out.push([f.extendee, scope]);
-    }
-  };
-  const walk = (scope: string, messages: IDescriptorProto[] = []) => {
-    for (const m of messages) {
-      fields(`${scope}.${m.name}`, m.field);
-      fields(`${scope}.${m.name}`, m.extension);
-      walk(`${scope}.${m.name}`, m.nestedType);
-    }
-  };
-  const pkg = packageScope(file);
-  walk(pkg, file.messageType);
-  fields(pkg, file.extension);
-  for (const s of file.service ?? [])
-    for (const m of s.method ?? [])
-      out.push([m.inputType!, `${pkg}.${s.name}`], [m.outputType!, `${pkg}.${s.name}`]);
-  return out;
-}
-
-function packageScope(file: IFileDescriptorProto): string {
-  return file.package ? `.${file.package}` : '';
 }
 
 /** The file with each field named by its proto3 JSON name, the names grpcurl reads and prints. */

@@ -36,3 +36,13 @@ export async function domainRefusal(call: Promise<unknown>): Promise<string> {
   }
   throw new Error('the call succeeded');
 }
+
+/** The field a synchronous check refused (its DomainError's metadata.field); undefined if none. */
+export function refusedField(check: () => unknown): string | undefined {
+  try {
+    check();
+  } catch (err) {
+    return err instanceof DomainError ? err.metadata.field : 'not a DomainError';
+  }
+  return undefined;
+}

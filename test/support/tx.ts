@@ -2,6 +2,10 @@
 // coordinator would: the transaction context of a saga step or an XA branch, XA branches of a
 // test database, and what a branch left behind (prepared branches, outbox events).
 import type { DbConfig } from '../../lib/config';
+import type { AsyncClient } from '../../lib/grpc/client';
+import type { Trust } from '../../lib/trust/trust';
+import type { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
+import { asCoordinator } from './identity';
 import type { Database } from '../../lib/db';
 import { createLogger } from '../../lib/log';
 import type { TxContext } from '../../lib/participant/context';
@@ -29,6 +33,23 @@ export function phaseTwoContext(
   op: 'commit' | 'rollback',
 ): TxContext {
   return { gid, branchId, mode: 'xa', op, prepare: false, expiresAt: live() };
+}
+
+/** The phase-2 RPCs every participant serves (ParticipantService), as a test's client has them. */
+export type PhaseTwoClient = Pick<
+  AsyncClient<typeof ParticipantServiceService>,
+  'commit' | 'rollback'
+>;
+
+/** Phase 2 of the participant's branch of gid, sent as the coordinator sends it. */
+export function phaseTwo(
+  client: PhaseTwoClient,
+  trust: Trust,
+  gid: string,
+  branchId: string,
+  op: 'commit' | 'rollback',
+): Promise<unknown> {
+  return client[op]({ gid, branchId }, asCoordinator(trust, phaseTwoContext(gid, branchId, op)));
 }
 
 /** A call's context expiry, a branch deadline from now as the coordinator sets it. */
