@@ -20,6 +20,7 @@ import { startMetrics } from '../lib/metrics';
 import { stopTelemetry } from '../lib/telemetry/telemetry';
 import type { StartService } from '../lib/service';
 import { startCoordinator } from '../coordinator/main';
+import { startOps } from '../services/ops/main';
 import { startGateway } from '../gateway/main';
 import { startDataplatformMock } from '../mock/dataplatform';
 import { startDataplatform } from '../services/dataplatform/main';
@@ -37,6 +38,7 @@ const STARTERS: Partial<Record<ServiceName, StartService>> = {
   payment: startPayment,
   reservation: startReservation,
   coordinator: startCoordinator,
+  ops: startOps,
   dataplatform: startDataplatform,
   'dataplatform-mock': startDataplatformMock,
   gateway: startGateway,

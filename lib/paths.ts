@@ -37,5 +37,6 @@ export const PROTO_FILES = {
   payment: 'boxoffice/payment/v1/payment.proto',
   point: 'boxoffice/point/v1/point.proto',
   coordinator: 'boxoffice/coordinator/v1/coordinator.proto',
+  ops: 'boxoffice/ops/v1/ops.proto',
   participant: 'boxoffice/participant/v1/participant.proto',
 } as const;

@@ -29,6 +29,12 @@ export interface AuditOptions {
   mockUrl?: string;
   /** Check that no consumer queue has parked messages on this broker (an AMQP URL). */
   amqpUrl?: string;
+  /**
+   * The mesh is live, not quiet: a transaction open, a branch prepared or a reservation PAYING
+   * is an offender only once past its interval — its deadline (a reservation: the time to live
+   * since it began paying) plus `graceMs`, the time phase 2 or compensations may still take.
+   */
+  live?: { ttlMs: number; graceMs: number };
 }
 
 /** Every consumer queue of the mesh; each parks what keeps failing in `<queue>.parked`. */
@@ -115,12 +121,17 @@ export async function audit(config: Config, opts: AuditOptions = {}): Promise<Ch
         ),
       ),
     );
+    // Live: what is past its interval only (a transaction's deadline is TTL after it began).
+    const cutoff = opts.live ? new Date(Date.now() - opts.live.graceMs) : undefined;
+    const payingSince = opts.live ? new Date(cutoff!.getTime() - opts.live.ttlMs) : undefined;
     checks.push(
       check(
-        'no reservation is left PAYING',
+        opts.live ? 'no reservation is PAYING past its interval' : 'no reservation is left PAYING',
         await rows(
           conn,
-          `SELECT id, payment_id, updated_at FROM ${r}.reservation WHERE status = 'PAYING'`,
+          `SELECT id, payment_id, updated_at FROM ${r}.reservation WHERE status = 'PAYING'
+           ${payingSince ? 'AND updated_at < ?' : ''}`,
+          payingSince ? [payingSince] : [],
         ),
       ),
     );
@@ -151,20 +162,42 @@ export async function audit(config: Config, opts: AuditOptions = {}): Promise<Ch
     );
     checks.push(
       check(
-        'no global transaction is left open',
+        opts.live
+          ? 'no global transaction is open past its deadline'
+          : 'no global transaction is left open',
         await rows(
           conn,
-          `SELECT gid, flow, mode, state, last_error FROM ${co}.global_tx WHERE state NOT IN ('COMMITTED','ABORTED')`,
+          `SELECT gid, flow, mode, state, last_error FROM ${co}.global_tx WHERE state NOT IN ('COMMITTED','ABORTED')
+           ${cutoff ? 'AND deadline_at < ?' : ''}`,
+          cutoff ? [cutoff] : [],
         ),
       ),
     );
     const names = new Set(
       [db.concert, db.reservation, db.payment, db.point].map((d) => d.database),
     );
-    const prepared = (await preparedBranches(conn))
+    let prepared = (await preparedBranches(conn))
       .filter((x) => names.has(x.bqual))
       .map(({ gid, bqual }) => ({ gid, bqual }));
-    checks.push(check('no XA branch is left prepared', prepared));
+    if (cutoff) {
+      // A branch of a transaction still open within its deadline is waiting for phase 2.
+      const waiting = new Set(
+        (
+          await rows<{ gid: string }>(
+            conn,
+            `SELECT gid FROM ${co}.global_tx WHERE state NOT IN ('COMMITTED','ABORTED') AND deadline_at >= ?`,
+            [cutoff],
+          )
+        ).map((x) => x.gid),
+      );
+      prepared = prepared.filter((x) => !waiting.has(x.gid));
+    }
+    checks.push(
+      check(
+        opts.live ? 'no XA branch is prepared past its interval' : 'no XA branch is left prepared',
+        prepared,
+      ),
+    );
 
     if (opts.events) checks.push(...(await eventChecks(conn, config, { r, pay, dp })));
     if (opts.mockUrl) checks.push(await mockCheck(conn, opts.mockUrl, { r, pay, dp }));

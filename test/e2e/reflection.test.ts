@@ -24,6 +24,7 @@ const SERVED: Record<GrpcServiceName, string[]> = {
   payment: ['boxoffice.payment.v1.PaymentService', PARTICIPANT],
   point: ['boxoffice.point.v1.PointService', PARTICIPANT],
   coordinator: ['boxoffice.coordinator.v1.CoordinatorService'],
+  ops: ['boxoffice.ops.v1.OpsService'],
 };
 
 describe('gRPC server reflection on every port', function () {
