@@ -87,7 +87,7 @@ export interface ParkedQueue {
 
 export interface AuditRun {
   ok: boolean;
-  invariants: { name: string; ok: boolean; count: number; rows: string[] }[];
+  invariants: { name: string; ok: boolean; count: number; rows: string[]; skipped: string }[];
   checkedAt: string;
   tookMs: number;
 }

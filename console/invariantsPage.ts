@@ -47,9 +47,14 @@ export const invariantsPage: Page = (ctx) => {
         r.invariants.map((i) =>
           h(
             'li',
-            { class: i.ok ? 'ok' : 'failed', 'data-ok': String(i.ok) },
-            h('span', { class: 'mark' }, i.ok ? '✓' : '✗'),
+            {
+              class: i.skipped ? 'skipped' : i.ok ? 'ok' : 'failed',
+              'data-ok': String(i.ok),
+              'data-skipped': i.skipped ? 'true' : undefined,
+            },
+            h('span', { class: 'mark' }, i.skipped ? '–' : i.ok ? '✓' : '✗'),
             ` ${i.name}`,
+            i.skipped ? h('span', { class: 'muted' }, ` (not checked: ${i.skipped})`) : null,
             i.ok
               ? null
               : h(

@@ -26,6 +26,7 @@ export function opsService(ops: Operations): ServiceBinding {
           ok: c.ok,
           count: c.count,
           rows: c.details,
+          skipped: c.skipped ?? '',
         })),
         checkedAt: run.checkedAt.toISOString(),
         tookMs: run.tookMs,
