@@ -178,7 +178,8 @@ export class OperatorData {
        SELECT 'IN_DOUBT', COUNT(*) FROM global_tx ${where(doubt)}`,
       [...c.params, ...c.params, now],
     );
-    return new Map(rows.map((r) => [r.shown, Number(r.n)]));
+    // A state without any is left out (the IN_DOUBT count always has its row).
+    return new Map(rows.filter((r) => Number(r.n) > 0).map((r) => [r.shown, Number(r.n)]));
   }
 
   async get(gid: string): Promise<TxDetail | undefined> {

@@ -116,6 +116,8 @@ describe('gRPC server reflection on every port', function () {
       'point boxoffice.point.v1.PointService/GetBalance': { userId: 'u1', balance: '0' },
       'coordinator boxoffice.coordinator.v1.CoordinatorService/ListTransactions': {
         transactions: [],
+        nextPageToken: '',
+        counts: [],
       },
     };
 
