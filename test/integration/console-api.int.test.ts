@@ -28,7 +28,8 @@ describe('operator routes of the coordinator (real MariaDB, behind the gateway)'
   let admin = '';
   let other = '';
   let user = '';
-  const t0 = Date.now() - 10 * 60_000;
+  /** When the oldest seeded transaction began: ten minutes before the seeding. */
+  let t0 = 0;
   /** The seeded transactions, oldest first. */
   const gids: string[] = [];
 
@@ -62,6 +63,7 @@ describe('operator routes of the coordinator (real MariaDB, behind the gateway)'
     admin = await jwtFor('ops-anna', { admin: true });
     other = await jwtFor('ops-bert', { admin: true });
     user = await jwtFor('u1');
+    t0 = Date.now() - 10 * 60_000;
     await seed();
   });
 
