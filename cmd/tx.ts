@@ -147,7 +147,7 @@ function table(rows: string[][]): string {
 
 export function formatList(res: ListTransactionsResponse): string {
   const counts = res.counts.map((c) => `${TxState[c.state]} ${c.count}`).join(', ');
-  if (res.transactions.length === 0) return `no transaction matches (${counts})\n`;
+  if (res.transactions.length === 0) return 'no transaction matches\n';
   const rows = [
     ['GID', 'FLOW', 'MODE', 'STATE', 'ATTEMPTS', 'BEGUN', 'LAST ERROR'],
     ...res.transactions.map((t) => [
