@@ -1,5 +1,5 @@
 # One image for every boxoffice process: the process is picked at run time by SERVICES
-# (queue, concert, reservation, payment, point, coordinator, dataplatform, dataplatform-mock,
+# (queue, concert, reservation, payment, point, coordinator, ops, dataplatform, dataplatform-mock,
 # gateway), migrations by `node dist/cmd/migrate.js <service>`. deploy/k8s runs it.
 #
 #   docker build -t boxoffice:dev .          (make kind-up builds it and loads it into kind)
@@ -64,6 +64,6 @@ COPY --from=build /src/proto ./proto
 COPY --from=build /src/dist ./dist
 # uid/gid 1000 is the image's `node` user; numeric, so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
-# gRPC services 50051-50056, gateway 8080, data platform mock 8090, /metrics 9464.
-EXPOSE 50051-50056 8080 8090 9464
+# gRPC services 50051-50057, gateway 8080 (the API and /console), data platform mock 8090, /metrics 9464.
+EXPOSE 50051-50057 8080 8090 9464
 ENTRYPOINT ["node", "dist/cmd/mesh.js"]

@@ -201,6 +201,8 @@ const OWNER = 'bench-raw';
 const TTL_MS = 30_000;
 
 function branches(records: [string, ParticipantName, string][], action = 'action'): BranchRecord[] {
+  // The coordinator records each branch's span; the raw shape writes one as wide.
+  const now = new Date();
   return records.map(([branchId, participant, state]) => ({
     branchId,
     participant,
@@ -208,6 +210,8 @@ function branches(records: [string, ParticipantName, string][], action = 'action
     state,
     attempts: 1,
     lastError: null,
+    startedAt: now,
+    endedAt: now,
   }));
 }
 

@@ -21,6 +21,7 @@ import { startMetrics } from '../lib/metrics';
 import { stopTelemetry } from '../lib/telemetry/telemetry';
 import type { StartService } from '../lib/service';
 import { startCoordinator } from '../coordinator/main';
+import { startOps } from '../services/ops/main';
 import { startGateway } from '../gateway/main';
 import { mockAddress, startDataplatformMock } from '../mock/dataplatform';
 import { startDataplatform } from '../services/dataplatform/main';
@@ -38,6 +39,7 @@ const STARTERS: Partial<Record<ServiceName, StartService>> = {
   payment: startPayment,
   reservation: startReservation,
   coordinator: startCoordinator,
+  ops: startOps,
   dataplatform: startDataplatform,
   'dataplatform-mock': startDataplatformMock,
   gateway: startGateway,

@@ -6,34 +6,42 @@ import {
   type ServiceBinding,
 } from '../lib/grpc/server';
 import { DomainError } from '../lib/errors';
+import { actorOf } from '../lib/grpc/actor';
 import { newId } from '../lib/ids';
 import { fingerprint, idempotencyKeyOf } from '../lib/idempotency';
 import {
   CoordinatorServiceService,
   Outcome,
   TxState,
+  type OperatorAction,
   type Transaction,
 } from '../gen/boxoffice/coordinator/v1/coordinator';
 import type { Engine, RunOptions } from './engine/engine';
-import type { BranchRecord, ListFilter, TxLog, TxRecord } from './engine/log';
+import type { TxLog } from './engine/log';
 import { decideOutcome } from './engine/xa';
+import type { ActionRecord, TxSummary } from './operator/data';
+import type { OperatorDesk, TxView } from './operator/desk';
+import { inDoubt, isOpen, parseTxQuery, shownState } from './operator/rules';
 import type { Participants } from './flows/participants';
 import { expireFlow } from './flows/expire';
 import { payFlow } from './flows/pay';
 import { refundFlow } from './flows/refund';
 import { reserveFlow } from './flows/reserve';
-import { assertId, assertReserveRequest, endedQuery, listLimit, notFound } from './requests';
+import { assertActionRecord, assertId, assertReserveRequest, endedQuery } from './requests';
 
 export interface CoordinatorDeps {
   engine: Engine;
   txLog: TxLog;
   participants: Participants;
+  /** The operators' use cases (console, CLI). */
+  desk: OperatorDesk;
 }
 
 export function coordinatorService({
   engine,
   txLog,
   participants,
+  desk,
 }: CoordinatorDeps): ServiceBinding {
   const reserve = reserveFlow(participants);
   const pay = payFlow(participants);
@@ -71,31 +79,48 @@ export function coordinatorService({
       }
     },
     async getTransaction(req) {
-      const rec = await txLog.get(req.gid);
-      if (!rec) throw notFound(req.gid);
-      return { transaction: toTransaction(rec, await txLog.branches(req.gid)) };
+      assertId('gid', req.gid);
+      return { transaction: toTransaction(await desk.show(req.gid)) };
     },
     async listTransactions(req) {
-      const filter = req.state ? (TxState[req.state] as ListFilter) : undefined;
-      const recs = await txLog.list(filter, listLimit(req.limit));
-      return { transactions: recs.map((r) => toTransaction(r, [])) };
+      const now = new Date();
+      const query = parseTxQuery({ ...req, state: stateName(req.state) }, now);
+      const page = await desk.list(query);
+      return {
+        transactions: page.transactions.map((t) => toTransaction(t, now)),
+        nextPageToken: page.nextPageToken,
+        counts: [...page.counts].map(([state, count]) => ({
+          state: TxState[state as keyof typeof TxState],
+          count,
+        })),
+      };
     },
     async decideOutcome(req) {
       const decision = await decideOutcome(txLog, req.gid);
       return { outcome: Outcome[decision] };
     },
-    async retryTransaction(req) {
+    async retryTransaction(req, ctx) {
       assertId('gid', req.gid);
-      const now = new Date();
-      if (!(await txLog.retry(req.gid, now))) {
-        const rec = await txLog.get(req.gid);
-        if (!rec) throw notFound(req.gid);
-        throw new DomainError('TRANSACTION_ENDED', `transaction ${req.gid} is ${rec.state}`, {
-          state: rec.state,
-        });
-      }
-      const rec = (await txLog.get(req.gid))!;
-      return { transaction: toTransaction(rec, await txLog.branches(req.gid)) };
+      const tx = await desk.retry(req.gid, stateName(req.expectedState), actorOf(ctx));
+      return { transaction: toTransaction(tx) };
+    },
+    async decideTransaction(req, ctx) {
+      assertId('gid', req.gid);
+      const { decision, transaction } = await desk.decide(
+        req.gid,
+        stateName(req.expectedState),
+        actorOf(ctx),
+      );
+      return { decision: Outcome[decision], transaction: toTransaction(transaction) };
+    },
+    async listOperatorActions(req) {
+      const actions = await desk.actions(req.target, req.limit);
+      return { actions: actions.map(toAction) };
+    },
+    async recordOperatorAction(req) {
+      assertActionRecord(req);
+      await desk.record({ ...req, result: req.result as ActionRecord['result'] });
+      return {};
     },
     async getEnded(req) {
       const gids = endedQuery(req.gids);
@@ -122,25 +147,62 @@ function keyed(ctx: CallContext, userId: string, flow: string, req: unknown): Ru
     : { idempotencyKey: `${userId}:${key}`, requestHash: fingerprint({ flow, req }) };
 }
 
-function toTransaction(r: TxRecord, branches: BranchRecord[]): Transaction {
+/** The name of a TxState enum value ('' when unset or unknown, for the validators to refuse). */
+function stateName(state: TxState): string {
+  return state === TxState.TX_STATE_UNSPECIFIED ? '' : (TxState[state] ?? String(state));
+}
+
+const iso = (d: Date | null | undefined) => d?.toISOString() ?? '';
+
+/** A listing's row, or (with its branches and history) one transaction's page. */
+function toTransaction(t: TxSummary | TxView, now = new Date()): Transaction {
+  const shown = shownState(t);
+  const view = 'branches' in t ? t : undefined;
   return {
-    gid: r.gid,
-    flow: r.flow,
-    mode: r.mode,
-    state: r.parkedAt ? TxState.STUCK : TxState[r.state],
-    stuckIn: r.parkedAt ? TxState[r.state] : TxState.TX_STATE_UNSPECIFIED,
-    parkedAt: r.parkedAt?.toISOString() ?? '',
-    attempts: r.attempts,
-    lastError: r.lastError ?? '',
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-    branches: branches.map((b) => ({
+    gid: t.gid,
+    flow: t.flow,
+    mode: t.mode,
+    state: TxState[shown],
+    stuckIn: shown === 'STUCK' ? TxState[t.state] : TxState.TX_STATE_UNSPECIFIED,
+    parkedAt: shown === 'STUCK' ? iso(t.parkedAt) : '',
+    attempts: t.attempts,
+    lastError: t.lastError ?? '',
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    deadlineAt: iso(t.deadlineAt),
+    inDoubt: inDoubt(t, now),
+    userId: t.userId ?? '',
+    reservationId: t.reservationId ?? '',
+    paymentId: t.paymentId ?? '',
+    nextAttemptAt: shown !== 'STUCK' && isOpen(t.state) ? iso(t.nextAttemptAt) : '',
+    input: view ? JSON.stringify(view.input) : '',
+    outcome: view?.outcome ? JSON.stringify(view.outcome) : '',
+    traceId: traceIdOf(view?.traceContext ?? null),
+    history: (view?.history ?? []).map((h) => ({
+      at: h.at,
+      event: h.event,
+      state: TxState[h.state],
+      detail: h.detail ?? '',
+    })),
+    branches: (view?.branches ?? []).map((b) => ({
       branchId: b.branchId,
       participant: b.participant,
       action: b.action,
       state: b.state,
       attempts: b.attempts,
       lastError: b.lastError ?? '',
+      startedAt: iso(b.startedAt),
+      endedAt: iso(b.endedAt),
     })),
+    actions: (view?.actions ?? []).map(toAction),
   };
+}
+
+function toAction(a: ActionRecord): OperatorAction {
+  return { ...a, at: a.at.toISOString(), expectedState: a.expectedState ?? '' };
+}
+
+/** The trace id of a W3C traceparent (version-traceid-spanid-flags), or ''. */
+function traceIdOf(traceparent: string | null): string {
+  return /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent ?? '')?.[1] ?? '';
 }

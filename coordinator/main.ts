@@ -17,6 +17,8 @@ import { SagaRunner } from './engine/saga';
 import { XaRunner, type PhaseTwo } from './engine/xa';
 import { participantClients } from './flows/participants';
 import { coordinatorService } from './grpc';
+import { OperatorData } from './operator/data';
+import { OperatorDesk } from './operator/desk';
 
 const BACKOFF = { baseMs: 50, capMs: 2000 };
 const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'] as const;
@@ -111,6 +113,7 @@ export const startCoordinator: StartService = async ({
     engine,
     txLog,
     participants: participantClients(channels, config.grpcTargets, as, c.branchTransport),
+    desk: new OperatorDesk(new OperatorData(db), txLog),
   });
 
   const recovery = new RecoveryLoop(

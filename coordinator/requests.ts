@@ -40,3 +40,23 @@ export function endedQuery(gids: string[]): string[] {
 export function notFound(gid: string): DomainError {
   return new DomainError('TRANSACTION_NOT_FOUND', `no transaction ${gid}`);
 }
+
+const RECORDED_ACTIONS = ['replay', 'drop'];
+
+/** An action the ops service records: on parked events, done or refused, fields bounded. */
+export function assertActionRecord(a: {
+  actor: string;
+  action: string;
+  target: string;
+  result: string;
+  detail: string;
+}): void {
+  if (!RECORDED_ACTIONS.includes(a.action))
+    throw invalidArgument('action', `action must be one of ${RECORDED_ACTIONS.join(', ')}`);
+  if (a.result !== 'DONE' && a.result !== 'REFUSED')
+    throw invalidArgument('result', 'result must be DONE or REFUSED');
+  assertId('actor', a.actor);
+  if (a.target.trim() === '' || a.target.length > 200)
+    throw invalidArgument('target', 'target is required (at most 200 characters)');
+  if (a.detail.length > 512) throw invalidArgument('detail', 'detail is at most 512 characters');
+}

@@ -11,6 +11,7 @@ import { HTTP_SERVER_DURATION } from '../lib/metrics/catalog';
 import type { Metrics } from '../lib/metrics/registry';
 import { authorize, type JwtVerifier } from './auth';
 import { jsonName } from './descriptors';
+import { CONSOLE_PREFIX, type ConsoleAssets } from './console';
 import { DOCS_PREFIX, OPENAPI_PATH, type SwaggerDocs } from './docs';
 import {
   ApiError,
@@ -41,6 +42,8 @@ export interface GatewayDeps {
   tokens: ActiveTokens;
   health: HealthChecker;
   docs: SwaggerDocs;
+  /** The operator console's files (/console). */
+  console: ConsoleAssets;
   openapi: Record<string, unknown>;
   /** Signs the gateway's calls (naming the end user) to the services. */
   caller: CallerSigner;
@@ -111,6 +114,8 @@ export function createHandler(deps: GatewayDeps): Handler {
         routeLabel = pathname;
       } else if (pathname === DOCS_PREFIX || pathname.startsWith(`${DOCS_PREFIX}/`)) {
         routeLabel = DOCS_PREFIX;
+      } else if (pathname === CONSOLE_PREFIX || pathname.startsWith(`${CONSOLE_PREFIX}/`)) {
+        routeLabel = CONSOLE_PREFIX;
       }
       if (pathname === '/healthz') {
         gatewayMethod(method);
@@ -142,6 +147,12 @@ export function createHandler(deps: GatewayDeps): Handler {
           'Content-Type': file.contentType,
           'Cache-Control': file.cacheControl,
         });
+      }
+      if (routeLabel === CONSOLE_PREFIX) {
+        gatewayMethod(method);
+        const file = deps.console.file(pathname);
+        if (!file) throw notFound();
+        return send(res, 200, file.body, file.headers);
       }
       const match = deps.router.match(method, pathname);
       switch (match.kind) {

@@ -5,6 +5,7 @@ import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import { ActiveTokens } from './activeTokens';
 import { JwtVerifier } from './auth';
 import { loadProtos } from '../lib/grpc/protos';
+import { ConsoleAssets } from './console';
 import { SwaggerDocs } from './docs';
 import { EndedTokenFeed } from './endedTokens';
 import { HealthChecker, type HealthTarget } from './health';
@@ -33,6 +34,9 @@ export const startGateway: StartService = async ({
   const routes = buildRoutes(loadProtos());
   const targets = routeTargets(routes, config.grpcTargets);
 
+  const consoleAssets = new ConsoleAssets(config.jaegerUiUrl);
+  if (!consoleAssets.built)
+    gwLog.warn({ dir: consoleAssets.dir }, 'operator console not built: /console is 404');
   const upstream = new Upstream(config.grpcDeadlineMs);
   // Registered before the server so that it closes after the server has drained.
   lifecycle.onStop('gateway grpc clients', () => upstream.close());
@@ -63,6 +67,7 @@ export const startGateway: StartService = async ({
       Math.min(HEALTH_TIMEOUT_MS, config.grpcDeadlineMs),
     ),
     docs: new SwaggerDocs(),
+    console: consoleAssets,
     openapi: buildOpenApi(routes, config.gateway.bodyLimitBytes),
     caller,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
@@ -91,15 +96,21 @@ export function routeTargets(
   return out;
 }
 
-/** Readiness covers every service behind a route, and the queue when a route checks tokens. */
+/**
+ * Readiness covers every service behind a route, and the queue when a route checks tokens. A
+ * service behind admin routes only (ops) is left out: an operators' tool being down must not
+ * take the public API out of rotation.
+ */
 export function healthTargets(
   routes: readonly Route[],
   targets: Record<string, string>,
   queueTarget: string,
 ): HealthTarget[] {
   const out = new Map<string, HealthTarget>();
-  for (const r of routes)
+  for (const r of routes) {
+    if (routes.every((o) => o.service !== r.service || o.policy.audience === 'ADMIN')) continue;
     out.set(r.service, { name: r.service, service: r.serviceFullName, target: targets[r.service] });
+  }
   if (routes.some((r) => r.policy.queueToken === 'ACTIVE') && !out.has('queue')) {
     out.set('queue', {
       name: 'queue',

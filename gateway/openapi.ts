@@ -13,13 +13,11 @@ const JSON_TYPE = 'application/json';
 
 /**
  * Reasons of lib/errors.ts no client gets: refusals between the coordinator and its
- * participants, the coordinator's operator lookups, and NOT_RESERVATION_OWNER, which no service
- * raises (another user's reservation reads as RESERVATION_NOT_FOUND).
+ * participants, and NOT_RESERVATION_OWNER, which no service raises (another user's reservation
+ * reads as RESERVATION_NOT_FOUND).
  */
 const MESH_ONLY_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'BRANCH_REFUSED',
-  'TRANSACTION_NOT_FOUND',
-  'TRANSACTION_ENDED',
   'NOT_RESERVATION_OWNER',
 ]);
 
@@ -493,6 +491,18 @@ function gatewayPaths(): Record<string, Record<string, Operation>> {
         operationId: 'Gateway_Docs',
         tags: ['Gateway'],
         summary: 'Swagger UI of this document.',
+        security: [],
+        responses: {
+          '200': { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+    '/console': {
+      get: {
+        operationId: 'Gateway_Console',
+        tags: ['Gateway'],
+        summary:
+          'The operator console (HTML; its files under /console/). It signs in with an admin JWT and calls the admin routes.',
         security: [],
         responses: {
           '200': { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } },

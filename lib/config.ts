@@ -12,6 +12,7 @@ export const SERVICE_NAMES = [
   'payment',
   'point',
   'coordinator',
+  'ops',
   'dataplatform',
   'dataplatform-mock',
   'gateway',
@@ -38,6 +39,7 @@ export const GRPC_SERVICES: readonly GrpcServiceName[] = [
   'payment',
   'point',
   'coordinator',
+  'ops',
 ];
 
 export const DEV_JWT_SECRET = 'boxoffice-dev-secret-change-me';
@@ -56,6 +58,7 @@ const DEFAULT_PORTS: Record<GrpcServiceName, number> = {
   payment: 50054,
   point: 50055,
   coordinator: 50056,
+  ops: 50057,
 };
 
 export interface DbConfig {
@@ -160,6 +163,8 @@ export interface Config {
   };
   /** Crash points armed for fault tests (lib/failpoints.ts); empty otherwise. */
   failpoints: string[];
+  /** JAEGER_UI_URL: where the operator console links a transaction's trace; empty: no link. */
+  jaegerUiUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -296,6 +301,21 @@ function strongSecret(name: string, value: string): void {
     );
 }
 
+/** An optional http(s) URL without its trailing slash; empty when unset. */
+function httpUrl(env: Env, name: string): string {
+  const raw = str(env, name, '');
+  if (raw === '') return '';
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
 /** FAILPOINTS entries, checked now so a typo fails the start, not the test that relies on it. */
 function failpointSpecs(raw: string): string[] {
   const specs = raw
@@ -414,5 +434,6 @@ export function loadConfig(env: Env = process.env): Config {
       serviceName: str(env, 'OTEL_SERVICE_NAME', defaultServiceName(str(env, 'SERVICES', 'all'))),
     },
     failpoints: failpointSpecs(str(env, 'FAILPOINTS', '')),
+    jaegerUiUrl: httpUrl(env, 'JAEGER_UI_URL'),
   };
 }

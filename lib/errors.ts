@@ -43,7 +43,11 @@ export const REASONS = {
   // transactions
   TRANSACTION_NOT_FOUND: Status.NOT_FOUND,
   TRANSACTION_ENDED: Status.FAILED_PRECONDITION,
+  TRANSACTION_STATE_CHANGED: Status.ABORTED,
+  TRANSACTION_NOT_IN_DOUBT: Status.FAILED_PRECONDITION,
   BRANCH_REFUSED: Status.ABORTED,
+  // operations
+  PARKED_EVENT_NOT_FOUND: Status.NOT_FOUND,
 } as const;
 
 export type Reason = keyof typeof REASONS;

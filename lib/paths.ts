@@ -37,6 +37,7 @@ export const PROTO_FILES = {
   payment: 'boxoffice/payment/v1/payment.proto',
   point: 'boxoffice/point/v1/point.proto',
   coordinator: 'boxoffice/coordinator/v1/coordinator.proto',
+  ops: 'boxoffice/ops/v1/ops.proto',
   participant: 'boxoffice/participant/v1/participant.proto',
   mux: 'boxoffice/mux/v1/mux.proto',
 } as const;

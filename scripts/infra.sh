@@ -6,11 +6,14 @@
 #
 # usage: scripts/infra.sh [up|status|stop] [mariadb] [redis] [rabbitmq]
 #        scripts/infra.sh vhost add|delete NAME
+#        scripts/infra.sh browser
 #   up       (default) check each; start what does not answer; wait until it does
 #   status   report each; exit 1 if any does not answer
 #   stop     stop the private instances this script started for the configured ports
 #   vhost    add (with full rights for the AMQP_URL user) or delete a RabbitMQ vhost on the
 #            broker at AMQP_URL: tests run in a vhost of their own
+#   browser  install Debian's chromium if /usr/bin/chromium is missing (the operator console's
+#            browser test drives it)
 #
 # env: DB_URL     mysql://root@127.0.0.1:3306          AMQP_URL  amqp://guest:guest@127.0.0.1:5672
 #      REDIS_URL  redis://127.0.0.1:6379
@@ -533,6 +536,17 @@ main() {
   case $cmd in
     vhost)
       cmd_vhost "$@"
+      return
+      ;;
+    browser)
+      mkdir -p "$INFRA_DIR"
+      # The path the browser test launches; a chromium elsewhere on PATH would not be it.
+      if [[ -x /usr/bin/chromium ]]; then
+        log chromium "/usr/bin/chromium is installed"
+      else
+        need_package chromium chromium /usr/bin/chromium
+        log chromium "installed /usr/bin/chromium"
+      fi
       return
       ;;
     up | status | stop) ;;

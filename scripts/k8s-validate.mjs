@@ -59,8 +59,9 @@ const METRICS_PORT_NAME = 'metrics';
 /**
  * What each process (SERVICES=<name>) needs from the cluster: `grpc` it serves gRPC (native
  * grpc probes), `http` its HTTP port, `db` it owns a database (migrated by an init container),
- * `amqp` it publishes or consumes events, `redis` the Redis user it logs in as (`default`: the
- * requirepass password; any other: REDIS_USERS), `dials` the gRPC services it calls,
+ * `reads` it reads every service database (the ops service's auditor), `amqp` it publishes or
+ * consumes events (or, ops, reads parked ones), `redis` the Redis user it logs in as (`default`:
+ * the requirepass password; any other: REDIS_USERS), `dials` the gRPC services it calls,
  * `dataplatform` it uses DATAPLATFORM_URL, `participant` it holds XA branches.
  */
 const PARTICIPANTS = ['concert', 'reservation', 'payment', 'point'];
@@ -71,6 +72,7 @@ const PROCESSES = {
   payment: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   point: { grpc: true, db: true, amqp: true, participant: true, dials: ['coordinator'] },
   coordinator: { grpc: true, db: true, dials: PARTICIPANTS },
+  ops: { grpc: true, reads: true, amqp: true, dials: ['coordinator'] },
   dataplatform: { db: true, amqp: true, dataplatform: true },
   'dataplatform-mock': { http: 'http', dataplatform: true },
   // The services behind its REST routes (google.api.http in proto/, read at start), and the
@@ -92,6 +94,7 @@ const REDIS_USERS = {
     channels: (keyPrefix, ctx) => [keyPrefix + ctx.endedTokensChannel],
   },
 };
+const DB_READERS = Object.keys(PROCESSES).filter((p) => PROCESSES[p].reads);
 // ------------------------------------------------------------- service identity and secrets
 
 /** Where every process finds its keys (MESH_KEYS_DIR): one read-only projected volume. */
@@ -105,6 +108,7 @@ const IDENTITIES = [
   'payment',
   'point',
   'coordinator',
+  'ops',
   'dataplatform',
 ];
 /** Public keys in the ConfigMap mesh-public-keys: every identity, and the operators' tools. */
@@ -129,6 +133,8 @@ function secretAccessTable() {
   for (const p of DB_OWNERS) {
     add(p, `${p}-db-password/password`);
     add(`${p}-db`, `${p}-db-password/password`, `${p}-db-root-password/password`);
+    // No read-only user exists: a reader logs in as the database's own user.
+    for (const r of DB_READERS) add(r, `${p}-db-password/password`);
   }
   for (const p of AMQP_USERS) add(p, 'rabbitmq-password/password');
   add('redis', 'redis-password/password', 'redis-gateway-password/password');
@@ -148,14 +154,21 @@ const SECRET_ACCESS = secretAccessTable();
  */
 const EDGES = [
   // The gateway: the services its REST routes reach (payment has none), the queue for tokens.
-  ...['queue', 'concert', 'reservation', 'point', 'coordinator'].map((s) => ['gateway', s, 'grpc']),
+  ...['queue', 'concert', 'reservation', 'point', 'coordinator', 'ops'].map((s) => [
+    'gateway',
+    s,
+    'grpc',
+  ]),
+  // The ops service records operators' actions in the coordinator's audit trail.
+  ['ops', 'coordinator', 'grpc'],
   // Transaction branches and phase 2; back: DecideOutcome, GetEnded (and reservation's Expire).
   ...PARTICIPANTS.flatMap((p) => [
     ['coordinator', p, 'grpc'],
     [p, 'coordinator', 'grpc'],
   ]),
-  // Each process its own database, and no other.
+  // Each process its own database, and no other; the auditor (ops) reads every one.
   ...DB_OWNERS.map((p) => [p, `${p}-db`, 'mysql']),
+  ...DB_READERS.flatMap((r) => DB_OWNERS.map((p) => [r, `${p}-db`, 'mysql'])),
   ['queue', 'redis', 'redis'],
   // The gateway's feed of ended waiting-room tokens (pub/sub), as a subscribe-only user.
   ['gateway', 'redis', 'redis'],
@@ -1021,6 +1034,7 @@ function checkProcesses(cluster, ctx, bad) {
     if (need.grpc) required.push('GRPC_HOST', `${proc.toUpperCase()}_GRPC_PORT`);
     for (const d of dialsOf(proc, ctx)) required.push(`${d.toUpperCase()}_GRPC_TARGET`);
     if (need.db) required.push(`${proc.toUpperCase()}_DB_URL`, 'DB_MIGRATE_ON_START');
+    if (need.reads) for (const p of DB_OWNERS) required.push(`${p.toUpperCase()}_DB_URL`);
     if (need.amqp) required.push('AMQP_URL');
     if (need.redis) required.push('REDIS_URL');
     if (need.dataplatform) required.push('DATAPLATFORM_URL');
@@ -1048,6 +1062,7 @@ function checkProcesses(cluster, ctx, bad) {
     };
     for (const d of dialsOf(proc, ctx)) reach(`grpc://${cfg.grpcTargets[d]}`);
     if (need.db) reach(`mysql://${cfg.db[proc].host}:${cfg.db[proc].port}`);
+    if (need.reads) for (const p of DB_OWNERS) reach(`mysql://${cfg.db[p].host}:${cfg.db[p].port}`);
     if (need.amqp) reach(cfg.amqpUrl, 5672);
     if (need.redis) reach(cfg.redis.url, 6379);
     if (need.dataplatform && proc !== 'dataplatform-mock') reach(cfg.dataplatformUrl, 80);
@@ -1170,6 +1185,12 @@ function checkProcesses(cluster, ctx, bad) {
             );
         }
       }
+    }
+    if (need.reads) {
+      for (const p of DB_OWNERS)
+        checkDatabase(cluster, cfg.db[p], `${p.toUpperCase()}_DB_URL`, (m) =>
+          bad('env-required', id, m),
+        );
     }
     if (need.amqp) {
       const u = parseUrl(cfg.amqpUrl);
@@ -2508,6 +2529,30 @@ async function selfTest(deps, ctx, kindConfig) {
         policy(o, 'payment-db').ingress[0].from.push(fromPod('point'));
       },
       /point → payment-db:3306\/TCP: allowed by the policies, but not in EDGES/,
+    ],
+    [
+      'netpol-edges',
+      "the auditor cut off from a database it reads (ops → point-db, the database's side)",
+      (o) => {
+        const from = policy(o, 'point-db').ingress[0].from;
+        from.splice(
+          from.findIndex((p) => p.podSelector.matchLabels['app.kubernetes.io/name'] === 'ops'),
+          1,
+        );
+      },
+      /one side only: ops → point-db:3306/,
+    ],
+    [
+      'env-required',
+      'the ops service without the URL of a database it reads',
+      (o) => {
+        const env = container(o, 'ops').env;
+        env.splice(
+          env.findIndex((e) => e.name === 'PAYMENT_DB_URL'),
+          1,
+        );
+      },
+      /ops.*PAYMENT_DB_URL is not set/,
     ],
     [
       'netpol-rules',

@@ -67,14 +67,14 @@ describe('bench command line', () => {
 
   it('groups the mesh into processes: one, each, or explicit groups naming every service once', () => {
     expect(parseTopology('one')).to.equal(undefined);
-    expect(parseTopology('each')).to.have.length(9);
+    expect(parseTopology('each')).to.have.length(10);
     expect(
       parseTopology(
-        'gateway,queue/coordinator/concert,reservation,payment,point,dataplatform,dataplatform-mock',
+        'gateway,queue/coordinator,ops/concert,reservation,payment,point,dataplatform,dataplatform-mock',
       ),
     ).to.deep.equal([
       { name: 'p0-gateway', services: 'gateway,queue' },
-      { name: 'p1-coordinator', services: 'coordinator' },
+      { name: 'p1-coordinator', services: 'coordinator,ops' },
       {
         name: 'p2-concert',
         services: 'concert,reservation,payment,point,dataplatform,dataplatform-mock',
@@ -84,7 +84,7 @@ describe('bench command line', () => {
     expect(() => parseTopology('each/gateway')).to.throw();
     expect(() =>
       parseTopology(
-        'gateway,queue/queue,coordinator,concert,reservation,payment,point,dataplatform,dataplatform-mock',
+        'gateway,queue/queue,coordinator,ops,concert,reservation,payment,point,dataplatform,dataplatform-mock',
       ),
     ).to.throw(/queue is in two groups/);
   });

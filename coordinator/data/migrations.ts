@@ -92,9 +92,53 @@ export class CoordinatorFencing1765200000100 implements MigrationInterface {
   }
 }
 
+/**
+ * What the operator console asks of the log. A transaction's history after it began, as a JSON
+ * array appended by the statement that changes its state (no row or round trip of its own); the
+ * ids operators search by, generated from the flow's input and indexed; when each branch's first
+ * call started and its last answer came; and the audit trail of operator actions.
+ */
+export class CoordinatorConsole1766000000100 implements MigrationInterface {
+  name = 'CoordinatorConsole1766000000100';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE global_tx
+      ADD COLUMN history JSON NULL,
+      ADD COLUMN user_id VARCHAR(64) AS (JSON_VALUE(payload, '$.userId')) VIRTUAL,
+      ADD COLUMN reservation_id VARCHAR(64) AS (JSON_VALUE(payload, '$.reservationId')) VIRTUAL,
+      ADD COLUMN payment_id VARCHAR(64) AS (JSON_VALUE(payload, '$.paymentId')) VIRTUAL,
+      ADD KEY global_tx_user (user_id, created_at),
+      ADD KEY global_tx_reservation (reservation_id),
+      ADD KEY global_tx_payment (payment_id)`);
+    await q.query(`ALTER TABLE tx_branch
+      ADD COLUMN started_at DATETIME(3) NULL,
+      ADD COLUMN ended_at DATETIME(3) NULL`);
+    await q.query(`CREATE TABLE operator_action (
+      id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      at DATETIME(3) NOT NULL,
+      actor VARCHAR(64) NOT NULL,
+      action VARCHAR(16) NOT NULL,
+      target VARCHAR(200) NOT NULL,
+      expected_state VARCHAR(16) NULL,
+      result VARCHAR(16) NOT NULL,
+      detail VARCHAR(512) NOT NULL,
+      KEY operator_action_target (target, id)
+    ) ENGINE=InnoDB`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE operator_action');
+    await q.query('ALTER TABLE tx_branch DROP COLUMN started_at, DROP COLUMN ended_at');
+    await q.query(`ALTER TABLE global_tx DROP KEY global_tx_user, DROP KEY global_tx_reservation,
+      DROP KEY global_tx_payment, DROP COLUMN user_id, DROP COLUMN reservation_id,
+      DROP COLUMN payment_id, DROP COLUMN history`);
+  }
+}
+
 export const COORDINATOR_MIGRATIONS = [
   CoordinatorInit1763700000200,
   CoordinatorTraceContext1763700000400,
   CoordinatorParking1765100000100,
   CoordinatorFencing1765200000100,
+  CoordinatorConsole1766000000100,
 ];

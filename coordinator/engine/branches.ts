@@ -60,22 +60,33 @@ export class TxRun {
     return this.view.get(branchKey(ref, action));
   }
 
-  /** Records a call's result; `okState` names a success (PREPARED for an XA branch's last call). */
+  /**
+   * Records a call's result, answered now to a call that started at `startedAt`; `okState`
+   * names a success (PREPARED for an XA branch's last call). The branch's span runs from its
+   * first call's start to its last answer.
+   */
   note(
     ref: BranchRef,
     action: BranchAction,
     r: CallResult<unknown>,
-    attempts: number,
-    okState = DONE_STATE[action],
+    call: { attempts: number; startedAt: Date; okState?: string },
   ): BranchRecord {
     const key = branchKey(ref, action);
+    const before = this.view.get(key);
     const record: BranchRecord = {
       branchId: key,
       participant: ref.participant,
       action,
-      state: r.kind === 'done' ? okState : r.kind === 'refused' ? 'REFUSED' : 'FAILED',
-      attempts,
-      lastError: r.kind === 'done' ? (this.view.get(key)?.lastError ?? null) : describe(r),
+      state:
+        r.kind === 'done'
+          ? (call.okState ?? DONE_STATE[action])
+          : r.kind === 'refused'
+            ? 'REFUSED'
+            : 'FAILED',
+      attempts: call.attempts,
+      lastError: r.kind === 'done' ? (before?.lastError ?? null) : describe(r),
+      startedAt: before?.startedAt ?? call.startedAt,
+      endedAt: new Date(),
     };
     this.view.set(key, record);
     return record;
@@ -144,8 +155,9 @@ export class BranchCalls {
     call: () => Promise<T>,
   ): Promise<CallResult<T>> {
     return this.span(tx, ref, phase.name, async () => {
+      const startedAt = new Date();
       const r = await classify(call);
-      tx.note(ref, 'action', r, 1, phase.okState);
+      tx.note(ref, 'action', r, { attempts: 1, startedAt, okState: phase.okState });
       return r;
     });
   }
@@ -170,8 +182,9 @@ export class BranchCalls {
     span: Span,
   ): Promise<CallResult<T>> {
     for (let attempt = 0; ; attempt++) {
+      const startedAt = new Date();
       const r = await classify(call);
-      const branch = tx.note(ref, action, r, attempt + 1);
+      const branch = tx.note(ref, action, r, { attempts: attempt + 1, startedAt });
       const retry = r.kind === 'unknown' || (opts.mustSucceed && r.kind === 'refused');
       if (!retry) return r;
       if (r.kind === 'refused')

@@ -92,8 +92,11 @@ describe('transaction log (real MariaDB)', () => {
     expect((await log.byIdempotencyKey('u1:k'))!.gid).to.equal('idem1');
   });
 
-  it('keeps branch views and their last errors', async () => {
+  it('keeps branch views, their last errors and the span from the first call to the last answer', async () => {
     await begin('br1');
+    const first = new Date('2030-01-01T00:00:00.100Z');
+    const failed = new Date('2030-01-01T00:00:00.200Z');
+    const done = new Date('2030-01-01T00:00:00.900Z');
     await log.noteBranch(
       'br1',
       {
@@ -103,9 +106,12 @@ describe('transaction log (real MariaDB)', () => {
         state: 'FAILED',
         attempts: 2,
         lastError: 'UNAVAILABLE: down',
+        startedAt: first,
+        endedAt: failed,
       },
       new Date(),
     );
+    // A later run knows only its own calls: the first start stays.
     await log.transition('br1', 'RUNNING', 'COMMITTED', new Date(), {
       branches: [
         {
@@ -115,6 +121,8 @@ describe('transaction log (real MariaDB)', () => {
           state: 'DONE',
           attempts: 3,
           lastError: null,
+          startedAt: new Date('2030-01-01T00:00:00.800Z'),
+          endedAt: done,
         },
       ],
     });
@@ -126,8 +134,39 @@ describe('transaction log (real MariaDB)', () => {
         state: 'DONE',
         attempts: 3,
         lastError: 'UNAVAILABLE: down',
+        startedAt: first,
+        endedAt: done,
       },
     ]);
+  });
+
+  it('appends every state change and parking to the history, in the statement that makes it', async () => {
+    await begin('hist1');
+    const t1 = new Date('2030-01-01T00:00:01.000Z');
+    const t2 = new Date('2030-01-01T00:00:02.000Z');
+    const t3 = new Date('2030-01-01T00:00:03.000Z');
+    await log.transition('hist1', 'RUNNING', 'COMMITTING', t1);
+    await log.park('hist1', 'phase 2 commit: UNAVAILABLE', t2, 0);
+    expect(await log.transition('hist1', 'RUNNING', 'ABORTING', t3)).to.equal(false);
+    await log.transition('hist1', 'COMMITTING', 'COMMITTED', t3);
+    const [row] = await t.db.query<{ history: unknown; parked_at: Date | null }>(
+      'SELECT history, parked_at FROM global_tx WHERE gid = ?',
+      ['hist1'],
+    );
+    // mysql2 hands JSON columns back parsed on some servers, as text on others.
+    const history = typeof row.history === 'string' ? JSON.parse(row.history) : row.history;
+    expect(history).to.deep.equal([
+      { at: t1.toISOString(), event: 'MOVED', state: 'COMMITTING', detail: null },
+      {
+        at: t2.toISOString(),
+        event: 'PARKED',
+        state: 'COMMITTING',
+        detail: 'phase 2 commit: UNAVAILABLE',
+      },
+      { at: t3.toISOString(), event: 'MOVED', state: 'COMMITTED', detail: null },
+    ]);
+    // Ended: parked no more.
+    expect(row.parked_at).to.equal(null);
   });
 
   it('records the branch view only with the transition that moved the state', async () => {
@@ -139,6 +178,8 @@ describe('transaction log (real MariaDB)', () => {
       state,
       attempts,
       lastError: null,
+      startedAt: null,
+      endedAt: null,
     });
     const now = new Date();
     const [won, lost] = await Promise.all([

@@ -21,7 +21,13 @@ export interface BranchRecord {
   state: string;
   attempts: number;
   lastError: string | null;
+  /** When its first call started, and its last answer came (null where not recorded). */
+  startedAt: Date | null;
+  endedAt: Date | null;
 }
+
+/** What a history entry records: a state change, parking, or an operator's action. */
+export type HistoryEvent = 'MOVED' | 'PARKED' | 'RETRIED' | 'DECIDED';
 
 export interface TxRecord {
   gid: string;
@@ -167,17 +173,30 @@ export interface TxLog {
   /** At start-up: transactions this coordinator id owned before a restart are due now. */
   releaseOwned(owner: string, now: Date): Promise<number>;
   /**
-   * Pushes the next recovery attempt out (after a failed attempt), with the error seen; only
-   * under the run's `claim`.
-   */
-  postpone(gid: string, until: Date, error: string, now: Date, claim: number): Promise<void>;
   /**
-   * Stops recovery from trying (STUCK) until an operator retries; false if it already ended or
-   * was claimed since `claim`.
+   * Pushes the next recovery attempt out (after a failed attempt), with the error seen and the
+   * branches' view of the attempt, if the caller has one (the rare path: it costs no round trip);
+   * only under the run's `claim`.
    */
-  park(gid: string, error: string, now: Date, claim: number): Promise<boolean>;
-  /** An operator's retry: an open transaction is due at once, unparked; false if it ended. */
-  retry(gid: string, now: Date): Promise<boolean>;
+  postpone(
+    gid: string,
+    until: Date,
+    error: string,
+    now: Date,
+    claim: number,
+    branches?: BranchRecord[],
+  ): Promise<void>;
+  /**
+   * Stops recovery from trying (STUCK) until an operator retries, with the branches' view of the
+   * last attempt; false if it already ended or was claimed since `claim`.
+   */
+  park(
+    gid: string,
+    error: string,
+    now: Date,
+    claim: number,
+    branches?: BranchRecord[],
+  ): Promise<boolean>;
   /** Those of `gids` that have ended (COMMITTED or ABORTED), with when. */
   ended(gids: string[]): Promise<EndedTx[]>;
 }
@@ -263,8 +282,11 @@ export class SqlTxLog implements TxLog {
       state: string;
       attempts: number;
       last_error: string | null;
+      started_at: Date | null;
+      ended_at: Date | null;
     }>(
-      'SELECT branch_id, participant, action, state, attempts, last_error FROM tx_branch WHERE gid = ? ORDER BY updated_at, branch_id',
+      `SELECT branch_id, participant, action, state, attempts, last_error, started_at, ended_at
+       FROM tx_branch WHERE gid = ? ORDER BY COALESCE(started_at, updated_at), branch_id`,
       [gid],
     );
     return rows.map((r) => ({
@@ -274,6 +296,8 @@ export class SqlTxLog implements TxLog {
       state: r.state,
       attempts: r.attempts,
       lastError: r.last_error,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
     }));
   }
 
@@ -291,14 +315,19 @@ export class SqlTxLog implements TxLog {
   ): Promise<boolean> {
     const froms = Array.isArray(from) ? from : [from];
     const fenced = extra.claim !== undefined;
+    const entry = historyEntry(now, 'MOVED', to);
+    // An ended transaction is parked no more (presumed abort may end a parked one).
     const move: Statement = {
       sql: `UPDATE global_tx SET state = ?, outcome = COALESCE(?, outcome), next_attempt_at = COALESCE(?, next_attempt_at),
-         updated_at = ? WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})${fenced ? ' AND claim = ?' : ''}`,
+         updated_at = ?, parked_at = IF(? IN ('COMMITTED','ABORTED'), NULL, parked_at), ${entry.sql}
+         WHERE gid = ? AND state IN (${froms.map(() => '?').join(', ')})${fenced ? ' AND claim = ?' : ''}`,
       params: [
         to,
         extra.outcome ? JSON.stringify(extra.outcome) : null,
         extra.nextAttemptAt ?? null,
         now,
+        to,
+        ...entry.params,
         gid,
         ...froms,
         ...(fenced ? [extra.claim!] : []),
@@ -372,31 +401,47 @@ export class SqlTxLog implements TxLog {
   }
 
   /** Pushes the next recovery attempt out (after a failed attempt), with the error seen. */
-  async postpone(gid: string, until: Date, error: string, now: Date, claim: number): Promise<void> {
-    await this.db.execute(
-      `UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ?
-       WHERE gid = ? AND claim = ?`,
-      [until, error.slice(0, 512), now, gid, claim],
-    );
+  async postpone(
+    gid: string,
+    until: Date,
+    error: string,
+    now: Date,
+    claim: number,
+    branches: BranchRecord[] = [],
+  ): Promise<void> {
+    await this.db.executeAll([
+      {
+        sql: `UPDATE global_tx SET next_attempt_at = ?, last_error = ?, updated_at = ?
+         WHERE gid = ? AND claim = ?`,
+        params: [until, error.slice(0, 512), now, gid, claim],
+      },
+      ...(branches.length ? [branchView(gid, branches, now, 'TRUE')] : []),
+    ]);
   }
 
-  async park(gid: string, error: string, now: Date, claim: number): Promise<boolean> {
-    const res = await this.db.execute(
-      `UPDATE global_tx SET parked_at = COALESCE(parked_at, ?), next_attempt_at = ?, last_error = ?,
-         updated_at = ? WHERE gid = ? AND claim = ?
+  async park(
+    gid: string,
+    error: string,
+    now: Date,
+    claim: number,
+    branches: BranchRecord[] = [],
+  ): Promise<boolean> {
+    const entry = historyEntry(now, 'PARKED', null, error);
+    const [parked] = await this.db.executeAll([
+      {
+        sql: `UPDATE global_tx SET parked_at = COALESCE(parked_at, ?), next_attempt_at = ?, last_error = ?,
+         updated_at = ?, ${entry.sql} WHERE gid = ? AND claim = ?
          AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
-      [now, NEVER, error.slice(0, 512), now, gid, claim],
-    );
-    return res.affectedRows === 1;
-  }
-
-  async retry(gid: string, now: Date): Promise<boolean> {
-    const res = await this.db.execute(
-      `UPDATE global_tx SET parked_at = NULL, attempts = 0, next_attempt_at = ?, updated_at = ?
-       WHERE gid = ? AND state IN ('RUNNING','COMMITTING','ABORTING','COMPENSATING')`,
-      [now, now, gid],
-    );
-    return res.affectedRows === 1;
+        params: [now, NEVER, error.slice(0, 512), now, ...entry.params, gid, claim],
+      },
+      ...(branches.length
+        ? [
+            { sql: 'SET @moved = ROW_COUNT()', params: [] },
+            branchView(gid, branches, now, '@moved = 1'),
+          ]
+        : []),
+    ]);
+    return parked.affectedRows === 1;
   }
 
   async ended(gids: string[]): Promise<EndedTx[]> {
@@ -423,17 +468,20 @@ function branchView(
   const rows = branches
     .map((_, i) =>
       i === 0
-        ? 'SELECT ? AS gid, ? AS branch_id, ? AS participant, ? AS action, ? AS state, ? AS attempts, ? AS last_error, ? AS updated_at'
-        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?',
+        ? 'SELECT ? AS gid, ? AS branch_id, ? AS participant, ? AS action, ? AS state, ? AS attempts, ? AS last_error, ? AS updated_at, ? AS started_at, ? AS ended_at'
+        : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?',
     )
     .join(' UNION ALL ');
+  // A later run's calls (recovery's) extend the branch's span: its first start is kept.
   return {
-    sql: `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at)
+    sql: `INSERT INTO tx_branch (gid, branch_id, participant, action, state, attempts, last_error, updated_at, started_at, ended_at)
      SELECT * FROM (${rows}) AS latest WHERE ${condition}
      ON DUPLICATE KEY UPDATE state = VALUES(state),
        attempts = GREATEST(tx_branch.attempts, VALUES(attempts)),
        last_error = COALESCE(VALUES(last_error), tx_branch.last_error),
-       updated_at = VALUES(updated_at)`,
+       updated_at = VALUES(updated_at),
+       started_at = COALESCE(tx_branch.started_at, VALUES(started_at)),
+       ended_at = COALESCE(VALUES(ended_at), tx_branch.ended_at)`,
     params: branches.flatMap((b) => [
       gid,
       b.branchId,
@@ -443,6 +491,25 @@ function branchView(
       b.attempts,
       b.lastError?.slice(0, 512) ?? null,
       now,
+      b.startedAt,
+      b.endedAt,
     ]),
+  };
+}
+
+/**
+ * The SET clause that appends one entry to a transaction's history, in the statement that makes
+ * the change: `state` null records the state the row holds.
+ */
+export function historyEntry(
+  at: Date,
+  event: HistoryEvent,
+  state: TxState | null,
+  detail: string | null = null,
+): Statement {
+  return {
+    sql: `history = JSON_ARRAY_APPEND(COALESCE(history, JSON_ARRAY()), '$',
+      JSON_OBJECT('at', ?, 'event', ?, 'state', COALESCE(?, state), 'detail', ?))`,
+    params: [at.toISOString(), event, state, detail?.slice(0, 512) ?? null],
   };
 }

@@ -169,30 +169,35 @@ export class MemoryTxLog implements TxLog {
     return n;
   }
 
-  async postpone(gid: string, until: Date, error: string, now: Date, claim: number): Promise<void> {
+  async postpone(
+    gid: string,
+    until: Date,
+    error: string,
+    now: Date,
+    claim: number,
+    branches: BranchRecord[] = [],
+  ): Promise<void> {
     const row = this.rows.get(gid);
     if (!row || row.claim !== claim) return;
+    for (const b of branches) this.view(gid).set(b.branchId, { ...b });
     row.nextAttemptAt = until;
     row.lastError = error;
     row.updatedAt = now;
   }
 
-  async park(gid: string, error: string, now: Date, claim: number): Promise<boolean> {
+  async park(
+    gid: string,
+    error: string,
+    now: Date,
+    claim: number,
+    branches: BranchRecord[] = [],
+  ): Promise<boolean> {
     const row = this.rows.get(gid);
     if (!row || row.claim !== claim || !OPEN_STATES.includes(row.state)) return false;
+    for (const b of branches) this.view(gid).set(b.branchId, { ...b });
     row.parkedAt ??= now;
     row.nextAttemptAt = NEVER;
     row.lastError = error;
-    row.updatedAt = now;
-    return true;
-  }
-
-  async retry(gid: string, now: Date): Promise<boolean> {
-    const row = this.rows.get(gid);
-    if (!row || !OPEN_STATES.includes(row.state)) return false;
-    row.parkedAt = null;
-    row.attempts = 0;
-    row.nextAttemptAt = now;
     row.updatedAt = now;
     return true;
   }

@@ -41,9 +41,10 @@ export interface RunnerDeps {
 }
 
 /**
- * Leaves an unfinished transaction to recovery, with what stopped this attempt: due again
- * after a delay that grows with every failed attempt, or — after too many — parked (STUCK)
- * until an operator retries it, with a metric and an error log line that say so.
+ * Leaves an unfinished transaction to recovery, with what stopped this attempt and the branches'
+ * view of it (for operators, in the same round trip): due again after a delay that grows with
+ * every failed attempt, or — after too many — parked (STUCK) until an operator retries it, with a
+ * metric and an error log line that say so.
  */
 export async function postpone(
   deps: RunnerDeps,
@@ -55,10 +56,17 @@ export async function postpone(
   const { retry } = deps;
   if (tx.attempts < retry.parkAfterAttempts) {
     const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, tx.attempts - 1));
-    await deps.txLog.postpone(tx.gid, new Date(now.getTime() + delay), error, now, tx.claim);
+    await deps.txLog.postpone(
+      tx.gid,
+      new Date(now.getTime() + delay),
+      error,
+      now,
+      tx.claim,
+      tx.branches(),
+    );
     return;
   }
-  if (!(await deps.txLog.park(tx.gid, error, now, tx.claim))) return;
+  if (!(await deps.txLog.park(tx.gid, error, now, tx.claim, tx.branches()))) return;
   deps.metrics.parked.inc({ flow: tx.flow, state });
   deps.log.error(
     { gid: tx.gid, flow: tx.flow, mode: tx.mode, state, attempts: tx.attempts, error },

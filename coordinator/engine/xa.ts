@@ -199,17 +199,33 @@ export async function decideOutcome(
   gid: string,
 ): Promise<'COMMIT' | 'ROLLBACK' | 'PENDING'> {
   for (;;) {
-    const rec = await txLog.get(gid);
-    if (!rec) return 'ROLLBACK';
-    if (rec.state === 'COMMITTING' || rec.state === 'COMMITTED') return 'COMMIT';
-    if (rec.state !== 'RUNNING') return 'ROLLBACK';
-    if (Date.now() < rec.deadlineAt.getTime()) return 'PENDING';
     const now = new Date();
-    const outcome = interrupted('the transaction ran out of time');
-    if (await txLog.transition(gid, 'RUNNING', 'ABORTING', now, { outcome, nextAttemptAt: now }))
+    const decision = xaDecision(await txLog.get(gid), now);
+    if (decision !== 'PRESUME_ABORT') return decision;
+    if (await txLog.transition(gid, 'RUNNING', 'ABORTING', now, presumedAbort(now)))
       return 'ROLLBACK';
   }
 }
+
+/**
+ * DecideOutcome's rule on what the log holds at `now`. PRESUME_ABORT: RUNNING past its deadline,
+ * so it must be moved to ABORTING (compare-and-set, with presumedAbort) before ROLLBACK holds.
+ */
+export function xaDecision(
+  rec: Pick<TxRecord, 'state' | 'deadlineAt'> | undefined,
+  now: Date,
+): 'COMMIT' | 'ROLLBACK' | 'PENDING' | 'PRESUME_ABORT' {
+  if (!rec) return 'ROLLBACK';
+  if (rec.state === 'COMMITTING' || rec.state === 'COMMITTED') return 'COMMIT';
+  if (rec.state !== 'RUNNING') return 'ROLLBACK';
+  return now < rec.deadlineAt ? 'PENDING' : 'PRESUME_ABORT';
+}
+
+/** What the move to ABORTING of a presumed abort writes: the outcome, and recovery due now. */
+export const presumedAbort = (now: Date): { outcome: Outcome; nextAttemptAt: Date } => ({
+  outcome: interrupted('the transaction ran out of time'),
+  nextAttemptAt: now,
+});
 
 /**
  * Participants that may hold an XA branch of this run. One never called has none; one whose

@@ -22,7 +22,7 @@
 set -euo pipefail
 
 NAMESPACE=boxoffice
-SERVICES=(gateway queue concert reservation payment point coordinator dataplatform)
+SERVICES=(gateway queue concert reservation payment point coordinator ops dataplatform)
 IDENTITIES=("${SERVICES[@]}" operator)
 DATABASES=(concert reservation payment point coordinator dataplatform)
 # Text values: at least 16 characters (lib/config.ts asks that of AUTH_JWT_SECRET), and

@@ -1,4 +1,6 @@
-// Operator access to parked messages: list them, and replay them to their consumer's queue.
+// Operator access to parked messages: list them, replay them to their consumer's queue, or drop
+// them for good.
+import type { ConfirmChannel, GetMessage } from 'amqplib';
 import type { Broker } from './broker';
 import { ATTEMPTS, LAST_ERROR } from './envelope';
 import { parkedQueue } from './consumer';
@@ -11,17 +13,21 @@ export interface ParkedMessage {
   body: string;
 }
 
-/** Reads every parked message of a consumer queue without removing any. */
-export async function listParked(broker: Broker, queue: string): Promise<ParkedMessage[]> {
+/** Reads the parked messages of a consumer queue (the first `limit`) without removing any. */
+export async function listParked(
+  broker: Broker,
+  queue: string,
+  limit = Infinity,
+): Promise<ParkedMessage[]> {
   const ch = await broker.confirmChannel();
   try {
     const out: ParkedMessage[] = [];
-    for (;;) {
+    while (out.length < limit) {
       const msg = await ch.get(parkedQueue(queue), { noAck: false });
       if (!msg) break;
       const headers = msg.properties.headers ?? {};
       out.push({
-        eventId: String(msg.properties.messageId ?? ''),
+        eventId: eventIdOf(msg),
         type: String(msg.properties.type ?? ''),
         attempts: Number(headers[ATTEMPTS] ?? 0),
         lastError: String(headers[LAST_ERROR] ?? ''),
@@ -36,30 +42,64 @@ export async function listParked(broker: Broker, queue: string): Promise<ParkedM
   }
 }
 
+/** How many messages are parked for a consumer queue. */
+export async function parkedCount(broker: Broker, queue: string): Promise<number> {
+  const ch = await broker.confirmChannel();
+  try {
+    return (await ch.checkQueue(parkedQueue(queue))).messageCount;
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+}
+
 /** Moves parked messages (all, or those with the given event ids) back to the consumer's queue. */
-export async function replayParked(
+export function replayParked(
   broker: Broker,
   queue: string,
   eventIds?: Set<string>,
 ): Promise<number> {
+  return takeParked(broker, queue, eventIds, async (ch, msg) => {
+    ch.sendToQueue(queue, msg.content, {
+      ...msg.properties,
+      persistent: true,
+      headers: { ...msg.properties.headers, [ATTEMPTS]: 0 },
+    });
+    await ch.waitForConfirms();
+  });
+}
+
+/** Removes the parked messages with the given event ids for good. */
+export function dropParked(broker: Broker, queue: string, eventIds: Set<string>): Promise<number> {
+  return takeParked(broker, queue, eventIds, () => Promise.resolve());
+}
+
+/**
+ * Takes parked messages (all, or those with the given event ids) off the parked queue, each
+ * acked only after `use` succeeded with it; the others go back in order when the channel closes.
+ */
+async function takeParked(
+  broker: Broker,
+  queue: string,
+  eventIds: Set<string> | undefined,
+  use: (ch: ConfirmChannel, msg: GetMessage) => Promise<void>,
+): Promise<number> {
   const ch = await broker.confirmChannel();
-  let replayed = 0;
+  let taken = 0;
   try {
     for (;;) {
       const msg = await ch.get(parkedQueue(queue), { noAck: false });
       if (!msg) break;
-      if (eventIds && !eventIds.has(String(msg.properties.messageId))) continue;
-      ch.sendToQueue(queue, msg.content, {
-        ...msg.properties,
-        persistent: true,
-        headers: { ...msg.properties.headers, [ATTEMPTS]: 0 },
-      });
-      await ch.waitForConfirms();
+      if (eventIds && !eventIds.has(eventIdOf(msg))) continue;
+      await use(ch, msg);
       ch.ack(msg);
-      replayed++;
+      taken++;
     }
-    return replayed;
+    return taken;
   } finally {
     await ch.close().catch(() => undefined);
   }
+}
+
+function eventIdOf(msg: GetMessage): string {
+  return String(msg.properties.messageId ?? '');
 }

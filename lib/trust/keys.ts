@@ -22,6 +22,7 @@ export const IDENTITIES = [
   'payment',
   'point',
   'coordinator',
+  'ops',
   'dataplatform',
   'operator',
 ] as const;

@@ -1,7 +1,7 @@
 // The catalog's use cases: each is the story of one request, in a few named steps.
-import { DomainError } from '../../lib/errors';
+import { DomainError, invalidArgument } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { openWindowBounds, seatId } from './domain/booking';
+import { openWindowBounds, scheduleNotFound, seatId } from './domain/booking';
 import { isCalendarDate } from './domain/dates';
 import {
   assertAdmin,
@@ -15,6 +15,7 @@ import type {
   ConcertSummary,
   Concerts,
   DateAvailability,
+  HeldSeat,
   NewConcert,
   SeatStatusName,
 } from './data/concerts';
@@ -32,6 +33,16 @@ export interface CreatedConcert {
 export interface SeatListing {
   scheduleId: string;
   seats: { seatId: string; seatNumber: number; price: number; status: SeatStatusName }[];
+}
+
+/** One date's seats as operators watch them, with every date of the concert. */
+export interface OperatorSeatMap {
+  concertId: string;
+  title: string;
+  scheduleId: string;
+  date: string;
+  dates: string[];
+  seats: HeldSeat[];
 }
 
 export interface RankingEntry {
@@ -79,6 +90,24 @@ export class Catalog {
     return {
       scheduleId: map.scheduleId,
       seats: map.seats.map((s) => ({ seatId: seatId(map.scheduleId, s.seatNumber), ...s })),
+    };
+  }
+
+  /** A date's seats with who holds each, for operators; `date` empty: the first date. */
+  async operatorSeatMap(concertId: string, date: string): Promise<OperatorSeatMap> {
+    if (date !== '' && !isCalendarDate(date))
+      throw invalidArgument('date', 'date must be YYYY-MM-DD');
+    const concert = await this.concerts.dates(concertId);
+    if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${concertId} does not exist`);
+    const schedule = date === '' ? concert.dates[0] : concert.dates.find((d) => d.date === date);
+    if (!schedule) throw scheduleNotFound(concertId, date);
+    return {
+      concertId,
+      title: concert.title,
+      scheduleId: schedule.scheduleId,
+      date: schedule.date,
+      dates: concert.dates.map((d) => d.date),
+      seats: await this.concerts.heldSeats(schedule.scheduleId),
     };
   }
 

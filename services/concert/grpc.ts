@@ -34,6 +34,19 @@ export function concertService(catalog: Catalog, booking: Booking): ServiceBindi
         seats: listing.seats.map((s) => ({ ...s, status: SeatStatus[s.status] })),
       };
     },
+    // Operators (access: ADMIN_REQUIRED from the gateway, or the operator identity).
+    async getSeatMap(req) {
+      const map = await catalog.operatorSeatMap(req.concertId, req.date);
+      return {
+        ...map,
+        seats: map.seats.map((s) => ({
+          seatNumber: s.seatNumber,
+          price: s.price,
+          status: SeatStatus[s.status],
+          reservationId: s.reservationId ?? '',
+        })),
+      };
+    },
     // Called by the coordinator before Reserve begins: no transaction, nothing written.
     async checkHold(req) {
       await booking.checkHold(req);

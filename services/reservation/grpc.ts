@@ -13,6 +13,17 @@ export function reservationService(book: ReservationBook): ServiceBinding {
       const caller = requireUser(ctx).userId;
       return { reservation: toProto(await book.get(caller, req.reservationId)) };
     },
+    // Operators (access: ADMIN_REQUIRED from the gateway, or the operator identity).
+    async listHolds(req) {
+      const holds = await book.holds(req.scheduleId);
+      return {
+        holds: holds.map((h) => ({
+          ...h,
+          status: ReservationStatus[h.status],
+          expiresAt: h.expiresAt.toISOString(),
+        })),
+      };
+    },
     async createHold(req, ctx) {
       const { reservation } = await book.createHold(ctx.tx, {
         reservationId: req.reservationId,

@@ -4,7 +4,7 @@
 // and that read only explains the refusal.
 import type { TxContext } from '../../lib/participant/context';
 import { isDuplicateKey, type Database } from '../../lib/db';
-import { DomainError } from '../../lib/errors';
+import { DomainError, invalidArgument } from '../../lib/errors';
 import type { Participant } from '../../lib/participant/participant';
 import * as rows from './data/reservations';
 import type { ReservationRecord, Transition } from './data/reservations';
@@ -167,6 +167,13 @@ export class ReservationBook {
     const r = await rows.findReservation(this.db, reservationId);
     assertOwner(reservationId, r, caller);
     return { ...internalView(r), ...ownerView(r.status, r.paymentId) };
+  }
+
+  /** The live holds of a schedule, for operators. */
+  holds(scheduleId: string): Promise<rows.LiveHold[]> {
+    if (scheduleId.trim() === '' || scheduleId.length > 64)
+      throw invalidArgument('scheduleId', 'scheduleId is required (at most 64 characters)');
+    return rows.liveHolds(this.db, scheduleId);
   }
 
   /** Ids of holds overdue now, oldest first. */

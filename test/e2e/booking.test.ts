@@ -1,7 +1,11 @@
 // The cross-service suite: reserve, pay, refund and expire through the gateway, with exact
 // counts under concurrency. It runs once per TX_MODE and ends with the auditor's invariants.
 import { expect } from 'chai';
-import { CoordinatorServiceService, TxState } from '../../gen/boxoffice/coordinator/v1/coordinator';
+import {
+  CoordinatorServiceService,
+  ListTransactionsRequest,
+  TxState,
+} from '../../gen/boxoffice/coordinator/v1/coordinator';
 import { ChannelPool } from '../../lib/grpc/client';
 import { scrape, valueOf } from '../support/metrics';
 import { freePort, startMesh, type Mesh } from '../support/mesh';
@@ -297,10 +301,9 @@ for (const mode of ['saga', 'xa'] as const) {
         const ola = await Person.join(mesh, `ola-${mode}`, 5000);
         const held = (await ola.reserve(concertId, day, nextSeat())).body;
         expect((await ola.pay(held.reservationId)).status).to.equal(201);
-        const { transactions } = await coordinator.listTransactions({
-          state: TxState.COMMITTED,
-          limit: 5,
-        });
+        const { transactions } = await coordinator.listTransactions(
+          ListTransactionsRequest.fromPartial({ state: TxState.COMMITTED, limit: 5 }),
+        );
         const pay = transactions.find((t) => t.flow === 'pay')!;
         expect(pay).to.include({ mode, state: TxState.COMMITTED });
         const { transaction } = await coordinator.getTransaction({ gid: pay.gid });

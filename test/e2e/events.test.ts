@@ -5,38 +5,12 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../../lib/paths';
+import { deliveries, mockMode, type Delivery } from '../support/dataplatform';
 import { freePort, startMesh, type Mesh } from '../support/mesh';
 import { TcpProxy } from '../support/proxy';
 import { Person, createConcert, eventually, isoDay, sql, auditAndDestroy } from '../support/people';
 
-interface Delivery {
-  eventId: string;
-  /** Arrivals, refused ones included. */
-  count: number;
-  /** Arrivals answered 2xx. */
-  accepted: number;
-  body: Record<string, unknown>;
-}
-
 const REST = 'queue,concert,reservation,payment,point,coordinator,gateway';
-
-async function deliveries(mesh: Mesh): Promise<Delivery[]> {
-  const res = await fetch(new URL('/deliveries', mesh.env.DATAPLATFORM_URL));
-  return ((await res.json()) as { deliveries: Delivery[] }).deliveries;
-}
-
-async function mockMode(
-  mesh: Mesh,
-  mode: 'ok' | 'fail' | 'stall' | 'slow',
-  delayMs?: number,
-): Promise<void> {
-  const res = await fetch(new URL('/control', mesh.env.DATAPLATFORM_URL), {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ mode, delayMs }),
-  });
-  expect(res.status).to.equal(200);
-}
 
 /** Deliveries the data platform accepted, for these reservations. */
 function deliveredFor(all: Delivery[], reservationIds: string[]): Delivery[] {

@@ -25,6 +25,7 @@ const SERVED: Record<GrpcServiceName, string[]> = {
   payment: ['boxoffice.payment.v1.PaymentService', ...PARTICIPANT],
   point: ['boxoffice.point.v1.PointService', ...PARTICIPANT],
   coordinator: ['boxoffice.coordinator.v1.CoordinatorService'],
+  ops: ['boxoffice.ops.v1.OpsService'],
 };
 
 describe('gRPC server reflection on every port', function () {
@@ -116,6 +117,8 @@ describe('gRPC server reflection on every port', function () {
       'point boxoffice.point.v1.PointService/GetBalance': { userId: 'u1', balance: '0' },
       'coordinator boxoffice.coordinator.v1.CoordinatorService/ListTransactions': {
         transactions: [],
+        nextPageToken: '',
+        counts: [],
       },
     };
 

@@ -37,6 +37,17 @@ export interface SeatMap {
   seats: SeatView[];
 }
 
+/** A concert's dates, for operators. */
+export interface ConcertDates {
+  title: string;
+  dates: { scheduleId: string; date: string }[];
+}
+
+/** A seat with the reservation that holds or bought it (null while AVAILABLE). */
+export interface HeldSeat extends SeatView {
+  reservationId: string | null;
+}
+
 // Rows per multi-row INSERT: large enough that 182,500 seats take a few dozen statements,
 // small enough (~250 KB of SQL) to stay far below max_allowed_packet.
 export const SEAT_BATCH_ROWS = 5000;
@@ -136,6 +147,39 @@ export class Concerts {
       date: r.date,
       availableSeats: Number(r.available_seats),
       totalSeats: r.total_seats,
+    }));
+  }
+
+  /** A concert's title and every date, in order; undefined for no such concert. */
+  async dates(concertId: string): Promise<ConcertDates | undefined> {
+    const rows = await this.db.query<{ title: string; schedule_id: string; date: string }>(
+      `SELECT c.title, s.id AS schedule_id, s.date FROM concert c
+       JOIN schedule s ON s.concert_id = c.id WHERE c.id = ? ORDER BY s.date`,
+      [concertId],
+    );
+    if (rows.length === 0) return undefined;
+    return {
+      title: rows[0].title,
+      dates: rows.map((r) => ({ scheduleId: r.schedule_id, date: r.date })),
+    };
+  }
+
+  /** Every seat of a schedule by seat number, with the reservation holding it. */
+  async heldSeats(scheduleId: string): Promise<HeldSeat[]> {
+    const rows = await this.db.query<{
+      seat_number: number;
+      price: number;
+      status: SeatStatusName;
+      held_by: string | null;
+    }>(
+      'SELECT seat_number, price, status, held_by FROM seat WHERE schedule_id = ? ORDER BY seat_number',
+      [scheduleId],
+    );
+    return rows.map((r) => ({
+      seatNumber: r.seat_number,
+      price: r.price,
+      status: r.status,
+      reservationId: r.held_by,
     }));
   }
 

@@ -212,3 +212,37 @@ function toRecord(r: ReservationRow): ReservationRecord {
     updatedAt: r.updated_at,
   };
 }
+
+/** A live hold as operators watch it. */
+export interface LiveHold {
+  reservationId: string;
+  seatNumber: number;
+  userId: string;
+  status: 'HELD' | 'PAYING';
+  expiresAt: Date;
+}
+
+/**
+ * The live holds of one schedule by seat: the (status, expires_at) index ranges over live holds
+ * only, which expire within minutes, so they stay few whatever the table holds.
+ */
+export async function liveHolds(sql: Sql, scheduleId: string): Promise<LiveHold[]> {
+  const found = await sql.query<{
+    id: string;
+    seat_number: number;
+    user_id: string;
+    status: 'HELD' | 'PAYING';
+    expires_at: Date;
+  }>(
+    `SELECT id, seat_number, user_id, status, expires_at FROM reservation
+     WHERE status IN ('HELD','PAYING') AND schedule_id = ? ORDER BY seat_number`,
+    [scheduleId],
+  );
+  return found.map((r) => ({
+    reservationId: r.id,
+    seatNumber: r.seat_number,
+    userId: r.user_id,
+    status: r.status,
+    expiresAt: r.expires_at,
+  }));
+}
