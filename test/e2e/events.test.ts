@@ -5,25 +5,12 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../../lib/paths';
+import { deliveries, type Delivery } from '../support/events';
 import { freePort, startMesh, type Mesh } from '../support/mesh';
 import { TcpProxy } from '../support/proxy';
 import { Person, createConcert, eventually, isoDay, sql, auditAndDestroy } from '../support/people';
 
-interface Delivery {
-  eventId: string;
-  /** Arrivals, refused ones included. */
-  count: number;
-  /** Arrivals answered 2xx. */
-  accepted: number;
-  body: Record<string, unknown>;
-}
-
 const REST = 'queue,concert,reservation,payment,point,coordinator,gateway';
-
-async function deliveries(mesh: Mesh): Promise<Delivery[]> {
-  const res = await fetch(new URL('/deliveries', mesh.env.DATAPLATFORM_URL));
-  return ((await res.json()) as { deliveries: Delivery[] }).deliveries;
-}
 
 async function mockMode(
   mesh: Mesh,
