@@ -1,6 +1,7 @@
-// The participant library against real MariaDB: how a branch answers a lock error, and which
-// of its events wait for the end of their transaction, in every mode. (A late call is refused
-// before the branch runs: its server checks the context's expiry, lib/grpc/access.ts.)
+// The participant library against real MariaDB: how a branch answers a lock error, how a
+// failed compensation leaves nothing behind, and which of its events wait for the end of their
+// transaction, in every mode. (A late call is refused before the branch runs: its server
+// checks the context's expiry, lib/grpc/access.ts.)
 import { expect } from 'chai';
 import type { TxContext } from './context';
 import { DomainError } from '../errors';
@@ -100,6 +101,31 @@ describe('participant branches (real MariaDB)', () => {
       });
     });
   }
+
+  it('rolls a failed compensation back whole, so the next call undoes the action once', async () => {
+    const [id, gid] = [newId(), newId()];
+    await participant.action(sagaContext(gid, 'credit'), async (tx) => {
+      await tx.execute('INSERT INTO acct VALUES (?, 5)', [id]);
+      return { id, amount: 5 };
+    });
+    const undo = () =>
+      participant.compensate<{ id: string; amount: number }>(
+        sagaContext(gid, 'credit', 'compensate'),
+        async (tx, credited) => {
+          await tx.execute('UPDATE acct SET v = v - ? WHERE id = ?', [
+            credited.amount,
+            credited.id,
+          ]);
+        },
+      );
+    armFailpoints(['participant.test.after-compensate=1*error(2013)']);
+    const failed = await undo().catch((e: unknown) => e);
+    expect((failed as { errno?: number }).errno).to.equal(2013);
+    expect(await value(id)).to.equal(5);
+    await undo();
+    await undo(); // a duplicate: done already
+    expect(await value(id)).to.equal(0);
+  });
 
   it('holds a saga branch’s events for the end of its transaction; XA and local ones are not held', async () => {
     const [local, saga, xa] = [newId(), newId(), newId()];

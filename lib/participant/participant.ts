@@ -94,9 +94,11 @@ export class Participant {
     if (ctx?.mode !== 'saga' || ctx.op !== 'compensate')
       throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
     try {
-      await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, (sql, result) =>
-        body(withOutbox(sql, ctx), result),
-      );
+      await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, async (sql, result) => {
+        await body(withOutbox(sql, ctx), result);
+        // Inside the compensation's transaction: where tests make a compensation fail.
+        await failpoint(`participant.${this.name}.after-compensate`);
+      });
     } catch (err) {
       throw isLockError(err) ? busy(err) : err;
     }

@@ -86,6 +86,8 @@ export class XaBranches {
 
   /** Runs body inside the transaction's branch (starting it on first use); prepares when asked. */
   async run<T>(gid: string, prepare: boolean, body: (sql: Sql) => Promise<T>): Promise<T> {
+    // Where tests make a call reach its branch late, after the coordinator gave up on it.
+    await failpoint('participant.xa.before-start');
     const s = this.sessions.get(gid) ?? this.open(gid);
     if (s.aborted) throw this.rolledBack(gid);
     if (s.state !== 'active') {

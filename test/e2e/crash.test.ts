@@ -48,13 +48,6 @@ for (const mode of ['xa', 'saga'] as const) {
       return { p, reservationId: held.body.reservationId as string };
     }
 
-    /** Restarts a process with a failpoint armed and waits until the mesh is ready. */
-    async function arm(group: string, failpoint: string) {
-      await mesh.kill(group);
-      mesh.restart(group, { FAILPOINTS: failpoint });
-      await mesh.waitReady();
-    }
-
     async function settle(p: Person, reservationId: string) {
       return eventually(
         () => p.reservation(reservationId),
@@ -66,7 +59,7 @@ for (const mode of ['xa', 'saga'] as const) {
     if (mode === 'xa') {
       it('commits after a restart when the coordinator died right after logging the decision', async () => {
         const { p, reservationId } = await buyer('after-decision');
-        await arm('coordinator', 'coordinator.xa.after-decision');
+        await mesh.arm('coordinator', 'coordinator.xa.after-decision');
         const answer = await p.pay(reservationId);
         expect(answer.status).to.be.oneOf([500, 502, 503, 504]);
         await mesh.exited('coordinator');
@@ -83,7 +76,7 @@ for (const mode of ['xa', 'saga'] as const) {
 
       it('aborts after a restart when the coordinator died with every branch prepared but no decision', async () => {
         const { p, reservationId } = await buyer('before-decision');
-        await arm('coordinator', 'coordinator.xa.before-decision');
+        await mesh.arm('coordinator', 'coordinator.xa.before-decision');
         await p.pay(reservationId);
         await mesh.exited('coordinator');
         mesh.restart('coordinator', { FAILPOINTS: '' });
@@ -95,7 +88,7 @@ for (const mode of ['xa', 'saga'] as const) {
 
       it('aborts cleanly when a participant dies while preparing', async () => {
         const { p, reservationId } = await buyer('participant-prepare');
-        await arm('point', 'participant.xa.before-prepare');
+        await mesh.arm('point', 'participant.xa.before-prepare');
         const answer = await p.pay(reservationId);
         expect(answer.status).to.be.oneOf([503, 504]);
         await mesh.exited('point');
@@ -108,7 +101,7 @@ for (const mode of ['xa', 'saga'] as const) {
 
       it('finishes phase 2 once a participant that died before committing is back', async () => {
         const { p, reservationId } = await buyer('participant-commit');
-        await arm('point', 'participant.xa.before-commit');
+        await mesh.arm('point', 'participant.xa.before-commit');
         const paying = p.pay(reservationId);
         await mesh.exited('point');
         mesh.restart('point', { FAILPOINTS: '' });
@@ -130,7 +123,7 @@ for (const mode of ['xa', 'saga'] as const) {
     } else {
       it('finishes or compensates a saga after the coordinator died in the middle', async () => {
         const { p, reservationId } = await buyer('mid-saga');
-        await arm('coordinator', 'coordinator.saga.after-use-points');
+        await mesh.arm('coordinator', 'coordinator.saga.after-use-points');
         await p.pay(reservationId);
         await mesh.exited('coordinator');
         mesh.restart('coordinator', { FAILPOINTS: '' });
@@ -146,7 +139,7 @@ for (const mode of ['xa', 'saga'] as const) {
         // Confirm's ReservationCompleted may already be out (ending the token, reaching the data
         // platform): recovery must finish the saga, not compensate it for being late.
         const { p, reservationId } = await buyer('late-coordinator');
-        await arm('coordinator', 'coordinator.saga.after-confirm');
+        await mesh.arm('coordinator', 'coordinator.saga.after-confirm');
         await p.pay(reservationId);
         await mesh.exited('coordinator');
         await new Promise((r) => setTimeout(r, Number(FAST_RECOVERY.TX_TTL_MS) + 1000));

@@ -45,6 +45,18 @@ export class Mesh extends MeshRunner {
     return loadTrust({ keysDir: config.meshKeysDir, devSecret: config.meshSecret }, IDENTITIES);
   }
 
+  /**
+   * Restarts a process group with these failpoints armed ('' disarms; lib/failpoints.ts), and
+   * waits until it has started and the mesh is ready again. (The gateway's readiness covers only
+   * the services behind its routes: not the payment service, say.)
+   */
+  async arm(group: string, failpoints: string): Promise<void> {
+    await this.kill(group);
+    this.restart(group, { FAILPOINTS: failpoints });
+    await this.waitStarted(group);
+    await this.waitReady();
+  }
+
   async request<T = any>(
     method: string,
     path: string,

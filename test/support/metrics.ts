@@ -54,3 +54,19 @@ export async function scrape(url: string): Promise<string> {
   if (!type.startsWith('text/plain; version=0.0.4')) throw new Error(`GET ${url}: ${type}`);
   return res.text();
 }
+
+/**
+ * The unary calls of `service`'s `method` that a process has answered (a call still running is
+ * not counted), by gRPC status code name: OK, UNAVAILABLE, ABORTED...
+ */
+export async function answeredCalls(
+  metricsUrl: string,
+  service: string,
+  method: string,
+): Promise<Record<string, number>> {
+  const answered: Record<string, number> = {};
+  const text = await scrape(metricsUrl);
+  for (const s of samplesOf(text, 'grpc_server_duration_seconds_count', { service, method }))
+    answered[s.labels.code] = s.value;
+  return answered;
+}

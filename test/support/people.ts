@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { loadConfig, type DbServiceName } from '../../lib/config';
 import { serverConnection } from '../../lib/db';
-import { audit, report } from '../../ops/audit';
+import { audit, report, type AuditOptions } from '../../ops/audit';
 import { jwtFor } from './jwt';
 import type { ApiResponse, Mesh } from './mesh';
 
@@ -201,13 +201,20 @@ export async function auditAndDestroy(mesh: Mesh | undefined): Promise<void> {
   }
 }
 
-/** Waits until the mesh is quiet (no open transaction), then asserts every invariant. */
-export async function expectInvariants(mesh: Mesh, quietMs = 20_000): Promise<void> {
+/**
+ * Waits until the mesh is quiet (no open transaction), then asserts every invariant: the core
+ * ones, and those `opts` adds (the event pipeline's, the mock's record).
+ */
+export async function expectInvariants(
+  mesh: Mesh,
+  opts: AuditOptions = {},
+  quietMs = 20_000,
+): Promise<void> {
   const until = Date.now() + quietMs;
-  let checks = await audit(loadConfig(mesh.env));
+  let checks = await audit(loadConfig(mesh.env), opts);
   while (!checks.every((c) => c.ok) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 250));
-    checks = await audit(loadConfig(mesh.env));
+    checks = await audit(loadConfig(mesh.env), opts);
   }
   expect(
     checks.every((c) => c.ok),
