@@ -109,8 +109,8 @@ migrate: install infra ## Create each service's database and apply its migration
 
 up: install infra migrate ## Install, start servers, migrate, then run the whole mesh in the foreground
 	@echo "[up] node dist/cmd/mesh.js: SERVICES=$${SERVICES:-all} TX_MODE=$${TX_MODE:-saga}" \
-		"GATEWAY_PORT=$${GATEWAY_PORT:-8080}$${SEED:+ SEED=$$SEED} (Ctrl-C stops it)"
-	exec node dist/cmd/mesh.js
+		"MESH_PROCESSES=$${MESH_PROCESSES:-2} GATEWAY_PORT=$${GATEWAY_PORT:-8080}$${SEED:+ SEED=$$SEED} (Ctrl-C stops it)"
+	MESH_PROCESSES=$${MESH_PROCESSES:-2} exec node dist/cmd/mesh.js
 
 # ---------------------------------------------------------------------------------- checks
 

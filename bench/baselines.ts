@@ -21,6 +21,7 @@ import {
   type Seat,
   type User,
 } from './fixtures';
+import { withDescendants } from './lib/cpu';
 import { startChild, type ChildServer } from './lib/child';
 import { HttpClient } from './lib/http';
 import { call, type Answer, type FlowTarget } from './target';
@@ -43,7 +44,8 @@ export class MonolithTarget implements FlowTarget {
     this.ids = new UserIds(`${tag}m`);
   }
 
-  static async start(tag: string, users: number): Promise<MonolithTarget> {
+  /** `workers` node:cluster processes, as many as the mesh runs (MESH_PROCESSES). */
+  static async start(tag: string, users: number, workers: number): Promise<MonolithTarget> {
     const dbs = new Databases();
     try {
       const cfg = dbConfig(`${tag}_monolith`, 4);
@@ -51,6 +53,7 @@ export class MonolithTarget implements FlowTarget {
       const server = await startChild(join(DIST, 'monolith.js'), {
         BENCH_DB: cfg.database,
         BENCH_POOL: String(users + 4),
+        BENCH_WORKERS: String(workers),
       });
       return new MonolithTarget(server, dbs, db, tag, users);
     } catch (err) {
@@ -64,7 +67,8 @@ export class MonolithTarget implements FlowTarget {
   }
 
   pids(): number[] {
-    return this.server.pid === undefined ? [] : [this.server.pid];
+    // Its cluster workers too.
+    return this.server.pid === undefined ? [] : withDescendants([this.server.pid]);
   }
 
   async users(n: number): Promise<User[]> {

@@ -4,7 +4,9 @@ import { DEV_JWT_SECRET, loadConfig } from '../lib/config';
 import { Database, createPool, serverConnection } from '../lib/db';
 import { audit } from '../ops/audit';
 import { signAccessToken } from '../gateway/auth';
-import { freePort, startMesh, type Mesh } from '../test/support/mesh';
+import { freePorts } from '../ops/isolation';
+import { startMesh, type Mesh } from '../test/support/mesh';
+import { withDescendants } from './lib/cpu';
 import {
   DATES_PER_CONCERT,
   SEATS_PER_DATE,
@@ -35,9 +37,14 @@ export const CONNECTION_BUDGET = 136;
  * databases, quick queue ticks): a waiting room that never throttles the load, holds and tokens
  * that outlive the run, and connection pools sized for `users` concurrent flows.
  */
-export function meshSettings(mode: TxMode, users: number): Record<string, string> {
+export function meshSettings(
+  mode: TxMode,
+  users: number,
+  processes: number,
+): Record<string, string> {
   const env: Record<string, string> = {
     TX_MODE: mode,
+    MESH_PROCESSES: String(processes),
     QUEUE_MAX_ACTIVE: '1000000',
     QUEUE_ACTIVE_TTL_SECONDS: '7200',
     RESERVATION_HOLD_SECONDS: '7200',
@@ -65,6 +72,8 @@ export interface MeshOptions {
   users: number;
   /** --topology: one, each, or process groups (bench/lib/args.ts). */
   topology: string;
+  /** --processes: MESH_PROCESSES with topology one. */
+  processes: number;
   /** More environment for every mesh process (experiments). */
   env: Record<string, string>;
   /** Wait for the outboxes to drain between phases (off in smoke runs: nothing is measured). */
@@ -88,7 +97,8 @@ export class MeshTarget implements FlowTarget {
     readonly mesh: Mesh,
     private readonly point: Database,
     private readonly opts: MeshOptions,
-    private readonly metricsPort?: number,
+    /** The metrics ports of a mesh of topology one: one per process (MESH_PROCESSES). */
+    private readonly metricsPorts: number[] = [],
   ) {
     this.client = new HttpClient(mesh.url, Math.max(64, opts.users * 2));
     this.setup = new HttpClient(mesh.url, 32);
@@ -98,10 +108,10 @@ export class MeshTarget implements FlowTarget {
   static async start(mode: TxMode, opts: MeshOptions): Promise<MeshTarget> {
     const groups = parseTopology(opts.topology);
     // One process serves every gRPC server: its metrics count every call of the mesh.
-    const metricsPort = groups ? undefined : await freePort();
+    const metricsPort = groups ? undefined : await freePorts(opts.processes);
     const mesh = await startMesh(
       {
-        ...meshSettings(mode, opts.users),
+        ...meshSettings(mode, opts.users, opts.processes),
         ...(metricsPort ? { METRICS_PORT: String(metricsPort) } : {}),
         ...opts.env,
       },
@@ -109,7 +119,11 @@ export class MeshTarget implements FlowTarget {
     );
     const cfg = loadConfig(mesh.env).db.point;
     const point = new Database(createPool({ ...cfg, poolSize: 2 }), cfg.database);
-    const target = new MeshTarget(mode, mesh, point, opts, metricsPort);
+    // A second process (MESH_PROCESSES=2) serves its metrics on the next port.
+    const metricsPorts = metricsPort
+      ? Array.from({ length: opts.processes }, (_, i) => metricsPort + i)
+      : [];
+    const target = new MeshTarget(mode, mesh, point, opts, metricsPorts);
     target.adminJwt = await signAccessToken(DEV_JWT_SECRET, {
       userId: 'bench-admin',
       admin: true,
@@ -123,20 +137,26 @@ export class MeshTarget implements FlowTarget {
   }
 
   pids(): number[] {
-    return this.mesh.names.flatMap((n) => this.mesh.pid(n) ?? []);
+    // With MESH_PROCESSES=2 a process has a child: its second process.
+    return withDescendants(this.mesh.names.flatMap((n) => this.mesh.pid(n) ?? []));
   }
 
   /**
    * gRPC calls the mesh's servers have handled so far; undefined when the mesh is split into
-   * processes or its metrics do not answer (a --mesh-env METRICS_PORT of one's own, say).
+   * groups or its metrics do not answer (a --mesh-env METRICS_PORT of one's own, say).
    */
   async grpcCalls(): Promise<number | undefined> {
-    if (!this.metricsPort) return undefined;
+    if (this.metricsPorts.length === 0) return undefined;
     try {
-      const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`, {
-        signal: AbortSignal.timeout(5000),
-      });
-      return res.ok ? grpcCallCount(await res.text()) : undefined;
+      let sum = 0;
+      for (const port of this.metricsPorts) {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!res.ok) return undefined;
+        sum += grpcCallCount(await res.text());
+      }
+      return sum;
     } catch {
       return undefined;
     }

@@ -4,7 +4,11 @@
 // with the gateway's own JWT verifier and answers in the gateway's JSON and error shapes; it has
 // no waiting room, no gRPC hop, no coordinator and no barrier or XA.
 //
-//   BENCH_DB=<database> BENCH_POOL=<size> node dist/bench/monolith.js   → "listening <port>"
+//   BENCH_DB=<database> BENCH_POOL=<size> [BENCH_WORKERS=<n>] node dist/bench/monolith.js
+//     → "listening <port>"
+// With BENCH_WORKERS=2 it runs as two node:cluster workers sharing the port (and the pool size
+// between them): the same number of processes as a mesh on both cores (MESH_PROCESSES=2).
+import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { loadConfig } from '../lib/config';
 import { Database, createPool } from '../lib/db';
@@ -57,7 +61,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const database = process.env.BENCH_DB;
   if (!database) throw new Error('BENCH_DB is required');
-  const poolSize = Number(process.env.BENCH_POOL ?? '24');
+  const workers = Number(process.env.BENCH_WORKERS ?? '1');
+  const poolSize = Math.ceil(Number(process.env.BENCH_POOL ?? '24') / workers);
   const holdSeconds = Number(process.env.BENCH_HOLD_SECONDS ?? '7200');
   const db = new Database(createPool({ ...config.db.concert, database, poolSize }), database);
   const verifier = new JwtVerifier(config.jwtSecret);
@@ -101,7 +106,35 @@ async function main(): Promise<void> {
   serveAsChild(server, () => db.close());
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`monolith: ${String(err)}\n`);
-  process.exit(1);
-});
+/** The cluster's primary: starts the workers, and stops them all on SIGTERM. */
+function runWorkers(n: number): void {
+  let stopping = false;
+  for (let i = 0; i < n; i++) cluster.fork();
+  cluster.on('exit', (_worker, code) => {
+    if (!stopping) {
+      process.stderr.write(`monolith: a worker exited with ${code}\n`);
+      process.exit(1);
+    }
+  });
+  process.once('SIGTERM', () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).flatMap((w) => (w ? [w] : []));
+    let left = workers.length;
+    for (const w of workers) {
+      w.once('exit', () => {
+        if (--left === 0) process.exit(0);
+      });
+      w.process.kill('SIGTERM');
+    }
+  });
+}
+
+const workers = Number(process.env.BENCH_WORKERS ?? '1');
+if (workers > 1 && cluster.isPrimary) {
+  runWorkers(workers);
+} else {
+  main().catch((err: unknown) => {
+    process.stderr.write(`monolith: ${String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -132,6 +132,7 @@ async function run(args: BenchArgs, progress: Progress): Promise<BenchResults> {
   const meshOptions = {
     users: args.users,
     topology: args.topology,
+    processes: args.processes,
     env: args.meshEnv,
     settle: !args.smoke,
   };
@@ -148,7 +149,7 @@ async function run(args: BenchArgs, progress: Progress): Promise<BenchResults> {
     : undefined;
   for (const mode of args.modes) {
     progress.note(
-      `[bench] ${mode}: starting the mesh (TX_MODE=${mode}, topology ${args.topology})`,
+      `[bench] ${mode}: starting the mesh (TX_MODE=${mode}, topology ${args.topology}, ${args.processes} process(es))`,
     );
     const starting = early?.get(mode) ?? MeshTarget.start(mode, meshOptions);
     await using(starting, async (mesh) => {
@@ -173,8 +174,10 @@ async function run(args: BenchArgs, progress: Progress): Promise<BenchResults> {
 
   if (want('baselines')) {
     if (want('flows')) {
-      progress.note('[bench] monolith: one process, one database, one local transaction per flow');
-      systems.monolith = await using(MonolithTarget.start(tag, args.users), (t) =>
+      progress.note(
+        `[bench] monolith: ${args.processes} worker(s), one database, one local transaction per flow`,
+      );
+      systems.monolith = await using(MonolithTarget.start(tag, args.users, args.processes), (t) =>
         flowPhases(t, o, { ownHalf: false, at: halfRates }),
       );
       progress.note('[bench] raw database ceilings (no HTTP, no gRPC, no coordinator)');
@@ -227,10 +230,14 @@ async function run(args: BenchArgs, progress: Progress): Promise<BenchResults> {
       warmup: `${args.warmupMs / 1000} s`,
       hotSeat: args.hotSeat,
       topology: args.topology,
+      processes: args.processes,
       modes: args.modes,
       scenarios: args.scenarios,
       meshEnv: Object.fromEntries(
-        args.modes.map((m) => [m, { ...meshSettings(m, args.users), ...args.meshEnv }]),
+        args.modes.map((m) => [
+          m,
+          { ...meshSettings(m, args.users, args.processes), ...args.meshEnv },
+        ]),
       ),
     },
     systems,

@@ -18,6 +18,7 @@ import { createLogger } from '../lib/log';
 import { IDENTITIES, type IdentityName } from '../lib/trust/keys';
 import { loadTrust, type Trust } from '../lib/trust/trust';
 import { startMetrics } from '../lib/metrics';
+import { SecondProcess, serveAsSecondProcess, splitServices } from './meshProcesses';
 import { stopTelemetry } from '../lib/telemetry/telemetry';
 import type { StartService } from '../lib/service';
 import { startCoordinator } from '../coordinator/main';
@@ -160,7 +161,9 @@ function readConfig(): Config {
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const all = readConfig();
+  const { here, there } = splitServices(all);
+  const config: Config = { ...all, services: here };
   const trust = readTrust(config);
   armFailpoints(config.failpoints);
   const log = createLogger(config.logLevel);
@@ -177,8 +180,22 @@ async function main(): Promise<void> {
   lifecycle.onStop('amqp', () => broker.close());
   const metrics = await startMetrics(config, lifecycle, log);
   const ctx = { config, log, lifecycle, channels, broker, metrics, trust };
+  const asSecond = serveAsSecondProcess(() => void lifecycle.stop().then(() => process.exit(0)));
   try {
     await refuseTakenPorts(config);
+    // Registered before this process's services, so it stops after them: the coordinator
+    // finishes its transactions while the participants it calls are still there.
+    const second =
+      there.length > 0
+        ? SecondProcess.start(there, all, log, () => {
+            void lifecycle.stop().then(() => process.exit(1));
+          })
+        : undefined;
+    // Its failure is the start-up's (awaited below); until then it must not count as unhandled.
+    second?.catch(() => undefined);
+    lifecycle.onStop('second mesh process', async () =>
+      (await second?.catch(() => undefined))?.stop(),
+    );
     for (const name of Object.keys(STARTERS) as ServiceName[]) {
       const start = STARTERS[name];
       if (!start || !config.services.includes(name)) continue;
@@ -187,7 +204,9 @@ async function main(): Promise<void> {
       });
       log.info({ service: name, port }, 'service started');
     }
+    await second;
     log.info({ services: config.services, txMode: config.txMode }, 'mesh ready');
+    asSecond.ready();
   } catch (err) {
     // A taken port is the operator's to fix: the line says how, a stack trace would not.
     if (err instanceof PortsTaken) process.stderr.write(err.lines.map((l) => `${l}\n`).join(''));

@@ -94,6 +94,11 @@ export interface Config {
   /** Interface and port of the process's Prometheus endpoint, GET /metrics (port 0: any free). */
   metricsHost: string;
   metricsPort: number;
+  /**
+   * With SERVICES=all, how many processes host the mesh: 1, or 2 (the front here, the
+   * participants and the data platform in a second process: cmd/meshProcesses.ts).
+   */
+  meshProcesses: number;
   db: Record<DbServiceName, DbConfig> & { migrateOnStart: boolean };
   redis: { url: string; keyPrefix: string };
   amqpUrl: string;
@@ -382,6 +387,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     metricsHost: str(env, 'METRICS_HOST', '127.0.0.1'),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
+    meshProcesses: str(env, 'SERVICES', 'all') === 'all' ? int(env, 'MESH_PROCESSES', 1, 1, 2) : 1,
     db,
     redis: {
       url: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),

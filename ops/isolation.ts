@@ -36,6 +36,22 @@ export async function freePort(range?: { from: number; below: number }): Promise
   throw new Error(`no free port between ${from} and ${below - 1}`);
 }
 
+/** The first of `n` consecutive free ports (a process and the next after it, say). */
+export async function freePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = await freePort();
+    const next = Array.from({ length: n - 1 }, (_, i) => first + 1 + i);
+    const free = await Promise.all(
+      next.map((p) => (handedOut.has(p) ? Promise.resolve(false) : canListen(p))),
+    );
+    if (free.every(Boolean)) {
+      for (const p of next) handedOut.add(p);
+      return first;
+    }
+  }
+  throw new Error(`no ${n} consecutive free ports`);
+}
+
 /** The first port the OS gives outgoing connections (Linux; its default elsewhere). */
 async function ephemeralPortsFrom(): Promise<number> {
   try {

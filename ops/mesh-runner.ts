@@ -257,6 +257,8 @@ export async function meshEnv(
     EVENTS_RETRY_DELAYS_MS: '200,400,800',
     // Several processes of one mesh (and several meshes) must not fight over one port.
     METRICS_PORT: '0',
+    // Each group exactly the processes it names: a test kills and restarts what it started.
+    MESH_PROCESSES: '1',
   });
   for (const svc of GRPC_SERVICES) env[`${svc.toUpperCase()}_GRPC_PORT`] = String(await freePort());
   for (const svc of GRPC_SERVICES) delete env[`${svc.toUpperCase()}_GRPC_TARGET`];

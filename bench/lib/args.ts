@@ -20,6 +20,11 @@ export interface BenchArgs {
   warmupMs: number;
   /** How the mesh's services are grouped into processes (see parseTopology). */
   topology: string;
+  /**
+   * Processes of the mesh with topology "one" (MESH_PROCESSES), and node:cluster workers of the
+   * monolith: the same count, so the ratio compares like with like.
+   */
+  processes: number;
   scenarios: Scenario[];
   /** Extra environment of every mesh process (experiments: LOG_LEVEL=warn, ...). */
   meshEnv: Record<string, string>;
@@ -34,8 +39,10 @@ export const USAGE = `usage: node dist/bench/run.js [options]
   --modes <list>     saga,xa (default both)
   --hot-seat <n>     simultaneous holds on one seat (default 1000; smoke 50)
   --warmup <t>       warm-up before each measured phase (default 3s; smoke 100ms)
-  --topology <t>     the mesh's processes: one (default: everything in one), each (a process
-                     per service, as on Kubernetes), or groups: gateway,queue/coordinator/...
+  --topology <t>     the mesh's processes: one (default: SERVICES=all, as make up runs it), each
+                     (a process per service, as on Kubernetes), or groups: gateway,queue/...
+  --processes <n>    with topology one, MESH_PROCESSES (1 or 2, default 2: both cores, as make
+                     up); the monolith runs as many node:cluster workers
   --scenarios <list> ${SCENARIOS.join(',')} (default all)
   --mesh-env <k=v>   extra environment for the mesh processes (repeatable), e.g. LOG_LEVEL=warn
   --out <dir>        where results go (default bench/results; smoke bench/results/tmp)
@@ -120,6 +127,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       'hot-seat': { type: 'string' },
       warmup: { type: 'string' },
       topology: { type: 'string' },
+      processes: { type: 'string' },
       scenarios: { type: 'string' },
       'mesh-env': { type: 'string', multiple: true },
       out: { type: 'string' },
@@ -130,6 +138,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   const smoke = values.smoke ?? false;
   const topology = values.topology ?? 'one';
   parseTopology(topology);
+  const processes = positiveInt('processes', values.processes ?? '2');
+  if (processes > 2) throw new Error('--processes is 1 or 2 (MESH_PROCESSES)');
   return {
     durationMs: parseDuration(values.duration ?? (smoke ? '300ms' : '20s')),
     requests: values.requests === undefined ? undefined : positiveInt('requests', values.requests),
@@ -140,6 +150,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     hotSeat: positiveInt('hot-seat', values['hot-seat'] ?? (smoke ? '50' : '1000')),
     warmupMs: parseDuration(values.warmup ?? (smoke ? '100ms' : '3s')),
     topology,
+    processes,
     scenarios: list('scenarios', values.scenarios ?? SCENARIOS.join(','), SCENARIOS),
     meshEnv: Object.fromEntries((values['mesh-env'] ?? []).map(keyValue)),
     help: values.help ?? false,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { measureCpu, parseMachineTicks, parseStatTicks } from './cpu';
+import { spawn } from 'node:child_process';
+import { measureCpu, parseMachineTicks, parseStatTicks, withDescendants } from './cpu';
 
 describe('CPU accounting from /proc', () => {
   it('reads user + system ticks after the command name, even one with spaces and parentheses', () => {
@@ -23,5 +24,22 @@ describe('CPU accounting from /proc', () => {
     expect(use?.msPerOp.client).to.be.greaterThan(0);
     expect(use?.msPerOp).to.not.have.property('service');
     expect(use?.machineCores).to.be.greaterThan(0);
+  });
+
+  it('finds the processes a process started, and theirs', async function () {
+    if (process.platform !== 'linux') this.skip();
+    // sh starts a sleep of its own: this process → sh → sleep.
+    const sh = spawn('sh', ['-c', 'sleep 5 & wait'], { stdio: 'ignore' });
+    let found: number[] = [];
+    try {
+      for (let i = 0; i < 50 && found.length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        found = withDescendants([process.pid]).filter((p) => p !== process.pid);
+      }
+      expect(found).to.include(sh.pid);
+      expect(found.length).to.be.at.least(2);
+    } finally {
+      for (const pid of found) process.kill(pid, 'SIGKILL');
+    }
   });
 });

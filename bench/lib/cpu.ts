@@ -43,6 +43,26 @@ function read(path: string): string | undefined {
   }
 }
 
+/** The processes and, on Linux, every process they started, and those started in turn. */
+export function withDescendants(pids: number[]): number[] {
+  const out: number[] = [];
+  const visit = (pid: number) => {
+    out.push(pid);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tasks) {
+      const children = read(`/proc/${pid}/task/${tid}/children`)?.trim();
+      for (const child of children ? children.split(/\s+/) : []) visit(Number(child));
+    }
+  };
+  for (const pid of pids) visit(pid);
+  return out;
+}
+
 /** Local database and broker server processes, by group. */
 function serverPids(): Partial<Record<CpuGroup, number[]>> {
   const out: Partial<Record<CpuGroup, number[]>> = {};

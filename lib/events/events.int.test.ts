@@ -143,6 +143,70 @@ describe('outbox relay and consumers (real MariaDB and RabbitMQ)', function () {
     expect(await gauge('dlq_parked_messages', { queue: 'test.flaky' })).to.equal(undefined);
   });
 
+  it('hands a batch handler the events that queued up, and each event alone when a batch fails', async () => {
+    const batches: number[][] = [];
+    const alone: number[] = [];
+    let release = () => {};
+    const blocked = new Promise<void>((r) => (release = r));
+    const consumer = new EventConsumer(
+      broker,
+      {
+        queue: 'test.batch',
+        events: ['Batched'],
+        retryDelaysMs: [50],
+        prefetch: 8,
+        handle: async (e) => {
+          // The first event (alone: nothing queued with it) is held, so the next ones queue up.
+          if (alone.length === 0) await blocked;
+          alone.push(e.payload.i as number);
+        },
+        handleBatch: async (events) => {
+          const ids = events.map((e) => e.payload.i as number);
+          batches.push(ids);
+          if (ids.includes(113)) throw new Error('one bad event spoils the batch');
+        },
+      },
+      log,
+    );
+    consumer.start();
+    await new Promise((r) => setTimeout(r, 300));
+    await t.db.transaction(async (tx) => {
+      await insertEvent(
+        tx,
+        { type: 'Batched', version: 1, aggregateId: 'first', payload: { i: 99 } },
+        new Date(),
+      );
+    });
+    relay.wake();
+    await new Promise((r) => setTimeout(r, 300));
+    await t.db.transaction(async (tx) => {
+      for (let i = 100; i < 120; i++)
+        await insertEvent(
+          tx,
+          { type: 'Batched', version: 1, aggregateId: `b${i}`, payload: { i } },
+          new Date(),
+        );
+    });
+    relay.wake();
+    await new Promise((r) => setTimeout(r, 500));
+    release();
+    const handled = () => [...batches.filter((b) => !b.includes(113)).flat(), ...alone];
+    await until(() => handled().length === 21);
+    await consumer.stop();
+    const failed = batches.find((b) => b.includes(113))!;
+    // Every event handled once: in a batch that succeeded, or alone.
+    expect(handled().sort((x, y) => x - y)).to.deep.equal(
+      [...Array.from({ length: 20 }, (_, i) => 100 + i), 99].sort((x, y) => x - y),
+    );
+    // Batches of the events that queued up, within the prefetch; a message with nothing queued
+    // behind it is handled alone.
+    expect(batches.length).to.be.greaterThan(0);
+    expect(batches.every((b) => b.length > 1 && b.length <= 8)).to.equal(true);
+    // Alone too: each event of the batch that failed, with retries of its own.
+    expect(alone[0]).to.equal(99);
+    for (const i of failed) expect(alone).to.include(i);
+  });
+
   it('keeps events in the outbox while the broker is unreachable and drains it after', async () => {
     const seen = new Set<string>();
     const consumer = new EventConsumer(

@@ -38,6 +38,9 @@ for (const mode of TX_MODES) {
         () => fetch(`${otherGateway}/readyz`).then((r) => r.status),
         (s) => s === 200,
       );
+      // A gateway keeps a pass only once its ended-token feed has been up for the clock skew
+      // it allows (a second, gateway/activeTokens.ts) before the pass was signed.
+      await new Promise((r) => setTimeout(r, 1_500));
       concertId = await createConcert(mesh, {
         title: `Passes ${mode}`,
         dates: [day],
