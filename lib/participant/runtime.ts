@@ -12,6 +12,7 @@ import { DomainError } from '../errors';
 import type { TxContext } from './context';
 import { Housekeeping } from './housekeeping';
 import { Participant } from './participant';
+import { InDoubtResolver } from './resolver';
 import { supportsDurableXa } from './version';
 import { XaBranches, createXaPool } from './xa';
 
@@ -59,37 +60,19 @@ export async function startParticipant(
     config.grpcTargets.coordinator,
     ctx.trust.signer(name),
   );
-  const firstSeen = new Map<string, number>();
-  let resolving = false;
-  const resolve = async () => {
-    if (resolving) return;
-    resolving = true;
-    try {
-      const now = Date.now();
-      const branches = await xa.inDoubt();
-      const present = new Set(branches.map((b) => b.gid));
-      for (const gid of firstSeen.keys()) if (!present.has(gid)) firstSeen.delete(gid);
-      for (const { gid } of branches) {
-        const seen = firstSeen.get(gid) ?? now;
-        firstSeen.set(gid, seen);
-        if (now - seen < config.xa.resolverSafetyMs) continue;
-        const { outcome } = await coordinator.decideOutcome({ gid });
-        if (outcome === Outcome.COMMIT) await xa.commit(gid);
-        else if (outcome === Outcome.ROLLBACK) await xa.rollback(gid);
-        else continue;
-        firstSeen.delete(gid);
-        log.info({ gid, outcome: Outcome[outcome] }, 'resolved an in-doubt XA branch');
-      }
-    } catch (err) {
-      log.warn({ err }, 'in-doubt resolution will retry');
-    } finally {
-      resolving = false;
-    }
-  };
   if (durable) {
-    const timer = setInterval(() => void resolve(), config.xa.resolverIntervalMs);
-    timer.unref();
-    lifecycle.onStop(`${name} xa resolver`, () => clearInterval(timer));
+    const resolver = new InDoubtResolver(
+      xa,
+      async (gid) => {
+        const { outcome } = await coordinator.decideOutcome({ gid });
+        if (outcome === Outcome.COMMIT) return 'commit';
+        return outcome === Outcome.ROLLBACK ? 'rollback' : 'wait';
+      },
+      { intervalMs: config.xa.resolverIntervalMs, safetyMs: config.xa.resolverSafetyMs },
+      log,
+    );
+    resolver.start();
+    lifecycle.onStop(`${name} xa resolver`, () => resolver.stop());
   }
 
   // Every participant database has an outbox: its relay publishes what the branches commit.
