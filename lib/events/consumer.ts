@@ -160,14 +160,16 @@ export class EventConsumer {
   private async onBatch(batch: { ch: ConfirmChannel; msg: ConsumeMessage }[]): Promise<void> {
     // A channel closed meanwhile took its unacked messages back to the queue.
     const live = batch.filter((b) => b.ch === this.channel);
-    if (live.length === 0) return;
-    try {
-      if (live.length === 1) throw new Error('one message: handled alone');
-      await this.spec.handleBatch!(live.map((b) => decodeEnvelope(b.msg.content)));
-      for (const b of live) b.ch.ack(b.msg);
-    } catch {
-      for (const b of live) await this.onMessage(b.ch, b.msg);
+    if (live.length > 1) {
+      try {
+        await this.spec.handleBatch!(live.map((b) => decodeEnvelope(b.msg.content)));
+        for (const b of live) b.ch.ack(b.msg);
+        return;
+      } catch {
+        // Handled again one at a time below: each message gets its own retries or its DLQ.
+      }
     }
+    for (const b of live) await this.onMessage(b.ch, b.msg);
   }
 
   private async onMessage(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {

@@ -1,7 +1,8 @@
 // The concert's event consumer: the sold-out ranking, from completed sales. Each event, or each
 // batch of the events that queued up, is handled in one local transaction with its
-// processed-event records (applyOnce, applyAllOnce), so a redelivery changes nothing; the entry itself depends only on the seats, so concurrent events
-// of the last sales (on any instance) agree on it.
+// processed-event records (applyOnce, applyAllOnce), so a redelivery changes nothing; the entry
+// itself depends only on the seats, so concurrent events of the last sales (on any instance)
+// agree on it.
 import type { Config } from '../../lib/config';
 import type { Database, Sql } from '../../lib/db';
 import type { ConsumerSpec } from '../../lib/events/consumer';
