@@ -18,12 +18,6 @@ export interface ConsumerSpec {
   retryDelaysMs: number[];
   prefetch: number;
   handle(event: EventEnvelope): Promise<void>;
-  /**
-   * Handles several events at once, all or nothing (one local transaction, say): the messages
-   * that arrive while a batch is handled make the next one, up to the prefetch. A batch that
-   * fails is handled again one event at a time, so each message gets its own retries.
-   */
-  handleBatch?(events: EventEnvelope[]): Promise<void>;
 }
 
 export const retryQueue = (queue: string, attempt: number) => `${queue}.retry.${attempt}`;
@@ -57,9 +51,6 @@ export class EventConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   private failures = 0;
   private unregister: (() => void) | undefined;
-  /** Messages waiting for the next batch (handleBatch only), with the channel they came on. */
-  private waiting: { ch: ConfirmChannel; msg: ConsumeMessage }[] = [];
-  private batching = false;
 
   constructor(
     private readonly broker: Broker,
@@ -115,12 +106,8 @@ export class EventConsumer {
       this.channel = ch;
       await ch.consume(this.spec.queue, (msg) => {
         if (!msg) return;
-        if (this.spec.handleBatch) {
-          this.waiting.push({ ch, msg });
-          if (!this.batching) this.track(this.drainBatches());
-          return;
-        }
-        this.track(this.onMessage(ch, msg));
+        const work = this.onMessage(ch, msg).finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
       });
       this.failures = 0;
       this.log.info({ queue: this.spec.queue }, 'consumer attached');
@@ -137,39 +124,6 @@ export class EventConsumer {
     const wait = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
     this.reattach = setTimeout(() => void this.attach(), wait);
     this.reattach.unref();
-  }
-
-  private track(work: Promise<void>): void {
-    const tracked = work.finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-  }
-
-  /** Handles the waiting messages a batch at a time until none waits. */
-  private async drainBatches(): Promise<void> {
-    this.batching = true;
-    try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, this.spec.prefetch);
-        await this.onBatch(batch);
-      }
-    } finally {
-      this.batching = false;
-    }
-  }
-
-  private async onBatch(batch: { ch: ConfirmChannel; msg: ConsumeMessage }[]): Promise<void> {
-    // A channel closed meanwhile took its unacked messages back to the queue.
-    const live = batch.filter((b) => b.ch === this.channel);
-    if (live.length > 1) {
-      try {
-        await this.spec.handleBatch!(live.map((b) => decodeEnvelope(b.msg.content)));
-        for (const b of live) b.ch.ack(b.msg);
-        return;
-      } catch {
-        // Handled again one at a time below: each message gets its own retries or its DLQ.
-      }
-    }
-    for (const b of live) await this.onMessage(b.ch, b.msg);
   }
 
   private async onMessage(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {

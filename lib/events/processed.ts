@@ -48,29 +48,6 @@ export async function applyOnce(
   }
 }
 
-/**
- * applyOnce for a batch of events, all in one local transaction: one commit for many events.
- * Any redelivered event among them makes the whole batch fail (a duplicate key at the commit),
- * which the consumer then handles one event at a time.
- */
-export async function applyAllOnce(
-  db: Database,
-  consumer: string,
-  eventIds: string[],
-  effect: (tx: Sql) => Promise<void>,
-): Promise<void> {
-  const now = new Date();
-  await db.transaction(async (tx) => {
-    await effect(tx);
-    await tx.writeAtEnd(
-      `INSERT INTO processed_event (consumer, event_id, processed_at) VALUES ${eventIds
-        .map(() => '(?, ?, ?)')
-        .join(', ')}`,
-      eventIds.flatMap((id) => [consumer, id, now]),
-    );
-  });
-}
-
 async function isProcessed(db: Database, consumer: string, eventId: string): Promise<boolean> {
   const rows = await db.query('SELECT 1 FROM processed_event WHERE consumer = ? AND event_id = ?', [
     consumer,
