@@ -1,7 +1,8 @@
 // The bare gRPC baseline: the mesh's own gRPC server (lib/grpc/server.ts: caller check,
-// error mapping, duration metric) serving the queue service's ValidateToken — the call the
-// gateway makes before every booking — with a handler that does nothing. What one call costs
-// here is what every hop of a flow costs before any work, whatever the service.
+// error mapping, duration metric) serving the queue service's ValidateToken with a handler that
+// does nothing. What one unary call costs here is what a unary hop of a flow (the gateway's call
+// to the coordinator, say) costs before any work, whatever the service; the coordinator's branch
+// calls travel on a stream instead (lib/grpc/mux.ts), which bench/rpcCost.ts compares.
 //
 //   node dist/bench/bareGrpc.js   → "listening <port>"
 import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';

@@ -128,7 +128,9 @@ function floorSection(r: BenchResults): string[] {
     "A Pay's gRPC calls (counted by the mesh's servers during Pay at peak) at the bare call's " +
       "CPU, plus its statements at the raw shape's (database + client), everything else free: " +
       `the most Pays/s all ${String(r.machine.cpus)} cores could do, against the rate each ` +
-      'throughput target asks for.',
+      'throughput target asks for. The bare call is unary; the coordinator sends its branch ' +
+      'calls on one stream per participant, which costs less per call (bench/rpcCost.ts), so ' +
+      'this floor is an upper bound.',
     '',
     ...table(
       [
