@@ -33,8 +33,15 @@ function tree(spans: CollectedSpan[]): string {
   const byParent = new Map<string, CollectedSpan[]>();
   for (const s of spans) byParent.set(s.parentSpanId, [...(byParent.get(s.parentSpanId) ?? []), s]);
   const lines: string[] = [];
+  // Siblings in the order they started: the exporter sends spans as they end, process by process.
+  const started = (a: CollectedSpan, b: CollectedSpan) =>
+    a.startTimeUnixNano < b.startTimeUnixNano
+      ? -1
+      : a.startTimeUnixNano > b.startTimeUnixNano
+        ? 1
+        : 0;
   const walk = (parent: string, depth: number) => {
-    for (const s of byParent.get(parent) ?? []) {
+    for (const s of [...(byParent.get(parent) ?? [])].sort(started)) {
       const tx = ['tx.branch', 'tx.phase']
         .map((k) => s.attributes[k])
         .filter(Boolean)

@@ -9,6 +9,8 @@ export interface CollectedSpan {
   parentSpanId: string;
   name: string;
   kind: number;
+  /** Nanoseconds since the epoch, as OTLP sends it (a decimal string: beyond 2^53). */
+  startTimeUnixNano: bigint;
   attributes: Record<string, string | number | boolean>;
   events: { name: string; attributes: Record<string, string | number | boolean> }[];
   links: { traceId: string; spanId: string }[];
@@ -89,6 +91,7 @@ export class OtlpReceiver {
             parentSpanId: hexId(s.parentSpanId),
             name: s.name,
             kind: Number(s.kind),
+            startTimeUnixNano: BigInt(s.startTimeUnixNano ?? 0),
             attributes: attrs(s.attributes),
             events: (s.events ?? []).map((e: { name: string; attributes?: OtlpKv[] }) => ({
               name: e.name,
