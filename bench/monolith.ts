@@ -17,6 +17,9 @@ import { errorBody, invalidArgument, notFound, toApiError } from '../gateway/err
 import { monolithPay, monolithReserve } from './flows';
 import { serveAsChild } from './lib/child';
 
+/** node:cluster workers serving the port (the mesh's process count, so the ratio is fair). */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? '1');
+
 const BODY_LIMIT = 64 * 1024;
 
 function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -61,8 +64,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const database = process.env.BENCH_DB;
   if (!database) throw new Error('BENCH_DB is required');
-  const workers = Number(process.env.BENCH_WORKERS ?? '1');
-  const poolSize = Math.ceil(Number(process.env.BENCH_POOL ?? '24') / workers);
+  const poolSize = Math.ceil(Number(process.env.BENCH_POOL ?? '24') / WORKERS);
   const holdSeconds = Number(process.env.BENCH_HOLD_SECONDS ?? '7200');
   const db = new Database(createPool({ ...config.db.concert, database, poolSize }), database);
   const verifier = new JwtVerifier(config.jwtSecret);
@@ -129,9 +131,8 @@ function runWorkers(n: number): void {
   });
 }
 
-const workers = Number(process.env.BENCH_WORKERS ?? '1');
-if (workers > 1 && cluster.isPrimary) {
-  runWorkers(workers);
+if (WORKERS > 1 && cluster.isPrimary) {
+  runWorkers(WORKERS);
 } else {
   main().catch((err: unknown) => {
     process.stderr.write(`monolith: ${String(err)}\n`);
