@@ -107,7 +107,8 @@ export class MeshTarget implements FlowTarget {
 
   static async start(mode: TxMode, opts: MeshOptions): Promise<MeshTarget> {
     const groups = parseTopology(opts.topology);
-    // One process serves every gRPC server: its metrics count every call of the mesh.
+    // With topology one, the mesh's one or two processes serve every gRPC server: their metrics
+    // count every call of the mesh.
     const metricsPort = groups ? undefined : await freePorts(opts.processes);
     const mesh = await startMesh(
       {

@@ -85,7 +85,14 @@ function results(): BenchResults {
     finishedAt: '2026-01-01T00:10:00.000Z',
     smoke: false,
     machine: { cpuModel: 'Test CPU', cpus: 2 },
-    settings: { users: 24, phase: '20 s', warmup: '3 s', hotSeat: 1000, topology: 'one' },
+    settings: {
+      users: 24,
+      phase: '20 s',
+      warmup: '3 s',
+      hotSeat: 1000,
+      topology: 'one',
+      processes: 2,
+    },
     systems,
     targets: targets(systems),
     checks: checks(systems, [{ name: 'saga audit: all good', ok: true, detail: 'ok' }]),
@@ -161,6 +168,7 @@ describe('bench report', () => {
   it('writes every section with absolute numbers, ratios and ✓/✗', () => {
     const md = markdown(results());
     expect(md).to.contain('# Bench run 2026-01-01T00:00:00.000Z');
+    expect(md).to.contain('mesh topology "one" on 2 process(es), the monolith on as many workers.');
     expect(md).to.contain(
       '| Pay throughput, saga / monolith | 0.50 (300 / 600 flows/s) | ≥ 0.25 | ✓ |',
     );

@@ -172,7 +172,11 @@ export function markdown(r: BenchResults): string {
     '',
     `Settings: ${String(set.users)} virtual users, ${String(set.phase)} per measured phase after a ` +
       `${String(set.warmup)} warm-up, hot seat ${String(set.hotSeat)} holds, mesh topology ` +
-      `"${String(set.topology)}". Latencies in ms (HdrHistogram), throughput in completed ` +
+      `"${String(set.topology)}"` +
+      (typeof set.processes === 'number'
+        ? ` on ${set.processes} process(es), the monolith on as many workers`
+        : '') +
+      '. Latencies in ms (HdrHistogram), throughput in completed ' +
       'operations per second. Same machine, same run, same client for every line.',
     '',
     '## Targets',
