@@ -50,18 +50,8 @@ const LIST_OPTIONS: Record<string, keyof ListFilters> = {
 };
 const NUMERIC = new Set<keyof ListFilters>(['minAgeSeconds', 'maxAgeSeconds', 'limit']);
 
-export interface ListFilters {
-  state: string;
-  flow: string;
-  mode: string;
-  minAgeSeconds: number;
-  maxAgeSeconds: number;
-  userId: string;
-  reservationId: string;
-  paymentId: string;
-  limit: number;
-  pageToken: string;
-}
+/** What `tx list` can filter on: the request's fields, its state by name. */
+export type ListFilters = Omit<ListTransactionsRequest, 'state'> & { state: string };
 
 export type TxCommand =
   | { command: 'list'; filters: Partial<ListFilters>; json: boolean }

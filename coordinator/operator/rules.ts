@@ -1,5 +1,6 @@
 // The operator's view of the log, as pure rules: the state an operator sees (STUCK for a parked
 // transaction), which transactions are in doubt, the filters of a listing and its page tokens.
+import type { ListTransactionsRequest } from '../../gen/boxoffice/coordinator/v1/coordinator';
 import { invalidArgument } from '../../lib/errors';
 import { TX_MODES, type TxMode } from '../../lib/txMode';
 import { OPEN_STATES, TERMINAL_STATES, type TxState } from '../engine/log';
@@ -60,19 +61,8 @@ export interface TxQuery {
   after: PageCursor | undefined;
 }
 
-/** A listing request as it arrives (strings and numbers, empty or 0 for "not given"). */
-export interface TxQueryInput {
-  state: string;
-  limit: number;
-  flow: string;
-  mode: string;
-  minAgeSeconds: number;
-  maxAgeSeconds: number;
-  userId: string;
-  reservationId: string;
-  paymentId: string;
-  pageToken: string;
-}
+/** A listing request as it arrives, its state by name (empty or 0 for "not given"). */
+export type TxQueryInput = Omit<ListTransactionsRequest, 'state'> & { state: string };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_AGE_SECONDS = 10 * 365 * 86_400;
