@@ -22,6 +22,7 @@ describe('the mesh on two processes (MESH_PROCESSES=2)', function () {
   function processes(mesh: Mesh): { first: number; second: number } {
     const first = mesh.pid('mesh')!;
     const [second, ...more] = withDescendants([first]).filter((p) => p !== first);
+    expect(second, 'a second process').to.be.a('number');
     expect(more, 'one second process').to.deep.equal([]);
     return { first, second };
   }
