@@ -138,6 +138,8 @@ export const startCoordinator: StartService = async ({
     log,
     metrics,
     ready: () => db.ping(),
+    // The gateway's booking calls come on a stream (gateway/upstream.ts).
+    mux: { callers: ['gateway'] },
   });
   lifecycle.onStop('coordinator grpc', () => server.stop());
   lifecycle.onStop('coordinator recovery', () => recovery.stop());

@@ -235,7 +235,8 @@ async function callRoute(
   }
   const ask = async (cancelOnClose: boolean): Promise<Answer> => {
     const encoded = encodeRequest(route.requestType, await readRequest());
-    const call = deps.upstream.unary(
+    const call = deps.upstream.call(
+      route.service,
       deps.targets[route.service],
       route.grpcPath,
       encoded,

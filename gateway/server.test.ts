@@ -179,6 +179,8 @@ describe('gateway server (fake services)', function () {
       trust,
       log,
       ready: async () => true,
+      // The gateway's calls to the coordinator come on a stream, as to the real one.
+      mux: { callers: ['gateway'] },
     });
     lifecycle.onStop('fakes', () => fakes.stop(100));
     const target = `127.0.0.1:${await fakes.start()}`;
@@ -386,6 +388,11 @@ describe('gateway server (fake services)', function () {
     expect(first.status).to.equal(201);
     expect(first.body).to.include({ paymentId: 'p1', amount: 10000, status: 'PAID' });
     expect(seen.get('Pay')!.ctx.metadata.get('idempotency-key')).to.deep.equal(['k1']);
+    // The coordinator's calls come on the gateway's stream: a unary call's own headers (its
+    // user-agent) are not among a streamed call's metadata, and the queue's call has them.
+    expect(seen.get('Pay')!.ctx.metadata.get('user-agent')).to.deep.equal([]);
+    await call('POST', '/api/v1/queue/tokens', { token: user, body: '{}' });
+    expect(seen.get('IssueToken')!.ctx.metadata.get('user-agent')).to.have.length(1);
     const repeat = await call('POST', '/api/v1/payments', {
       ...opts,
       headers: { 'x-queue-token': 'active', 'idempotency-key': 'repeat' },

@@ -1,14 +1,29 @@
 // Untyped unary gRPC calls to the services behind the routes: the gateway encodes and decodes
 // with protobufjs itself, so one generic client per target (one channel each) serves every
 // route. Unlike ChannelPool clients, these calls expose the response headers (x-http-code)
-// and can be cancelled when the HTTP client goes away.
+// and can be cancelled when the HTTP client goes away. Calls to the services named as streamed
+// (the coordinator: every booking) travel on one mux stream per target, as the coordinator's
+// own branch calls do (lib/grpc/mux.ts): a fraction of a unary call's CPU on both ends.
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { MuxChannel } from '../lib/grpc/mux';
 
 const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
+  // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
+  'grpc.enable_channelz': 0,
+  // As lib/grpc/client.ts: a lost call is the caller's to repeat, and a mux stream's buffered
+  // calls must not be replayed on a new connection.
+  'grpc.enable_retries': 0,
 };
+
+export interface Streamed {
+  /** The services (by short name) whose calls go on a stream. */
+  services: ReadonlySet<string>;
+  /** Metadata that opens a stream: the gateway's own signed identity, fresh for each stream. */
+  openMetadata: () => Metadata;
+}
 
 export interface UnaryResult {
   response: Buffer;
@@ -25,10 +40,33 @@ const passThrough = (b: Buffer): Buffer => b;
 
 export class Upstream {
   private readonly clients = new Map<string, Client>();
+  private readonly muxes = new Map<string, MuxChannel>();
 
-  constructor(private readonly deadlineMs: number) {}
+  constructor(
+    private readonly deadlineMs: number,
+    private readonly streamed: Streamed = {
+      services: new Set(),
+      openMetadata: () => new Metadata(),
+    },
+  ) {}
 
-  /** Calls `path` on `target` with an already encoded request. */
+  /** A route's call of `path` on `service` at `target`: on a stream when the service's are. */
+  call(
+    service: string,
+    target: string,
+    path: string,
+    request: Buffer,
+    metadata: Metadata,
+  ): UnaryCall {
+    return this.streamed.services.has(service)
+      ? this.onStream(target, path, request, metadata)
+      : this.unary(target, path, request, metadata);
+  }
+
+  /**
+   * Calls `path` on `target` as a unary call, with an already encoded request: health checks
+   * always so (a stream carries only the services' own RPCs).
+   */
   unary(
     target: string,
     path: string,
@@ -60,8 +98,23 @@ export class Upstream {
   }
 
   close(): void {
+    for (const m of this.muxes.values()) m.close();
+    this.muxes.clear();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+  }
+
+  private onStream(target: string, path: string, request: Buffer, metadata: Metadata): UnaryCall {
+    let mux = this.muxes.get(target);
+    if (!mux) {
+      mux = new MuxChannel(this.client(target), this.streamed.openMetadata, target);
+      this.muxes.set(target, mux);
+    }
+    const abort = new AbortController();
+    return {
+      result: mux.call(path, request, metadata, this.deadlineMs, abort.signal),
+      cancel: () => abort.abort(),
+    };
   }
 
   private client(target: string): Client {

@@ -90,7 +90,13 @@ export interface Config {
   /** MESH_SECRET: the development fallback for the mesh's keys, refused in production. */
   meshSecret: string;
   jwtSecret: string;
-  gateway: { host: string; port: number; bodyLimitBytes: number };
+  gateway: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    /** How the routes' calls to the coordinator travel: on one stream, or each a unary call. */
+    coordinatorTransport: Transport;
+  };
   /** Interface and port of the process's Prometheus endpoint, GET /metrics (port 0: any free). */
   metricsHost: string;
   metricsPort: number;
@@ -384,6 +390,12 @@ export function loadConfig(env: Env = process.env): Config {
       host: str(env, 'GATEWAY_HOST', '127.0.0.1'),
       port: gatewayPort,
       bodyLimitBytes: 64 * 1024,
+      coordinatorTransport: oneOf(
+        env,
+        'GATEWAY_COORDINATOR_TRANSPORT',
+        ['mux', 'unary'] as const,
+        'mux',
+      ),
     },
     metricsHost: str(env, 'METRICS_HOST', '127.0.0.1'),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),

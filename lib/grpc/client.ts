@@ -102,15 +102,15 @@ export class ChannelPool {
       this.muxes.set(target, mux);
     }
     const channel = mux;
-    return async (def, request, metadata, deadlineMs) =>
-      def.responseDeserialize(
-        await channel.call(
-          def.path,
-          (def.requestSerialize as (v: unknown) => Buffer)(request),
-          metadata,
-          deadlineMs,
-        ),
+    return async (def, request, metadata, deadlineMs) => {
+      const { response } = await channel.call(
+        def.path,
+        (def.requestSerialize as (v: unknown) => Buffer)(request),
+        metadata,
+        deadlineMs,
       );
+      return def.responseDeserialize(response);
+    };
   }
 
   close(): void {

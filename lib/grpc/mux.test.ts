@@ -2,7 +2,7 @@
 // unary form (answer, refusal, access, metric), and a stream that breaks, a deadline that passes
 // or a server that stops fail the calls as a lost unary call would.
 import { expect } from 'chai';
-import { status as Status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { DomainError } from '../errors';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics/registry';
@@ -11,10 +11,12 @@ import { freePort } from '../../ops/isolation';
 import { TcpProxy } from '../../test/support/proxy';
 import { phaseTwoContext } from '../../test/support/tx';
 import { writeTxContext } from '../participant/context';
+import { CALLER_METADATA } from '../trust/caller';
 import { keysFromSecret, type IdentityName } from '../trust/keys';
 import { Trust } from '../trust/trust';
 import { ParticipantServiceService } from '../../gen/boxoffice/participant/v1/participant';
 import { ChannelPool, type Transport } from './client';
+import { MuxChannel } from './mux';
 import { bindService, GrpcServer } from './server';
 import { errorDetail } from './status';
 
@@ -32,9 +34,10 @@ function participantServer(port = 0, metrics?: Metrics): GrpcServer {
     port,
     services: [
       bindService('boxoffice.participant.v1.ParticipantService', ParticipantServiceService, {
-        async commit(req) {
+        async commit(req, ctx) {
           commits += 1;
           await new Promise((r) => setTimeout(r, delays.get(req.gid) ?? 0));
+          ctx.setHeader('x-committed', req.gid);
           return {};
         },
         async rollback(req) {
@@ -49,7 +52,7 @@ function participantServer(port = 0, metrics?: Metrics): GrpcServer {
     log,
     ready: async () => true,
     metrics,
-    mux: true,
+    mux: { callers: ['coordinator'] },
   });
 }
 
@@ -74,6 +77,17 @@ describe('calls on a mux stream', function () {
   const call = (gid: string, op: 'commit' | 'rollback' = 'commit') => ({
     metadata: writeTxContext(phaseTwoContext(gid, 'b1', op), trust.txKey!),
   });
+  const commitPath = ParticipantServiceService.commit.path;
+  const commitRequest = (gid: string) =>
+    ParticipantServiceService.commit.requestSerialize({ gid, branchId: 'b1' });
+  const caller = (as: IdentityName) => {
+    const md = new Metadata();
+    md.set(CALLER_METADATA, trust.signer(as).token());
+    return md;
+  };
+  /** A call's metadata as the coordinator's ChannelPool sends it: its identity, the context. */
+  const signedCall = (gid: string) =>
+    writeTxContext(phaseTwoContext(gid, 'b1', 'commit'), trust.txKey!, caller('coordinator'));
 
   async function failure(p: Promise<unknown>): Promise<ServiceError> {
     try {
@@ -125,7 +139,8 @@ describe('calls on a mux stream', function () {
     // No transaction context: the RPC needs one.
     const noTx = await failure(client('mux').commit({ gid: 'g', branchId: 'b1' }));
     expect(errorDetail(noTx)).to.include({ code: Status.UNAUTHENTICATED });
-    // Only the coordinator may open a stream: the gateway's calls are refused, not lost.
+    // The proto admits the gateway to open streams too, but this server narrows it to the
+    // coordinator: the gateway's calls are refused, not lost.
     const gateway = await failure(
       client('mux', 'gateway').commit({ gid: 'g', branchId: 'b1' }, call('g')),
     );
@@ -138,6 +153,61 @@ describe('calls on a mux stream', function () {
     const late = await failure(mux.commit({ gid: 'slow', branchId: 'b1' }, call('slow')));
     expect(late.code).to.equal(Status.DEADLINE_EXCEEDED);
     await mux.commit({ gid: 'quick', branchId: 'b1' }, call('quick'));
+  });
+
+  it("gives the handler's headers with the answer", async () => {
+    const mux = new MuxChannel(
+      new Client(`127.0.0.1:${port}`, credentials.createInsecure()),
+      () => caller('coordinator'),
+      'headers',
+    );
+    try {
+      const { headers } = await mux.call(commitPath, commitRequest('h1'), signedCall('h1'), 2000);
+      expect(headers.get('x-committed')).to.deep.equal(['h1']);
+    } finally {
+      mux.close();
+    }
+  });
+
+  it('fails a cancelled call at once as CANCELLED, drops its late answer, keeps the stream', async () => {
+    const mux = new MuxChannel(
+      new Client(`127.0.0.1:${port}`, credentials.createInsecure()),
+      () => caller('coordinator'),
+      'cancel',
+    );
+    try {
+      delays.set('gone', 300);
+      const before = commits;
+      const abort = new AbortController();
+      const call1 = failure(
+        mux.call(commitPath, commitRequest('gone'), signedCall('gone'), 2000, abort.signal),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      const started = Date.now();
+      abort.abort();
+      const cancelled = await call1;
+      expect(cancelled.code).to.equal(Status.CANCELLED);
+      expect(Date.now() - started).to.be.below(100);
+      // The server is not told: it runs the call to its end, and its answer is dropped.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(commits - before).to.equal(1);
+      const { headers } = await mux.call(
+        commitPath,
+        commitRequest('next'),
+        signedCall('next'),
+        2000,
+      );
+      expect(headers.get('x-committed')).to.deep.equal(['next']);
+      // Aborted before it is sent: never sent.
+      const early = await failure(
+        mux.call(commitPath, commitRequest('never'), signedCall('never'), 2000, abort.signal),
+      );
+      expect(early.code).to.equal(Status.CANCELLED);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(commits - before).to.equal(2);
+    } finally {
+      mux.close();
+    }
   });
 
   it('fails the calls of a stream that breaks as UNAVAILABLE, then opens a new one', async () => {

@@ -50,10 +50,17 @@ export type MuxDispatch = (
 
 // ---------------------------------------------------------------------------------- client
 
+/** A call's answer as its unary form gets it: the response and the handler's headers. */
+export interface MuxReply {
+  response: Buffer;
+  headers: Metadata;
+}
+
 interface Pending {
-  resolve(response: Buffer): void;
+  resolve(reply: MuxReply): void;
   reject(err: ServiceError): void;
-  timer: NodeJS.Timeout;
+  /** Stops its deadline's timer and its abort listener. */
+  done(): void;
 }
 
 /** The calls to one peer: one stream, opened on the first call and again after it breaks. */
@@ -70,8 +77,19 @@ export class MuxChannel {
     private readonly peer: string,
   ) {}
 
-  call(method: string, request: Buffer, metadata: Metadata, deadlineMs: number): Promise<Buffer> {
+  /**
+   * One call. Aborting `signal` fails it as CANCELLED at once, as a cancelled unary call; the
+   * server is not told (the stream carries no cancel), so its answer, if any, is dropped.
+   */
+  call(
+    method: string,
+    request: Buffer,
+    metadata: Metadata,
+    deadlineMs: number,
+    signal?: AbortSignal,
+  ): Promise<MuxReply> {
     if (this.closed) return Promise.reject(unavailable(`calls to ${this.peer} are closed`));
+    if (signal?.aborted) return Promise.reject(cancelled());
     const span = tracer.startSpan(`grpc.${method.slice(1)}`, {
       kind: SpanKind.CLIENT,
       attributes: { 'rpc.system': 'grpc', 'rpc.method': method, 'rpc.transport': 'mux' },
@@ -81,13 +99,25 @@ export class MuxChannel {
       if (typeof value === 'string') md[key] = value;
     propagation.inject(trace.setSpan(context.active(), span), md);
     const id = (this.nextId = (this.nextId + 1) >>> 0);
-    const answer = new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(serviceError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded', new Metadata()));
-      }, deadlineMs);
+    const answer = new Promise<MuxReply>((resolve, reject) => {
+      const onAbort = () => this.settle(id)?.reject(cancelled());
+      const timer = setTimeout(
+        () =>
+          this.settle(id)?.reject(
+            serviceError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded', new Metadata()),
+          ),
+        deadlineMs,
+      );
       timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve,
+        reject,
+        done: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      });
     });
     this.open().write({ id, method, request, metadata: md });
     return settleSpan(span, answer);
@@ -127,13 +157,22 @@ export class MuxChannel {
     return stream;
   }
 
+  /** Takes a call out of those in flight (none: it is settled already); ends its watches. */
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    p.done();
+    return p;
+  }
+
   private answered(a: ExchangeResponse): void {
-    const p = this.pending.get(a.id);
-    if (!p) return; // past its deadline: the caller has gone
-    this.pending.delete(a.id);
-    clearTimeout(p.timer);
+    const p = this.settle(a.id);
+    if (!p) return; // past its deadline, or cancelled: the caller has gone
     if (a.code === (Status.OK as number)) {
-      p.resolve(Buffer.from(a.response));
+      const headers = new Metadata();
+      for (const [key, value] of Object.entries(a.headers)) headers.set(key, value);
+      p.resolve({ response: Buffer.from(a.response), headers });
       return;
     }
     const md = new Metadata();
@@ -148,13 +187,13 @@ export class MuxChannel {
     const lost = [...this.pending.values()];
     this.pending.clear();
     for (const p of lost) {
-      clearTimeout(p.timer);
+      p.done();
       p.reject(serviceError(code, why, new Metadata()));
     }
   }
 }
 
-async function settleSpan(span: Span, answer: Promise<Buffer>): Promise<Buffer> {
+async function settleSpan(span: Span, answer: Promise<MuxReply>): Promise<MuxReply> {
   try {
     return await answer;
   } catch (err) {
@@ -164,6 +203,10 @@ async function settleSpan(span: Span, answer: Promise<Buffer>): Promise<Buffer> 
   } finally {
     span.end();
   }
+}
+
+function cancelled(): ServiceError {
+  return serviceError(Status.CANCELLED, 'Cancelled on client', new Metadata());
 }
 
 function unavailable(why: string): ServiceError {

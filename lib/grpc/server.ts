@@ -24,6 +24,7 @@ import { PROTO_FILES, PROTO_INCLUDE_DIRS, REFLECTION_PROTO_FILES } from '../path
 import type { TxContext } from '../participant/context';
 import type { Caller, EndUser } from '../trust/caller';
 import type { Trust } from '../trust/trust';
+import type { IdentityName } from '../trust/keys';
 import {
   MuxServiceService,
   type ExchangeRequest,
@@ -103,10 +104,11 @@ export interface GrpcServerOptions {
   /** Where grpc_server_duration_seconds{service=name} is recorded (none: not recorded). */
   metrics?: Metrics;
   /**
-   * Also serve the services' calls multiplexed on streams (mux.ts): the coordinator's branch
-   * and phase-2 calls to participants come that way.
+   * Also serve the services' calls multiplexed on streams (mux.ts), to these callers (of those
+   * MuxService's access rule admits): the coordinator's branch and phase-2 calls to the
+   * participants come that way, and the gateway's calls to the coordinator.
    */
-  mux?: boolean;
+  mux?: { callers: readonly IdentityName[] };
 }
 
 export class GrpcServer {
@@ -139,7 +141,7 @@ export class GrpcServer {
     if (opts.mux) {
       this.mux = new MuxServer(this.dispatch);
       registrar.addService(MuxServiceService, {
-        exchange: this.acceptMux(this.mux),
+        exchange: this.acceptMux(this.mux, opts.mux.callers),
       });
     }
     // Reflection lists itself too, so its names are needed before it exists: an instance over
@@ -321,8 +323,9 @@ export class GrpcServer {
   };
 
   /** Opens a mux stream for a caller its access rule admits; refuses anyone else at once. */
-  private acceptMux(mux: MuxServer) {
-    const rule = this.access.get(MuxServiceService.exchange.path)!;
+  private acceptMux(mux: MuxServer, callers: readonly IdentityName[]) {
+    const declared = this.access.get(MuxServiceService.exchange.path)!;
+    const rule = { ...declared, callers: new Set(callers.filter((c) => declared.callers.has(c))) };
     const { verifier, txKey } = this.opts.trust;
     return (stream: ServerDuplexStream<ExchangeRequest, ExchangeResponse>) => {
       try {

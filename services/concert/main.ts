@@ -46,7 +46,7 @@ export const startConcert: StartService = async (ctx) => {
     ready: () => db.ping(),
     metrics: ctx.metrics,
     // The coordinator's branch and phase-2 calls come multiplexed on one stream.
-    mux: true,
+    mux: { callers: ['coordinator'] },
   });
   lifecycle.onStop('concert grpc', () => server.stop());
   return server.start();

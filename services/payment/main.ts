@@ -26,7 +26,7 @@ export const startPayment: StartService = async (ctx) => {
     ready: () => db.ping(),
     metrics: ctx.metrics,
     // The coordinator's branch and phase-2 calls come multiplexed on one stream.
-    mux: true,
+    mux: { callers: ['coordinator'] },
   });
   lifecycle.onStop('payment grpc', () => server.stop());
   return server.start();

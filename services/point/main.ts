@@ -33,7 +33,7 @@ export const startPoint: StartService = async (ctx) => {
     ready: () => db.ping(),
     metrics: ctx.metrics,
     // The coordinator's branch and phase-2 calls come multiplexed on one stream.
-    mux: true,
+    mux: { callers: ['coordinator'] },
   });
   lifecycle.onStop('point grpc', () => server.stop());
   return server.start();

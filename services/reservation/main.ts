@@ -35,7 +35,7 @@ export const startReservation: StartService = async (ctx) => {
     ready: () => db.ping(),
     metrics: ctx.metrics,
     // The coordinator's branch and phase-2 calls come multiplexed on one stream.
-    mux: true,
+    mux: { callers: ['coordinator'] },
   });
   lifecycle.onStop('reservation grpc', () => server.stop());
   const port = await server.start();

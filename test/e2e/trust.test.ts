@@ -103,7 +103,7 @@ for (const mode of ['saga', 'xa'] as const) {
       });
     };
 
-    /** The same call on a participant's call stream, opened by `opener` (the coordinator). */
+    /** The same call on a server's call stream, opened by `opener`. */
     const onStream =
       (opener: () => Metadata, name = 'coordinator'): Way =>
       async (rpc, metadata) => {
@@ -121,11 +121,14 @@ for (const mode of ['saga', 'xa'] as const) {
           return { code: d.code, reason: d.reason };
         }
       };
+    /** On the stream its rightful opener opens: the coordinator's to a participant, the gateway's. */
     const callOnStream: Way = (rpc, metadata) =>
-      onStream(() => signed('coordinator'))(rpc, metadata);
-    /** Every way the RPC can be called: participants also take their calls on a stream. */
+      rpc.port === config.grpcPorts.coordinator
+        ? onStream(() => signed('gateway'), 'gateway')(rpc, metadata)
+        : onStream(() => signed('coordinator'))(rpc, metadata);
+    /** Every way the RPC can be called: participants and the coordinator also take calls on a stream. */
     const waysOf = (rpc: Rpc): [string, Way][] =>
-      participantPorts(config).has(rpc.port)
+      participantPorts(config).has(rpc.port) || rpc.port === config.grpcPorts.coordinator
         ? [
             ['unary', call],
             ['on the stream', callOnStream],
@@ -254,6 +257,26 @@ for (const mode of ['saga', 'xa'] as const) {
           const got = await onStream(opener, name)({ ...refund, port }, md);
           expect(got.code, `opened by ${name} on ${port}`).to.equal(code);
         }
+      }
+      expect(await snapshot(config)).to.deep.equal(before);
+    });
+
+    it("opens the coordinator's call stream only for the gateway", async () => {
+      const before = await snapshot(config);
+      const pay = rpcs.find((r) => r.name === 'Pay')!;
+      // A call the gateway could make for a user, carried on streams opened by anyone else.
+      const md = signed('gateway', { userId: 'stream-user', role: 'user' });
+      const forger = new CallerSigner(keysFromSecret('not-this-mesh'), 'gateway');
+      const openers: [string, () => Metadata, Status][] = [
+        ['nobody', () => new Metadata(), Status.UNAUTHENTICATED],
+        ['a forger', () => caller(forger.token()), Status.UNAUTHENTICATED],
+        ['the coordinator', () => signed('coordinator'), Status.PERMISSION_DENIED],
+        ['the operator', () => signed('operator'), Status.PERMISSION_DENIED],
+        ['a participant', () => signed('point'), Status.PERMISSION_DENIED],
+      ];
+      for (const [name, opener, code] of openers) {
+        const got = await onStream(opener, name)(pay, md);
+        expect(got.code, `opened by ${name}`).to.equal(code);
       }
       expect(await snapshot(config)).to.deep.equal(before);
     });
