@@ -139,4 +139,26 @@ describe('participant branches (real MariaDB)', () => {
     expect(await outbox(saga)).to.deep.equal([{ type: 'Credited', hold_gid: sagaGid }]);
     expect(await outbox(xa)).to.deep.equal([{ type: 'Credited', hold_gid: null }]);
   });
+
+  it('wakes the relay only for a commit that wrote an event it may publish now', async () => {
+    let wakes = 0;
+    const woken = new Participant('test', t.db, branches.xa, () => (wakes += 1));
+    const write = (ctx: TxContext | undefined, emit: boolean) =>
+      woken.action(ctx, async (tx) => {
+        await tx.execute('INSERT INTO acct VALUES (?, 1)', [newId()]);
+        if (emit)
+          await tx.emit({ type: 'Credited', version: 1, aggregateId: newId(), payload: {} });
+      });
+    await write(undefined, true);
+    expect(wakes, 'a local transaction with an event').to.equal(1);
+    await write(undefined, false);
+    expect(wakes, 'a local transaction without one').to.equal(1);
+    // A saga branch's events are held: the housekeeping releases them (and wakes the relay).
+    const gid = newId();
+    await write(sagaContext(gid, 'credit'), true);
+    await woken.compensate(sagaContext(gid, 'credit', 'compensate'), async (tx) => {
+      await tx.emit({ type: 'Debited', version: 1, aggregateId: newId(), payload: {} });
+    });
+    expect(wakes, 'saga branches').to.equal(1);
+  });
 });

@@ -39,14 +39,14 @@ export class Participant {
     private readonly db: Database,
     /** Present when this process takes part in XA transactions. */
     readonly xa: XaBranches | undefined,
-    /** Called once a local or saga branch committed (the outbox relay publishes sooner). */
-    private readonly committed: () => void = () => undefined,
+    /**
+     * Called once a transaction committed an event the relay may publish now (it publishes
+     * sooner). A saga branch's events wait for the end of their transaction, and are the
+     * housekeeping's to release: waking the relay for them only made it look and find nothing,
+     * two round trips each (docs/performance.md).
+     */
+    private readonly publishable: () => void = () => undefined,
   ) {}
-
-  private afterCommit<T>(value: T): T {
-    this.committed();
-    return value;
-  }
 
   /**
    * A forward step: XA branch, saga action (once per gid+branch), or — with no context — a
@@ -59,16 +59,17 @@ export class Participant {
   ): Promise<T> {
     if (ctx && ctx.op !== 'action')
       throw new DomainError('INVALID_ARGUMENT', `this call is an action, not a ${ctx.op}`);
+    const events = new EventsWritten();
     const run = async (sql: Sql) => {
-      const out = await body(withOutbox(sql, ctx));
+      const out = await body(withOutbox(sql, ctx, events));
       // Inside the branch's transaction, its locks held: where tests hold a branch up.
       await failpoint(`participant.${this.name}.after-body`);
       return out;
     };
     try {
-      if (!ctx) return this.afterCommit(await this.db.transaction(run));
+      if (!ctx) return this.committed(await this.db.transaction(run), events);
       if (ctx.mode === 'saga') {
-        return this.afterCommit(await sagaAction(this.db, ctx.gid, ctx.branchId, run));
+        return this.committed(await sagaAction(this.db, ctx.gid, ctx.branchId, run), events);
       }
       if (!this.xa)
         throw new DomainError(
@@ -93,16 +94,22 @@ export class Participant {
   ): Promise<void> {
     if (ctx?.mode !== 'saga' || ctx.op !== 'compensate')
       throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
+    const events = new EventsWritten();
     try {
       await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, async (sql, result) => {
-        await body(withOutbox(sql, ctx), result);
+        await body(withOutbox(sql, ctx, events), result);
         // Inside the compensation's transaction: where tests make a compensation fail.
         await failpoint(`participant.${this.name}.after-compensate`);
       });
     } catch (err) {
       throw isLockError(err) ? busy(err) : err;
     }
-    this.afterCommit(undefined);
+    this.committed(undefined, events);
+  }
+
+  private committed<T>(value: T, events: EventsWritten): T {
+    if (events.publishable) this.publishable();
+    return value;
   }
 
   private async explain(opts: ActionOptions): Promise<DomainError | undefined> {
@@ -115,10 +122,18 @@ export class Participant {
   }
 }
 
-function withOutbox(sql: Sql, ctx: TxContext | undefined): BranchTx {
+/** Whether a transaction wrote an event the relay may publish once it commits. */
+class EventsWritten {
+  publishable = false;
+}
+
+function withOutbox(sql: Sql, ctx: TxContext | undefined, events: EventsWritten): BranchTx {
   // XA rows commit with the decision; a saga branch's wait for the end of its transaction.
   const holdFor = ctx?.mode === 'saga' ? ctx.gid : undefined;
-  const origin = (): EventOrigin => ({ traceContext: currentTraceparent(), holdFor });
+  const origin = (): EventOrigin => {
+    if (holdFor === undefined) events.publishable = true;
+    return { traceContext: currentTraceparent(), holdFor };
+  };
   return {
     query: (q, p) => sql.query(q, p),
     execute: (q, p) => sql.execute(q, p),
