@@ -5,6 +5,7 @@
 // (the coordinator: every booking) travel on one mux stream per target, as the coordinator's
 // own branch calls do (lib/grpc/mux.ts): a fraction of a unary call's CPU on both ends.
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { CHANNEL_OPTIONS as STREAM_CHANNEL_OPTIONS } from '../lib/grpc/client';
 import { MuxChannel } from '../lib/grpc/mux';
 
 const CHANNEL_OPTIONS = {
@@ -13,9 +14,6 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_permit_without_calls': 1,
   // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
   'grpc.enable_channelz': 0,
-  // As lib/grpc/client.ts: a lost call is the caller's to repeat, and a mux stream's buffered
-  // calls must not be replayed on a new connection.
-  'grpc.enable_retries': 0,
 };
 
 export interface Streamed {
@@ -41,6 +39,7 @@ const passThrough = (b: Buffer): Buffer => b;
 export class Upstream {
   private readonly clients = new Map<string, Client>();
   private readonly muxes = new Map<string, MuxChannel>();
+  private readonly streamClients: Client[] = [];
 
   constructor(
     private readonly deadlineMs: number,
@@ -100,6 +99,7 @@ export class Upstream {
   close(): void {
     for (const m of this.muxes.values()) m.close();
     this.muxes.clear();
+    for (const c of this.streamClients.splice(0)) c.close();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
@@ -107,7 +107,11 @@ export class Upstream {
   private onStream(target: string, path: string, request: Buffer, metadata: Metadata): UnaryCall {
     let mux = this.muxes.get(target);
     if (!mux) {
-      mux = new MuxChannel(this.client(target), this.streamed.openMetadata, target);
+      // The mesh's channel options, as the coordinator's streams: a restarted coordinator is
+      // reached within a second, and no buffered call is ever replayed on a new connection.
+      const client = new Client(target, credentials.createInsecure(), STREAM_CHANNEL_OPTIONS);
+      this.streamClients.push(client);
+      mux = new MuxChannel(client, this.streamed.openMetadata, target);
       this.muxes.set(target, mux);
     }
     const abort = new AbortController();

@@ -26,7 +26,7 @@ export type AsyncClient<S> = {
   [K in keyof S]: (request: ReqOf<S[K]>, options?: CallOptions) => Promise<ResOf<S[K]>>;
 };
 
-const CHANNEL_OPTIONS = {
+export const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
