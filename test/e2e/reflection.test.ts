@@ -9,8 +9,9 @@ import { ReflectionClient, callUnary, type ReflectionVersion } from '../support/
 import { startMesh, type Mesh } from '../support/mesh';
 
 const HEALTH = 'grpc.health.v1.Health';
+const MUX = 'boxoffice.mux.v1.MuxService';
 /** A participant also serves phase 2, and takes the coordinator's calls on a stream. */
-const PARTICIPANT = ['boxoffice.participant.v1.ParticipantService', 'boxoffice.mux.v1.MuxService'];
+const PARTICIPANT = ['boxoffice.participant.v1.ParticipantService', MUX];
 /** Every port serves health and both reflection versions besides its own services. */
 const STANDARD = [
   HEALTH,
@@ -24,7 +25,8 @@ const SERVED: Record<GrpcServiceName, string[]> = {
   reservation: ['boxoffice.reservation.v1.ReservationService', ...PARTICIPANT],
   payment: ['boxoffice.payment.v1.PaymentService', ...PARTICIPANT],
   point: ['boxoffice.point.v1.PointService', ...PARTICIPANT],
-  coordinator: ['boxoffice.coordinator.v1.CoordinatorService'],
+  // The coordinator takes the gateway's calls on a stream.
+  coordinator: ['boxoffice.coordinator.v1.CoordinatorService', MUX],
   ops: ['boxoffice.ops.v1.OpsService'],
 };
 
