@@ -1,7 +1,6 @@
 // The gateway process: routes from the protos, then the HTTP server in front of the services.
-import { Metadata } from '@grpc/grpc-js';
 import type { GrpcServiceName } from '../lib/config';
-import { CALLER_METADATA } from '../lib/trust/caller';
+import { signedBy } from '../lib/grpc/client';
 import type { StartService } from '../lib/service';
 import { QueueServiceService } from '../gen/boxoffice/queue/v1/queue';
 import { ActiveTokens } from './activeTokens';
@@ -41,11 +40,7 @@ export const startGateway: StartService = async ({
     gwLog.warn({ dir: consoleAssets.dir }, 'operator console not built: /console is 404');
   const upstream = new Upstream(config.grpcDeadlineMs, {
     services: new Set(config.gateway.coordinatorTransport === 'mux' ? ['coordinator'] : []),
-    openMetadata: () => {
-      const md = new Metadata();
-      md.set(CALLER_METADATA, caller.token());
-      return md;
-    },
+    openMetadata: () => signedBy(caller),
   });
   // Registered before the server so that it closes after the server has drained.
   lifecycle.onStop('gateway grpc clients', () => upstream.close());

@@ -90,15 +90,7 @@ export class ChannelPool {
   private muxCall(raw: Client, target: string, as: CallerSigner): Send {
     let mux = this.muxes.get(target);
     if (!mux) {
-      mux = new MuxChannel(
-        raw,
-        () => {
-          const md = new Metadata();
-          md.set(CALLER_METADATA, as.token());
-          return md;
-        },
-        target,
-      );
+      mux = new MuxChannel(raw, () => signedBy(as), target);
       this.muxes.set(target, mux);
     }
     const channel = mux;
@@ -143,4 +135,11 @@ function unaryCall(raw: Client): Send {
         (err: ServiceError | null, res?: unknown) => (err ? reject(err) : resolve(res)),
       );
     });
+}
+
+/** Metadata naming its caller by a fresh token of `as`: what opens a mux stream. */
+export function signedBy(as: CallerSigner): Metadata {
+  const md = new Metadata();
+  md.set(CALLER_METADATA, as.token());
+  return md;
 }
