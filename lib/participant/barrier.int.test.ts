@@ -37,6 +37,30 @@ describe('saga barrier (real MariaDB)', () => {
     expect(await effects('g1')).to.deep.equal(['action']);
   });
 
+  it('returns a stored result that is itself a string, or nothing, as the first run returned it', async () => {
+    for (const [gid, value] of [
+      ['g-text', 'seat 7'],
+      ['g-json-text', '{"not":"parsed"}'],
+      ['g-none', undefined],
+    ] as const) {
+      let runs = 0;
+      const once = () =>
+        sagaAction(t.db, gid, 'b1', async () => {
+          runs += 1;
+          return value;
+        });
+      const seen: unknown[] = [];
+      expect(await once()).to.equal(value);
+      // The repeat collides with the first run's barrier row and answers its stored result.
+      expect(await once()).to.equal(value ?? null);
+      await sagaCompensate<unknown>(t.db, gid, 'b1', async (_tx, result) => {
+        seen.push(result);
+      });
+      expect(seen).to.deep.equal([value ?? null]);
+      expect(runs).to.equal(2);
+    }
+  });
+
   it('runs a duplicate compensation once, with the action result', async () => {
     await act('g2');
     const seen: unknown[] = [];

@@ -102,15 +102,16 @@ async function actionRow(
   gid: string,
   branchId: string,
 ): Promise<{ origin: string; result: unknown } | undefined> {
-  const [row] = await sql.query<{ origin: string; result: unknown }>(
-    "SELECT origin, result FROM tx_barrier WHERE gid = ? AND branch_id = ? AND op = 'action'",
+  // As text on every server: mysql2 hands a JSON column back parsed on MySQL but as text on
+  // MariaDB, and a stored bare string could not be told from its own JSON text.
+  const [row] = await sql.query<{ origin: string; result: string | null }>(
+    `SELECT origin, CAST(result AS CHAR) AS result FROM tx_barrier
+     WHERE gid = ? AND branch_id = ? AND op = 'action'`,
     [gid, branchId],
   );
   return row;
 }
 
-/** mysql2 returns JSON columns parsed already on MySQL, as text on MariaDB. */
-function parseResult(raw: unknown): unknown {
-  if (typeof raw === 'string') return JSON.parse(raw) as unknown;
-  return raw ?? undefined;
+function parseResult(text: unknown): unknown {
+  return typeof text === 'string' ? (JSON.parse(text) as unknown) : undefined;
 }
