@@ -5,16 +5,8 @@
 // (the coordinator: every booking) travel on one mux stream per target, as the coordinator's
 // own branch calls do (lib/grpc/mux.ts): a fraction of a unary call's CPU on both ends.
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS as STREAM_CHANNEL_OPTIONS } from '../lib/grpc/client';
+import { CHANNEL_OPTIONS } from '../lib/grpc/client';
 import { MuxChannel } from '../lib/grpc/mux';
-
-const CHANNEL_OPTIONS = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  // No channelz service is exposed; its per-call bookkeeping costs CPU on every call.
-  'grpc.enable_channelz': 0,
-};
 
 export interface Streamed {
   /** The services (by short name) whose calls go on a stream. */
@@ -39,7 +31,6 @@ const passThrough = (b: Buffer): Buffer => b;
 export class Upstream {
   private readonly clients = new Map<string, Client>();
   private readonly muxes = new Map<string, MuxChannel>();
-  private readonly streamClients: Client[] = [];
 
   constructor(
     private readonly deadlineMs: number,
@@ -99,7 +90,6 @@ export class Upstream {
   close(): void {
     for (const m of this.muxes.values()) m.close();
     this.muxes.clear();
-    for (const c of this.streamClients.splice(0)) c.close();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
@@ -107,11 +97,9 @@ export class Upstream {
   private onStream(target: string, path: string, request: Buffer, metadata: Metadata): UnaryCall {
     let mux = this.muxes.get(target);
     if (!mux) {
-      // The mesh's channel options, as the coordinator's streams: a restarted coordinator is
-      // reached within a second, and no buffered call is ever replayed on a new connection.
-      const client = new Client(target, credentials.createInsecure(), STREAM_CHANNEL_OPTIONS);
-      this.streamClients.push(client);
-      mux = new MuxChannel(client, this.streamed.openMetadata, target);
+      // On the target's one channel, which its health checks use too: a gateway that reports
+      // ready has found that channel connected, for the stream as for unary calls.
+      mux = new MuxChannel(this.client(target), this.streamed.openMetadata, target);
       this.muxes.set(target, mux);
     }
     const abort = new AbortController();
@@ -121,6 +109,10 @@ export class Upstream {
     };
   }
 
+  /**
+   * The target's one channel, with the mesh's channel options (lib/grpc/client.ts): a restarted
+   * service is reached within a second, and no buffered stream call is ever replayed.
+   */
   private client(target: string): Client {
     let c = this.clients.get(target);
     if (!c) {
