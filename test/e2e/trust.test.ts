@@ -235,6 +235,26 @@ for (const mode of ['saga', 'xa'] as const) {
       expect(await snapshot(config)).to.deep.equal(before);
     });
 
+    /**
+     * Everyone but `rightful` who would open a stream (nobody, a forger of `rightful`, other
+     * identities), each with the refusal the stream's opening gets.
+     */
+    const wrongOpeners = (
+      rightful: IdentityName,
+      others: IdentityName[],
+    ): [string, () => Metadata, Status][] => {
+      const forger = new CallerSigner(keysFromSecret('not-this-mesh'), rightful);
+      return [
+        ['nobody', () => new Metadata(), Status.UNAUTHENTICATED],
+        ['a forger', () => caller(forger.token()), Status.UNAUTHENTICATED],
+        ...others.map((who): [string, () => Metadata, Status] => [
+          who,
+          () => signed(who),
+          Status.PERMISSION_DENIED,
+        ]),
+      ];
+    };
+
     it("opens a participant's call stream only for the coordinator", async () => {
       const before = await snapshot(config);
       const refund = rpcs.find((r) => r.name === 'RefundPoints')!;
@@ -244,14 +264,7 @@ for (const mode of ['saga', 'xa'] as const) {
         trust.txKey!,
         signed('coordinator'),
       );
-      const forger = new CallerSigner(keysFromSecret('not-this-mesh'), 'coordinator');
-      const openers: [string, () => Metadata, Status][] = [
-        ['nobody', () => new Metadata(), Status.UNAUTHENTICATED],
-        ['a forger', () => caller(forger.token()), Status.UNAUTHENTICATED],
-        ['the gateway', () => signed('gateway'), Status.PERMISSION_DENIED],
-        ['the operator', () => signed('operator'), Status.PERMISSION_DENIED],
-        ['a participant', () => signed('point'), Status.PERMISSION_DENIED],
-      ];
+      const openers = wrongOpeners('coordinator', ['gateway', 'operator', 'point']);
       for (const port of participantPorts(config)) {
         for (const [name, opener, code] of openers) {
           const got = await onStream(opener, name)({ ...refund, port }, md);
@@ -266,15 +279,11 @@ for (const mode of ['saga', 'xa'] as const) {
       const pay = rpcs.find((r) => r.name === 'Pay')!;
       // A call the gateway could make for a user, carried on streams opened by anyone else.
       const md = signed('gateway', { userId: 'stream-user', role: 'user' });
-      const forger = new CallerSigner(keysFromSecret('not-this-mesh'), 'gateway');
-      const openers: [string, () => Metadata, Status][] = [
-        ['nobody', () => new Metadata(), Status.UNAUTHENTICATED],
-        ['a forger', () => caller(forger.token()), Status.UNAUTHENTICATED],
-        ['the coordinator', () => signed('coordinator'), Status.PERMISSION_DENIED],
-        ['the operator', () => signed('operator'), Status.PERMISSION_DENIED],
-        ['a participant', () => signed('point'), Status.PERMISSION_DENIED],
-      ];
-      for (const [name, opener, code] of openers) {
+      for (const [name, opener, code] of wrongOpeners('gateway', [
+        'coordinator',
+        'operator',
+        'point',
+      ])) {
         const got = await onStream(opener, name)(pay, md);
         expect(got.code, `opened by ${name}`).to.equal(code);
       }
