@@ -81,11 +81,7 @@ export function sagaCompensate<R>(
   });
 }
 
-async function lookUp(
-  db: Database,
-  gid: string,
-  branchId: string,
-): Promise<{ origin: string; result: unknown } | undefined> {
+async function lookUp(db: Database, gid: string, branchId: string): Promise<ActionRow | undefined> {
   try {
     await failpoint('participant.barrier.lookup');
     return await actionRow(db, gid, branchId);
@@ -97,14 +93,16 @@ async function lookUp(
   }
 }
 
-async function actionRow(
-  sql: Sql,
-  gid: string,
-  branchId: string,
-): Promise<{ origin: string; result: unknown } | undefined> {
+/** An action's barrier row: who wrote it, and the action's result as JSON text. */
+interface ActionRow {
+  origin: string;
+  result: string | null;
+}
+
+async function actionRow(sql: Sql, gid: string, branchId: string): Promise<ActionRow | undefined> {
   // As text on every server: mysql2 hands a JSON column back parsed on MySQL but as text on
   // MariaDB, and a stored bare string could not be told from its own JSON text.
-  const [row] = await sql.query<{ origin: string; result: string | null }>(
+  const [row] = await sql.query<ActionRow>(
     `SELECT origin, CAST(result AS CHAR) AS result FROM tx_barrier
      WHERE gid = ? AND branch_id = ? AND op = 'action'`,
     [gid, branchId],
@@ -112,6 +110,6 @@ async function actionRow(
   return row;
 }
 
-function parseResult(text: unknown): unknown {
+function parseResult(text: string | null | undefined): unknown {
   return typeof text === 'string' ? (JSON.parse(text) as unknown) : undefined;
 }

@@ -40,12 +40,12 @@ export class Participant {
     /** Present when this process takes part in XA transactions. */
     readonly xa: XaBranches | undefined,
     /**
-     * Called once a transaction committed an event the relay may publish now (it publishes
-     * sooner). A saga branch's events wait for the end of their transaction, and are the
-     * housekeeping's to release: waking the relay for them only made it look and find nothing,
-     * two round trips each (docs/performance.md).
+     * Called once a local transaction committed an event (the relay publishes it sooner). A
+     * saga branch's events wait for the end of their transaction and are the housekeeping's to
+     * release, an XA branch's for phase 2: waking the relay for them only made it look and find
+     * nothing, two round trips each (docs/performance.md).
      */
-    private readonly publishable: () => void = () => undefined,
+    private readonly published: () => void = () => undefined,
   ) {}
 
   /**
@@ -59,7 +59,7 @@ export class Participant {
   ): Promise<T> {
     if (ctx && ctx.op !== 'action')
       throw new DomainError('INVALID_ARGUMENT', `this call is an action, not a ${ctx.op}`);
-    const events = new EventsWritten();
+    const events: Emitted = { any: false };
     const run = async (sql: Sql) => {
       const out = await body(withOutbox(sql, ctx, events));
       // Inside the branch's transaction, its locks held: where tests hold a branch up.
@@ -67,10 +67,12 @@ export class Participant {
       return out;
     };
     try {
-      if (!ctx) return this.committed(await this.db.transaction(run), events);
-      if (ctx.mode === 'saga') {
-        return this.committed(await sagaAction(this.db, ctx.gid, ctx.branchId, run), events);
+      if (!ctx) {
+        const out = await this.db.transaction(run);
+        if (events.any) this.published();
+        return out;
       }
+      if (ctx.mode === 'saga') return await sagaAction(this.db, ctx.gid, ctx.branchId, run);
       if (!this.xa)
         throw new DomainError(
           'BRANCH_REFUSED',
@@ -94,22 +96,16 @@ export class Participant {
   ): Promise<void> {
     if (ctx?.mode !== 'saga' || ctx.op !== 'compensate')
       throw new DomainError('INVALID_ARGUMENT', 'a compensation needs a saga transaction context');
-    const events = new EventsWritten();
     try {
       await sagaCompensate<R>(this.db, ctx.gid, ctx.branchId, async (sql, result) => {
-        await body(withOutbox(sql, ctx, events), result);
+        // Its events are held like its action's: nothing to wake the relay for.
+        await body(withOutbox(sql, ctx, { any: false }), result);
         // Inside the compensation's transaction: where tests make a compensation fail.
         await failpoint(`participant.${this.name}.after-compensate`);
       });
     } catch (err) {
       throw isLockError(err) ? busy(err) : err;
     }
-    this.committed(undefined, events);
-  }
-
-  private committed<T>(value: T, events: EventsWritten): T {
-    if (events.publishable) this.publishable();
-    return value;
   }
 
   private async explain(opts: ActionOptions): Promise<DomainError | undefined> {
@@ -122,16 +118,16 @@ export class Participant {
   }
 }
 
-/** Whether a transaction wrote an event the relay may publish once it commits. */
-class EventsWritten {
-  publishable = false;
+/** Whether a transaction wrote an event (or a retraction). */
+interface Emitted {
+  any: boolean;
 }
 
-function withOutbox(sql: Sql, ctx: TxContext | undefined, events: EventsWritten): BranchTx {
+function withOutbox(sql: Sql, ctx: TxContext | undefined, events: Emitted): BranchTx {
   // XA rows commit with the decision; a saga branch's wait for the end of its transaction.
   const holdFor = ctx?.mode === 'saga' ? ctx.gid : undefined;
   const origin = (): EventOrigin => {
-    if (holdFor === undefined) events.publishable = true;
+    events.any = true;
     return { traceContext: currentTraceparent(), holdFor };
   };
   return {
